@@ -1,0 +1,55 @@
+# Pygentic developer commands. On a fresh machine `make run` and `make test` do all setup themselves.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BUF_VERSION := 1.75.0
+BUF := .tools/node_modules/.bin/buf
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: install install-dev run test proto lint lint-proto clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+## install: create .venv and install Pygentic with its runtime dependencies
+install: $(VENV)/.installed
+
+## install-dev: install the test, lint and code-generation tools too
+install-dev: $(VENV)/.installed-dev
+
+## run: start the service on its embedded defaults (SQLite + the local model); ARGS="..." adds flags
+run: install
+	$(BIN)/pygentic serve $(ARGS)
+
+## test: run the whole test suite (PostgreSQL tests skip with a reason when it is absent)
+test: install-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## proto: regenerate pygentic/proto/ from protos/
+proto: install-dev
+	$(BIN)/python scripts/gen_proto.py
+
+## lint: ruff on the Python code
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+$(BUF):
+	npm install --silent --no-save --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+
+## lint-proto: buf lint on protos/
+lint-proto: $(BUF)
+	$(BUF) lint protos
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache

@@ -1,0 +1,104 @@
+"""The ``pygentic`` command: ``serve`` (the default) and ``check``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pygentic import __version__
+from pygentic.config import ConfigError, Settings, load_settings, resolve_config_path
+from pygentic.logs import configure_logging
+
+COMMANDS = ("serve", "check")
+log = logging.getLogger("pygentic.cli")
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"pygentic: ${name} must be a port number, got {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pygentic",
+        description="Pygentic: an OpenAI Assistants API compatible agent service, gRPC first.",
+    )
+    parser.add_argument("--version", action="version", version=f"pygentic {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    config_help = "connectors.toml to use (default: $PYGENTIC_CONFIG, else ./connectors.toml, else built-ins)"
+    serve = sub.add_parser("serve", help="run the service (the default command)")
+    serve.add_argument("--config", metavar="FILE", help=config_help)
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("PYGENTIC_HOST", "127.0.0.1"),
+        help="address to listen on (default: $PYGENTIC_HOST or 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--grpc-port",
+        type=int,
+        default=_env_int("PYGENTIC_GRPC_PORT", 50051),
+        help="gRPC port (default: $PYGENTIC_GRPC_PORT or 50051; 0 picks a free port)",
+    )
+    serve.add_argument(
+        "--http-port",
+        type=int,
+        default=_env_int("PYGENTIC_HTTP_PORT", 8000),
+        help="REST gateway port (default: $PYGENTIC_HTTP_PORT or 8000)",
+    )
+    serve.add_argument("--no-gateway", action="store_true", help="serve gRPC only")
+    serve.add_argument(
+        "--log-level",
+        default=os.environ.get("PYGENTIC_LOG_LEVEL", "INFO"),
+        help="DEBUG, INFO, WARNING or ERROR (default: $PYGENTIC_LOG_LEVEL or INFO)",
+    )
+
+    check = sub.add_parser("check", help="validate the configuration and print the resolved connectors")
+    check.add_argument("--config", metavar="FILE", help=config_help)
+    return parser
+
+
+def _load(config: str | None) -> Settings:
+    return load_settings(resolve_config_path(config))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")):
+        args_list.insert(0, "serve")
+    args = build_parser().parse_args(args_list)
+
+    try:
+        settings = _load(args.config)
+    except ConfigError as exc:
+        print(f"pygentic: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+    if args.command == "check":
+        for line in settings.describe():
+            print(line)
+        print("configuration OK")
+        return 0
+
+    configure_logging(args.log_level)
+    from pygentic.app import Pygentic, ServeOptions
+
+    options = ServeOptions(
+        host=args.host, grpc_port=args.grpc_port, http_port=args.http_port, gateway=not args.no_gateway
+    )
+    app = Pygentic(settings, options)
+    try:
+        asyncio.run(app.serve_forever())
+    except OSError as exc:
+        log.error("cannot start", extra={"reason": str(exc)})
+        return 1
+    return 0

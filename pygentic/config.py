@@ -1,0 +1,330 @@
+"""``connectors.toml`` -> typed settings.
+
+The file has one ``[connectors.NAME]`` table per connector (the seed's layout)::
+
+    [connectors.database]
+    url = "sqlite:///./pygentic.db"
+
+    [connectors.llm_service]
+    type = "local"
+
+    [connectors.serverless_service]
+    endpoint = "https://example.com/tools"
+
+An invalid file raises :class:`ConfigError` whose message names the file, the table and the key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
+    import tomli as tomllib  # type: ignore[no-redef]
+
+DEFAULT_CONFIG_NAME = "connectors.toml"
+DEFAULT_DATABASE_URL = "sqlite:///./pygentic.db"
+BUILTIN_NAMES = ("database", "llm_service", "serverless_service")
+LLM_TYPES = ("local", "openai")
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """``[connectors.database]``: where objects are stored."""
+
+    url: str = DEFAULT_DATABASE_URL
+    echo: bool = False
+    pool_size: int = 10
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """An LLM connector: ``[connectors.llm_service]`` or any table with ``type = "openai" | "local"``."""
+
+    name: str = "llm_service"
+    type: str = "local"
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    model_path: str | None = None
+    timeout: float = 60.0
+    max_retries: int = 2
+    max_concurrency: int | None = None
+    models: tuple[str, ...] = ()
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class ServerlessSettings:
+    """``[connectors.serverless_service]``: function tools executed by HTTP endpoints."""
+
+    endpoint: str | None = None
+    functions: Mapping[str, str] = field(default_factory=dict)
+    secret_env: str | None = None
+    timeout: float = 30.0
+    max_retries: int = 2
+    on_error: str = "output"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """``[runs]``: run engine knobs."""
+
+    expires_after: float = 600.0
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    """Any other ``[connectors.NAME]`` table: a connector class from the plugin directory."""
+
+    name: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``connectors.toml`` configures."""
+
+    source: Path | None = None
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    llm_service: LLMSettings = field(default_factory=LLMSettings)
+    llms: tuple[LLMSettings, ...] = ()
+    serverless_service: ServerlessSettings | None = None
+    runs: RunSettings = field(default_factory=RunSettings)
+    plugins: tuple[PluginSettings, ...] = ()
+    plugin_dir: str | None = None
+
+    def describe(self) -> list[str]:
+        """One line per resolved connector, for ``pygentic check``."""
+        lines = [f"config: {self.source if self.source else 'built-in defaults'}"]
+        lines.append(f"database: url={_redact_url(self.database.url)}")
+        for llm in (self.llm_service, *self.llms):
+            detail = f"type={llm.type} model={llm.model or '(default)'}"
+            if llm.type == "openai":
+                detail += f" base_url={llm.base_url or '$OPENAI_BASE_URL or api.openai.com'}"
+                detail += f" api_key_env={llm.api_key_env}"
+            if llm.type == "local":
+                detail += f" model_path={llm.model_path or '(bundled SmolLM2-135M-Instruct)'}"
+            lines.append(f"{llm.name}: {detail}")
+        if self.serverless_service is not None:
+            s = self.serverless_service
+            lines.append(
+                f"serverless_service: endpoint={s.endpoint or '(none)'} functions={sorted(s.functions)}"
+            )
+        for plugin in self.plugins:
+            lines.append(f"{plugin.name}: plugin keys={sorted(plugin.options)}")
+        lines.append(f"runs: expires_after={self.runs.expires_after:g}s")
+        if self.plugin_dir:
+            lines.append(f"plugin_dir: {self.plugin_dir}")
+        return lines
+
+
+def _redact_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+class _Table:
+    """Typed access to one TOML table, raising ConfigError that names file, table and key."""
+
+    def __init__(self, source: str, name: str, data: Mapping[str, Any]) -> None:
+        self.source = source
+        self.name = name
+        self.data = dict(data)
+        self.used: set[str] = set()
+
+    def error(self, key: str | None, message: str) -> ConfigError:
+        where = f"[{self.name}]" + (f" key '{key}'" if key else "")
+        return ConfigError(f"{self.source}: {where}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.error(key, f"expected {_kind_name(kinds)}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise self.error(key, f"expected {_kind_name(kinds)}, got {value!r}")
+        return value
+
+    def number(self, key: str, default: float, *, minimum: float = 0.0) -> float:
+        value = self.get(key, (int, float), default)
+        if value <= minimum:
+            raise self.error(key, f"must be greater than {minimum:g}, got {value!r}")
+        return float(value)
+
+    def integer(self, key: str, default: int | None, *, minimum: int = 0) -> int | None:
+        value = self.get(key, int, default)
+        if value is not None and value < minimum:
+            raise self.error(key, f"must be at least {minimum}, got {value!r}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.get(key, str, default)
+        if value not in choices:
+            raise self.error(key, f"must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+        return value
+
+    def reject_unknown(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.error(unknown[0], f"unknown key (known keys: {', '.join(sorted(self.used))})")
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
+    if set(kinds) == {int, float}:
+        return "a number"
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _database(t: _Table) -> DatabaseSettings:
+    url = t.get("url", str, DEFAULT_DATABASE_URL)
+    scheme = url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
+    if scheme not in ("sqlite", "postgres", "postgresql"):
+        raise t.error("url", f"expected a sqlite:/// or postgresql:// URL, got {url!r}")
+    settings = DatabaseSettings(
+        url=url,
+        echo=t.get("echo", bool, False),
+        pool_size=t.integer("pool_size", 10, minimum=1) or 10,
+    )
+    t.reject_unknown()
+    return settings
+
+
+def _llm(t: _Table, name: str, default_type: str) -> LLMSettings:
+    kind = t.choice("type", LLM_TYPES, default_type)
+    models = t.get("models", list, [])
+    if not all(isinstance(m, str) for m in models):
+        raise t.error("models", "expected a list of strings (glob patterns)")
+    settings = LLMSettings(
+        name=name,
+        type=kind,
+        model=t.get("model", str),
+        base_url=t.get("base_url", str),
+        api_key_env=t.get("api_key_env", str, "OPENAI_API_KEY"),
+        model_path=t.get("model_path", str),
+        timeout=t.number("timeout", 60.0),
+        max_retries=t.integer("max_retries", 2) or 0,
+        max_concurrency=t.integer("max_concurrency", None, minimum=1),
+        models=tuple(models),
+        n_ctx=t.integer("n_ctx", 4096, minimum=256) or 4096,
+        n_threads=t.integer("n_threads", None, minimum=1),
+        optional=t.get("optional", bool, False),
+    )
+    t.reject_unknown()
+    return settings
+
+
+def _serverless(t: _Table) -> ServerlessSettings:
+    functions = t.get("functions", dict, {})
+    for fname, url in functions.items():
+        if not isinstance(url, str):
+            raise t.error(f"functions.{fname}", f"expected a URL string, got {url!r}")
+    settings = ServerlessSettings(
+        endpoint=t.get("endpoint", str),
+        functions=dict(functions),
+        secret_env=t.get("secret_env", str),
+        timeout=t.number("timeout", 30.0),
+        max_retries=t.integer("max_retries", 2) or 0,
+        on_error=t.choice("on_error", ("output", "fail"), "output"),
+    )
+    t.reject_unknown()
+    return settings
+
+
+def _runs(t: _Table) -> RunSettings:
+    settings = RunSettings(expires_after=t.number("expires_after", 600.0))
+    t.reject_unknown()
+    return settings
+
+
+def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Settings:
+    """Turn the parsed TOML document ``data`` into :class:`Settings`."""
+    label = str(source) if source else "<defaults>"
+    top = _Table(label, "top level", data)
+    connectors = top.get("connectors", dict, {})
+    runs_table = top.get("runs", dict, {})
+    plugin_dir = top.get("plugin_dir", str)
+    top.reject_unknown()
+
+    database = DatabaseSettings()
+    llm_service = LLMSettings()
+    llms: list[LLMSettings] = []
+    serverless: ServerlessSettings | None = None
+    plugins: list[PluginSettings] = []
+    for name, table in connectors.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{label}: [connectors] key '{name}': expected a table [connectors.{name}]")
+        t = _Table(label, f"connectors.{name}", table)
+        if name == "database":
+            database = _database(t)
+        elif name == "llm_service":
+            # The seed's file names only a model: without a type, llm_service is an OpenAI-compatible service.
+            llm_service = _llm(t, name, "openai")
+        elif name == "serverless_service":
+            serverless = _serverless(t)
+        elif table.get("type") in LLM_TYPES:
+            llms.append(_llm(t, name, "openai"))
+        else:
+            plugins.append(PluginSettings(name=name, options=dict(table)))
+    return Settings(
+        source=source,
+        database=database,
+        llm_service=llm_service,
+        llms=tuple(llms),
+        serverless_service=serverless,
+        runs=_runs(_Table(label, "runs", runs_table)),
+        plugins=tuple(plugins),
+        plugin_dir=plugin_dir,
+    )
+
+
+def resolve_config_path(explicit: str | None) -> Path | None:
+    """``--config FILE``, else ``$PYGENTIC_CONFIG``, else ``./connectors.toml`` if present, else None."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("PYGENTIC_CONFIG")
+    if env:
+        return Path(env)
+    local = Path(DEFAULT_CONFIG_NAME)
+    return local if local.is_file() else None
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read and validate ``path``; None gives the built-in defaults (SQLite + the local model)."""
+    if path is None:
+        return Settings()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_settings(data, path)

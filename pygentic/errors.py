@@ -1,0 +1,51 @@
+"""The errors every operation raises, independent of the front door (gRPC or REST).
+
+The gRPC layer turns an :class:`ApiError` into a status code with its message; the REST gateway turns it
+into an HTTP status with the OpenAI error envelope.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorKind(enum.Enum):
+    """What went wrong, named after the gRPC status code it maps to."""
+
+    INVALID_ARGUMENT = "invalid_argument"
+    NOT_FOUND = "not_found"
+    FAILED_PRECONDITION = "failed_precondition"
+    ALREADY_EXISTS = "already_exists"
+    UNAUTHENTICATED = "unauthenticated"
+    PERMISSION_DENIED = "permission_denied"
+    RESOURCE_EXHAUSTED = "resource_exhausted"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+class ApiError(Exception):
+    """An error to report to the caller: its kind, a readable message and the offending field, if any."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.param = param
+
+    def __repr__(self) -> str:
+        return f"ApiError({self.kind.name}, {self.message!r}, param={self.param!r})"
+
+
+def invalid(param: str, message: str) -> ApiError:
+    """An INVALID_ARGUMENT error about ``param``; the message always names the field."""
+    return ApiError(ErrorKind.INVALID_ARGUMENT, f"Invalid '{param}': {message}", param=param)
+
+
+def not_found(kind: str, object_id: str, param: str | None = None) -> ApiError:
+    """A NOT_FOUND error naming the id that matched nothing."""
+    return ApiError(ErrorKind.NOT_FOUND, f"No {kind} found with id '{object_id}'.", param=param)
+
+
+def precondition(message: str) -> ApiError:
+    """A FAILED_PRECONDITION error: the request is valid but the object's state does not allow it."""
+    return ApiError(ErrorKind.FAILED_PRECONDITION, message)

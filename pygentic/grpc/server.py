@@ -1,0 +1,77 @@
+"""Assembles the ``grpc.aio`` server: servicers, health checking, reflection, interceptors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from pygentic.grpc.assistants import AssistantsServicer
+from pygentic.grpc.interceptors import ErrorAndLogInterceptor
+from pygentic.grpc.messages import MessagesServicer
+from pygentic.grpc.threads import ThreadsServicer
+from pygentic.operations.bundle import Operations
+from pygentic.proto.v1 import (
+    assistants_pb2,
+    assistants_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
+    runs_pb2,
+    runs_pb2_grpc,
+    threads_pb2,
+    threads_pb2_grpc,
+)
+
+SERVICE_NAMES = (
+    assistants_pb2.DESCRIPTOR.services_by_name["Assistants"].full_name,
+    threads_pb2.DESCRIPTOR.services_by_name["Threads"].full_name,
+    messages_pb2.DESCRIPTOR.services_by_name["Messages"].full_name,
+    runs_pb2.DESCRIPTOR.services_by_name["Runs"].full_name,
+)
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class GrpcServer:
+    """A started-or-ready gRPC server, its health servicer and the port it is bound to."""
+
+    server: aio.Server
+    health: health.aio.HealthServicer
+    port: int
+
+    async def set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, status)
+
+
+def build_server(
+    operations: Operations, runs_servicer: runs_pb2_grpc.RunsServicer, host: str, port: int
+) -> GrpcServer:
+    """Create the server with every servicer, bound to ``host:port`` (port 0 picks a free one)."""
+    server = aio.server(
+        interceptors=[ErrorAndLogInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    assistants_pb2_grpc.add_AssistantsServicer_to_server(AssistantsServicer(operations.assistants), server)
+    threads_pb2_grpc.add_ThreadsServicer_to_server(ThreadsServicer(operations.threads), server)
+    messages_pb2_grpc.add_MessagesServicer_to_server(MessagesServicer(operations.messages), server)
+    runs_pb2_grpc.add_RunsServicer_to_server(runs_servicer, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot bind the gRPC server to {host}:{port}")
+    return GrpcServer(server=server, health=health_servicer, port=bound)

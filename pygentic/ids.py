@@ -1,0 +1,21 @@
+"""Object ids with OpenAI's prefixes and enough randomness to be unguessable."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+_ALPHABET = string.ascii_letters + string.digits
+_LENGTH = 24  # 24 base-62 characters: about 143 bits of randomness
+
+ASSISTANT = "asst_"
+THREAD = "thread_"
+MESSAGE = "msg_"
+RUN = "run_"
+STEP = "step_"
+TOOL_CALL = "call_"
+
+
+def new_id(prefix: str) -> str:
+    """Return a new random id such as ``asst_3kTq...`` (prefix + 24 base-62 characters)."""
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))

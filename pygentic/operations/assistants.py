@@ -1,0 +1,175 @@
+"""Assistant operations: create, get, list, update, delete."""
+
+from __future__ import annotations
+
+from pygentic import ids
+from pygentic.errors import invalid, not_found
+from pygentic.operations.codec import from_json, py_to_value, to_json, value_to_py
+from pygentic.operations.validation import (
+    MAX_DESCRIPTION,
+    MAX_INSTRUCTIONS,
+    MAX_NAME,
+    check_metadata,
+    check_model,
+    check_range,
+    check_response_format,
+    check_text,
+    check_tool_resources,
+    check_tools,
+    fields_to_update,
+    page_params,
+    require_id,
+)
+from pygentic.proto.v1 import assistants_pb2 as pb
+from pygentic.proto.v1 import resources_pb2 as res
+from pygentic.storage import CursorNotFound, Database
+from pygentic.storage import repositories as repos
+from pygentic.storage.repositories import now
+from pygentic.storage.tables import AssistantRow
+
+UPDATABLE = (
+    "model",
+    "name",
+    "description",
+    "instructions",
+    "tools",
+    "tool_resources",
+    "metadata",
+    "temperature",
+    "top_p",
+    "response_format",
+    "reasoning_effort",
+)
+
+
+def assistant_to_proto(row: AssistantRow) -> res.Assistant:
+    """The stored assistant as the API object."""
+    message = res.Assistant(
+        id=row.id,
+        object="assistant",
+        created_at=row.created_at,
+        model=row.model,
+        tools=[from_json(t, res.Tool) for t in row.tools],
+        metadata=row.meta,
+    )
+    for name in ("name", "description", "instructions", "temperature", "top_p"):
+        value = getattr(row, name)
+        if value is not None:
+            setattr(message, name, value)
+    if row.tool_resources is not None:
+        message.tool_resources.CopyFrom(from_json(row.tool_resources, res.ToolResources))
+    if row.response_format is not None:
+        py_to_value(message.response_format, row.response_format)
+    return message
+
+
+class AssistantOperations:
+    """The Assistants API operations."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, request: pb.CreateAssistantRequest) -> res.Assistant:
+        check_model(request.model)
+        self._check_common(request)
+        row = AssistantRow(
+            id=ids.new_id(ids.ASSISTANT),
+            created_at=now(),
+            model=request.model,
+            name=request.name if request.HasField("name") else None,
+            description=request.description if request.HasField("description") else None,
+            instructions=request.instructions if request.HasField("instructions") else None,
+            tools=[to_json(t) for t in request.tools],
+            tool_resources=to_json(request.tool_resources) if request.HasField("tool_resources") else None,
+            meta=dict(request.metadata),
+            temperature=request.temperature if request.HasField("temperature") else None,
+            top_p=request.top_p if request.HasField("top_p") else None,
+            response_format=value_to_py(request, "response_format"),
+            reasoning_effort=request.reasoning_effort if request.HasField("reasoning_effort") else None,
+        )
+        async with self.db.write() as session:
+            await repos.assistants.add(session, row)
+        return assistant_to_proto(row)
+
+    async def get(self, request: pb.GetAssistantRequest) -> res.Assistant:
+        return assistant_to_proto(await self.require(request.assistant_id))
+
+    async def require(self, assistant_id: str, param: str = "assistant_id") -> AssistantRow:
+        """The stored assistant, or NOT_FOUND naming the id."""
+        require_id(assistant_id, param)
+        async with self.db.read() as session:
+            row = await repos.assistants.get(session, assistant_id)
+        if row is None:
+            raise not_found("assistant", assistant_id, param)
+        return row
+
+    async def list(self, request: pb.ListAssistantsRequest) -> pb.ListAssistantsResponse:
+        params = page_params(request)
+        try:
+            async with self.db.read() as session:
+                page = await repos.assistants.page(session, params)
+        except CursorNotFound as exc:
+            raise invalid(exc.param, f"no assistant with id '{exc.cursor}'.") from exc
+        response = pb.ListAssistantsResponse(
+            object="list", data=[assistant_to_proto(r) for r in page.items], has_more=page.has_more
+        )
+        if page.items:
+            response.first_id, response.last_id = page.items[0].id, page.items[-1].id
+        return response
+
+    async def update(self, request: pb.UpdateAssistantRequest) -> res.Assistant:
+        require_id(request.assistant_id, "assistant_id")
+        fields = fields_to_update(request, UPDATABLE)
+        if "model" in fields:
+            check_model(request.model)
+        self._check_common(request)
+        async with self.db.write() as session:
+            row = await repos.assistants.get(session, request.assistant_id)
+            if row is None:
+                raise not_found("assistant", request.assistant_id, "assistant_id")
+            for name in fields:
+                if name == "tools":
+                    row.tools = [to_json(t) for t in request.tools]
+                elif name == "metadata":
+                    row.meta = dict(request.metadata)
+                elif name == "tool_resources":
+                    row.tool_resources = (
+                        to_json(request.tool_resources) if request.HasField("tool_resources") else None
+                    )
+                elif name == "response_format":
+                    row.response_format = value_to_py(request, "response_format")
+                elif name == "model":
+                    row.model = request.model
+                else:
+                    setattr(row, name, getattr(request, name) if request.HasField(name) else None)
+            session.add(row)
+        return assistant_to_proto(row)
+
+    async def delete(self, request: pb.DeleteAssistantRequest) -> pb.DeleteAssistantResponse:
+        require_id(request.assistant_id, "assistant_id")
+        async with self.db.write() as session:
+            row = await repos.assistants.get(session, request.assistant_id)
+            if row is None:
+                raise not_found("assistant", request.assistant_id, "assistant_id")
+            await repos.assistants.delete(session, row)
+        return pb.DeleteAssistantResponse(id=request.assistant_id, object="assistant.deleted", deleted=True)
+
+    @staticmethod
+    def _check_common(request: pb.CreateAssistantRequest | pb.UpdateAssistantRequest) -> None:
+        check_text(request.name if request.HasField("name") else None, "name", MAX_NAME)
+        check_text(
+            request.description if request.HasField("description") else None, "description", MAX_DESCRIPTION
+        )
+        check_text(
+            request.instructions if request.HasField("instructions") else None,
+            "instructions",
+            MAX_INSTRUCTIONS,
+        )
+        check_tools(request.tools)
+        check_tool_resources(request.tool_resources)
+        check_metadata(request.metadata)
+        check_range(request.temperature if request.HasField("temperature") else None, "temperature", 0, 2)
+        check_range(request.top_p if request.HasField("top_p") else None, "top_p", 0, 1)
+        check_response_format(value_to_py(request, "response_format"))
+        if request.HasField("reasoning_effort") and request.reasoning_effort not in ("low", "medium", "high"):
+            raise invalid("reasoning_effort", "must be 'low', 'medium' or 'high'.")

@@ -1,0 +1,249 @@
+"""Message operations: create, get, list, update, delete; and the message input rules shared with threads
+and runs (``messages`` of a new thread, a run's ``additional_messages``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pygentic import ids
+from pygentic.errors import invalid, not_found, precondition
+from pygentic.operations.codec import from_json, to_json, value_to_py
+from pygentic.operations.validation import (
+    MAX_MESSAGE_CHARS,
+    check_metadata,
+    fields_to_update,
+    page_params,
+    require_id,
+)
+from pygentic.proto.v1 import messages_pb2 as pb
+from pygentic.proto.v1 import resources_pb2 as res
+from pygentic.storage import CursorNotFound, Database
+from pygentic.storage import repositories as repos
+from pygentic.storage.repositories import now
+from pygentic.storage.tables import MessageRow
+
+ROLES = ("user", "assistant")
+ATTACHMENT_TOOLS = ("code_interpreter", "file_search")
+MAX_ATTACHMENTS = 10
+
+
+def text_part(value: str) -> dict[str, Any]:
+    """A stored text content part."""
+    return {"type": "text", "text": {"value": value, "annotations": []}}
+
+
+def normalize_content(content: Any, param: str) -> list[dict[str, Any]]:
+    """A message's input ``content`` (a string or a list of parts) as stored content parts."""
+    if isinstance(content, str):
+        if not content:
+            raise invalid(param, "must not be empty.")
+        if len(content) > MAX_MESSAGE_CHARS:
+            raise invalid(param, f"must be at most {MAX_MESSAGE_CHARS} characters.")
+        return [text_part(content)]
+    if not isinstance(content, list) or not content:
+        raise invalid(param, "must be a string or a non-empty list of content parts.")
+    parts: list[dict[str, Any]] = []
+    for i, part in enumerate(content):
+        where = f"{param}[{i}]"
+        if not isinstance(part, dict):
+            raise invalid(where, "must be an object with a 'type'.")
+        kind = part.get("type")
+        if kind == "text":
+            text = part.get("text")
+            if isinstance(text, dict):  # the output shape, as read back from a message
+                text = text.get("value")
+            if not isinstance(text, str) or not text:
+                raise invalid(f"{where}.text", "must be a non-empty string.")
+            parts.append(text_part(text))
+        elif kind == "image_file":
+            image = part.get("image_file")
+            if (
+                not isinstance(image, dict)
+                or not isinstance(image.get("file_id"), str)
+                or not image["file_id"]
+            ):
+                raise invalid(f"{where}.image_file.file_id", "is required.")
+            _check_detail(image, f"{where}.image_file.detail")
+            parts.append(
+                {
+                    "type": "image_file",
+                    "image_file": {k: image[k] for k in ("file_id", "detail") if k in image},
+                }
+            )
+        elif kind == "image_url":
+            image = part.get("image_url")
+            if not isinstance(image, dict) or not isinstance(image.get("url"), str) or not image["url"]:
+                raise invalid(f"{where}.image_url.url", "is required.")
+            _check_detail(image, f"{where}.image_url.detail")
+            parts.append(
+                {"type": "image_url", "image_url": {k: image[k] for k in ("url", "detail") if k in image}}
+            )
+        else:
+            raise invalid(f"{where}.type", f"must be 'text', 'image_file' or 'image_url', got {kind!r}.")
+    return parts
+
+
+def _check_detail(image: dict[str, Any], param: str) -> None:
+    if "detail" in image and image["detail"] not in ("auto", "low", "high"):
+        raise invalid(param, "must be 'auto', 'low' or 'high'.")
+
+
+def check_attachments(attachments: Any, param: str) -> list[dict[str, Any]]:
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise invalid(param, f"at most {MAX_ATTACHMENTS} attachments are allowed.")
+    for i, attachment in enumerate(attachments):
+        if not attachment.file_id:
+            raise invalid(f"{param}[{i}].file_id", "is required.")
+        for j, tool in enumerate(attachment.tools):
+            if tool.type not in ATTACHMENT_TOOLS:
+                raise invalid(f"{param}[{i}].tools[{j}].type", "must be 'code_interpreter' or 'file_search'.")
+    return [to_json(a) for a in attachments]
+
+
+def new_message_row(
+    thread_id: str,
+    role: str,
+    content: Any,
+    attachments: Any,
+    metadata: Any,
+    *,
+    param: str = "",
+    created_at: int | None = None,
+) -> MessageRow:
+    """Validate one message input (``param`` prefixes field names in errors) and build its row."""
+    prefix = f"{param}." if param else ""
+    if role not in ROLES:
+        raise invalid(f"{prefix}role", f"must be 'user' or 'assistant', got '{role}'.")
+    if content is None:
+        raise invalid(f"{prefix}content", "is required.")
+    return MessageRow(
+        id=ids.new_id(ids.MESSAGE),
+        created_at=created_at if created_at is not None else now(),
+        thread_id=thread_id,
+        status="completed",
+        role=role,
+        content=normalize_content(content, f"{prefix}content"),
+        attachments=check_attachments(attachments, f"{prefix}attachments"),
+        meta=check_metadata(metadata, f"{prefix}metadata"),
+    )
+
+
+def message_row_from_input(thread_id: str, message: res.MessageInput, param: str) -> MessageRow:
+    """A row for a ``MessageInput`` (a new thread's messages, a run's additional messages)."""
+    return new_message_row(
+        thread_id,
+        message.role,
+        value_to_py(message, "content"),
+        message.attachments,
+        message.metadata,
+        param=param,
+    )
+
+
+def message_to_proto(row: MessageRow) -> res.Message:
+    """The stored message as the API object."""
+    message = res.Message(
+        id=row.id,
+        object="thread.message",
+        created_at=row.created_at,
+        thread_id=row.thread_id,
+        status=row.status,
+        role=row.role,
+        content=[from_json(c, res.MessageContent) for c in row.content],
+        attachments=[from_json(a, res.Attachment) for a in row.attachments],
+        metadata=row.meta,
+    )
+    for name in ("completed_at", "incomplete_at", "assistant_id", "run_id"):
+        value = getattr(row, name)
+        if value is not None:
+            setattr(message, name, value)
+    if row.incomplete_details is not None:
+        message.incomplete_details.CopyFrom(from_json(row.incomplete_details, res.IncompleteDetails))
+    return message
+
+
+class MessageOperations:
+    """The Messages API operations."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, request: pb.CreateMessageRequest) -> res.Message:
+        require_id(request.thread_id, "thread_id")
+        row = new_message_row(
+            request.thread_id,
+            request.role,
+            value_to_py(request, "content"),
+            request.attachments,
+            request.metadata,
+        )
+        async with self.db.write() as session:
+            if await repos.threads.get(session, request.thread_id) is None:
+                raise not_found("thread", request.thread_id, "thread_id")
+            active = await repos.runs.active_for_thread(session, request.thread_id)
+            if active is not None:
+                raise precondition(
+                    f"Can't add messages to {request.thread_id} while a run {active.id} is active."
+                )
+            await repos.messages.add(session, row)
+        return message_to_proto(row)
+
+    async def get(self, request: pb.GetMessageRequest) -> res.Message:
+        require_id(request.thread_id, "thread_id")
+        require_id(request.message_id, "message_id")
+        async with self.db.read() as session:
+            row = await repos.messages.get(session, request.message_id, thread_id=request.thread_id)
+            if row is None:
+                await self._require_thread(session, request.thread_id)
+                raise not_found("message", request.message_id, "message_id")
+        return message_to_proto(row)
+
+    async def list(self, request: pb.ListMessagesRequest) -> pb.ListMessagesResponse:
+        require_id(request.thread_id, "thread_id")
+        params = page_params(request)
+        filters: dict[str, Any] = {"thread_id": request.thread_id}
+        if request.HasField("run_id") and request.run_id:
+            filters["run_id"] = request.run_id
+        try:
+            async with self.db.read() as session:
+                await self._require_thread(session, request.thread_id)
+                page = await repos.messages.page(session, params, **filters)
+        except CursorNotFound as exc:
+            raise invalid(exc.param, f"no message with id '{exc.cursor}' in this list.") from exc
+        response = pb.ListMessagesResponse(
+            object="list", data=[message_to_proto(r) for r in page.items], has_more=page.has_more
+        )
+        if page.items:
+            response.first_id, response.last_id = page.items[0].id, page.items[-1].id
+        return response
+
+    async def update(self, request: pb.UpdateMessageRequest) -> res.Message:
+        require_id(request.thread_id, "thread_id")
+        require_id(request.message_id, "message_id")
+        fields = fields_to_update(request, ("metadata",))
+        check_metadata(request.metadata)
+        async with self.db.write() as session:
+            row = await repos.messages.get(session, request.message_id, thread_id=request.thread_id)
+            if row is None:
+                await self._require_thread(session, request.thread_id)
+                raise not_found("message", request.message_id, "message_id")
+            if "metadata" in fields:
+                row.meta = dict(request.metadata)
+                session.add(row)
+        return message_to_proto(row)
+
+    async def delete(self, request: pb.DeleteMessageRequest) -> pb.DeleteMessageResponse:
+        require_id(request.thread_id, "thread_id")
+        require_id(request.message_id, "message_id")
+        async with self.db.write() as session:
+            row = await repos.messages.get(session, request.message_id, thread_id=request.thread_id)
+            if row is None:
+                await self._require_thread(session, request.thread_id)
+                raise not_found("message", request.message_id, "message_id")
+            await repos.messages.delete(session, row)
+        return pb.DeleteMessageResponse(id=request.message_id, object="thread.message.deleted", deleted=True)
+
+    @staticmethod
+    async def _require_thread(session: Any, thread_id: str) -> None:
+        if await repos.threads.get(session, thread_id) is None:
+            raise not_found("thread", thread_id, "thread_id")

@@ -1,0 +1,99 @@
+"""Thread operations: create (with initial messages), get, update, delete (cascading)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pygentic import ids
+from pygentic.errors import invalid, not_found
+from pygentic.operations.codec import from_json, to_json
+from pygentic.operations.messages import message_row_from_input
+from pygentic.operations.validation import check_metadata, check_tool_resources, fields_to_update, require_id
+from pygentic.proto.v1 import resources_pb2 as res
+from pygentic.proto.v1 import threads_pb2 as pb
+from pygentic.storage import Database
+from pygentic.storage import repositories as repos
+from pygentic.storage.repositories import now
+from pygentic.storage.tables import ThreadRow
+
+MAX_INITIAL_MESSAGES = 32
+
+
+def thread_to_proto(row: ThreadRow) -> res.Thread:
+    """The stored thread as the API object."""
+    message = res.Thread(id=row.id, object="thread", created_at=row.created_at, metadata=row.meta)
+    if row.tool_resources is not None:
+        message.tool_resources.CopyFrom(from_json(row.tool_resources, res.ToolResources))
+    return message
+
+
+class ThreadOperations:
+    """The Threads API operations."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def build(self, request: pb.CreateThreadRequest, param: str = "") -> tuple[ThreadRow, list[Any]]:
+        """Validate a new thread (``param`` prefixes field names, e.g. ``thread``) into rows, unsaved."""
+        prefix = f"{param}." if param else ""
+        check_tool_resources(request.tool_resources, f"{prefix}tool_resources")
+        check_metadata(request.metadata, f"{prefix}metadata")
+        if len(request.messages) > MAX_INITIAL_MESSAGES:
+            raise invalid(f"{prefix}messages", f"at most {MAX_INITIAL_MESSAGES} messages are allowed.")
+        created = now()
+        thread = ThreadRow(
+            id=ids.new_id(ids.THREAD),
+            created_at=created,
+            tool_resources=to_json(request.tool_resources) if request.HasField("tool_resources") else None,
+            meta=dict(request.metadata),
+        )
+        messages = [
+            message_row_from_input(thread.id, m, f"{prefix}messages[{i}]")
+            for i, m in enumerate(request.messages)
+        ]
+        for m in messages:
+            m.created_at = created
+        return thread, messages
+
+    async def create(self, request: pb.CreateThreadRequest) -> res.Thread:
+        thread, messages = self.build(request)
+        async with self.db.write() as session:
+            await repos.threads.add(session, thread)
+            for m in messages:
+                await repos.messages.add(session, m)
+        return thread_to_proto(thread)
+
+    async def get(self, request: pb.GetThreadRequest) -> res.Thread:
+        require_id(request.thread_id, "thread_id")
+        async with self.db.read() as session:
+            row = await repos.threads.get(session, request.thread_id)
+        if row is None:
+            raise not_found("thread", request.thread_id, "thread_id")
+        return thread_to_proto(row)
+
+    async def update(self, request: pb.UpdateThreadRequest) -> res.Thread:
+        require_id(request.thread_id, "thread_id")
+        fields = fields_to_update(request, ("tool_resources", "metadata"))
+        check_tool_resources(request.tool_resources)
+        check_metadata(request.metadata)
+        async with self.db.write() as session:
+            row = await repos.threads.get(session, request.thread_id)
+            if row is None:
+                raise not_found("thread", request.thread_id, "thread_id")
+            if "metadata" in fields:
+                row.meta = dict(request.metadata)
+            if "tool_resources" in fields:
+                row.tool_resources = (
+                    to_json(request.tool_resources) if request.HasField("tool_resources") else None
+                )
+            session.add(row)
+        return thread_to_proto(row)
+
+    async def delete(self, request: pb.DeleteThreadRequest) -> pb.DeleteThreadResponse:
+        require_id(request.thread_id, "thread_id")
+        async with self.db.write() as session:
+            row = await repos.threads.get(session, request.thread_id)
+            if row is None:
+                raise not_found("thread", request.thread_id, "thread_id")
+            await repos.threads.delete(session, row)
+        return pb.DeleteThreadResponse(id=request.thread_id, object="thread.deleted", deleted=True)

@@ -1,0 +1,156 @@
+"""Checks shared by the operations. Every failure is INVALID_ARGUMENT naming the field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from google.protobuf.message import Message
+
+from pygentic.errors import invalid
+from pygentic.storage import PageParams
+
+MAX_METADATA_PAIRS = 16
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 512
+MAX_NAME = 256
+MAX_DESCRIPTION = 512
+MAX_INSTRUCTIONS = 256_000
+MAX_TOOLS = 128
+MAX_MESSAGE_CHARS = 256_000
+MAX_ID = 64
+FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOOL_TYPES = ("code_interpreter", "file_search", "function")
+
+
+def require_id(value: str, param: str, prefix: str | None = None) -> str:
+    """A non-empty id of sane length; ``prefix`` is not enforced (unknown ids are NOT_FOUND later)."""
+    if not value:
+        raise invalid(param, "is required.")
+    if len(value) > MAX_ID:
+        raise invalid(param, f"must be at most {MAX_ID} characters.")
+    return value
+
+
+def check_metadata(metadata: Mapping[str, str], param: str = "metadata") -> dict[str, str]:
+    """At most 16 pairs, keys up to 64 characters, values up to 512."""
+    if len(metadata) > MAX_METADATA_PAIRS:
+        raise invalid(
+            param, f"at most {MAX_METADATA_PAIRS} key-value pairs are allowed, got {len(metadata)}."
+        )
+    for key, value in metadata.items():
+        if not key:
+            raise invalid(param, "keys must not be empty.")
+        if len(key) > MAX_METADATA_KEY:
+            raise invalid(param, f"key '{key[:20]}...' is longer than {MAX_METADATA_KEY} characters.")
+        if len(value) > MAX_METADATA_VALUE:
+            raise invalid(param, f"value of key '{key}' is longer than {MAX_METADATA_VALUE} characters.")
+    return dict(metadata)
+
+
+def check_text(value: str | None, param: str, limit: int) -> str | None:
+    if value is not None and len(value) > limit:
+        raise invalid(param, f"must be at most {limit} characters, got {len(value)}.")
+    return value
+
+
+def check_model(value: str, param: str = "model") -> str:
+    if not value or not value.strip():
+        raise invalid(param, "is required.")
+    return check_text(value, param, MAX_NAME) or value
+
+
+def check_range(value: float | None, param: str, low: float, high: float) -> float | None:
+    if value is not None and not (low <= value <= high):
+        raise invalid(param, f"must be between {low:g} and {high:g}, got {value:g}.")
+    return value
+
+
+def check_tools(tools: Iterable[Any], param: str = "tools") -> None:
+    """Known tool types; function tools with a valid name."""
+    tools = list(tools)
+    if len(tools) > MAX_TOOLS:
+        raise invalid(param, f"at most {MAX_TOOLS} tools are allowed, got {len(tools)}.")
+    names: set[str] = set()
+    for i, tool in enumerate(tools):
+        if tool.type not in TOOL_TYPES:
+            raise invalid(f"{param}[{i}].type", f"must be one of {', '.join(TOOL_TYPES)}, got '{tool.type}'.")
+        if tool.type == "function":
+            if not tool.HasField("function"):
+                raise invalid(f"{param}[{i}].function", "is required for a function tool.")
+            name = tool.function.name
+            if not FUNCTION_NAME_RE.match(name):
+                raise invalid(
+                    f"{param}[{i}].function.name",
+                    f"'{name}' must be 1-64 characters of a-z, A-Z, 0-9, underscores and dashes.",
+                )
+            if name in names:
+                raise invalid(f"{param}[{i}].function.name", f"duplicate function name '{name}'.")
+            names.add(name)
+
+
+def check_response_format(value: Any, param: str = "response_format") -> Any:
+    """``"auto"``, ``{"type": "text" | "json_object"}`` or ``{"type": "json_schema", ...}``."""
+    if value is None or value == "auto":
+        return value
+    if not isinstance(value, dict):
+        raise invalid(param, "must be 'auto' or an object with a 'type'.")
+    kind = value.get("type")
+    if kind in ("text", "json_object"):
+        return value
+    if kind == "json_schema":
+        schema = value.get("json_schema")
+        if not isinstance(schema, dict) or not isinstance(schema.get("name"), str) or not schema["name"]:
+            raise invalid(f"{param}.json_schema.name", "is required for a json_schema response format.")
+        if "schema" in schema and not isinstance(schema["schema"], dict):
+            raise invalid(f"{param}.json_schema.schema", "must be a JSON Schema object.")
+        return value
+    raise invalid(f"{param}.type", f"must be 'text', 'json_object' or 'json_schema', got {kind!r}.")
+
+
+def check_tool_resources(message: Message, param: str = "tool_resources") -> None:
+    resources: Any = message
+    if len(resources.code_interpreter.file_ids) > 20:
+        raise invalid(f"{param}.code_interpreter.file_ids", "at most 20 files are allowed.")
+    if len(resources.file_search.vector_store_ids) > 1:
+        raise invalid(f"{param}.file_search.vector_store_ids", "at most 1 vector store is allowed.")
+
+
+def page_params(request: Any) -> PageParams:
+    """limit (1-100, default 20), order (asc/desc, default desc), after, before."""
+    limit = request.limit if request.HasField("limit") else 20
+    if not 1 <= limit <= 100:
+        raise invalid("limit", f"must be between 1 and 100, got {limit}.")
+    order = request.order if request.HasField("order") else "desc"
+    if order not in ("asc", "desc"):
+        raise invalid("order", f"must be 'asc' or 'desc', got '{order}'.")
+    after = request.after if request.HasField("after") and request.after else None
+    before = request.before if request.HasField("before") and request.before else None
+    return PageParams(limit=limit, order=order, after=after, before=before)
+
+
+def fields_to_update(request: Message, candidates: tuple[str, ...]) -> set[str]:
+    """The fields an Update request changes (AIP-134).
+
+    With an ``update_mask``, exactly its paths (each must be one of ``candidates``); without one, every
+    populated candidate: a set optional scalar or message, a non-empty list or map.
+    """
+    req: Any = request
+    if req.HasField("update_mask") and req.update_mask.paths:
+        paths = set(req.update_mask.paths)
+        unknown = sorted(paths - set(candidates))
+        if unknown:
+            raise invalid(
+                "update_mask", f"unknown field '{unknown[0]}' (updatable: {', '.join(candidates)})."
+            )
+        return paths
+    chosen: set[str] = set()
+    for name in candidates:
+        field = request.DESCRIPTOR.fields_by_name[name]
+        if field.is_repeated:
+            if len(getattr(request, name)):
+                chosen.add(name)
+        elif request.HasField(name):
+            chosen.add(name)
+    return chosen

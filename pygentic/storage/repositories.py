@@ -1,0 +1,85 @@
+"""One repository per resource: the queries each resource needs, on a caller's session."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Generic, TypeVar
+
+from sqlmodel import SQLModel, col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pygentic.storage.pagination import Page, PageParams, fetch_page
+from pygentic.storage.tables import AssistantRow, MessageRow, RunRow, RunStepRow, ThreadRow
+
+RowT = TypeVar("RowT", bound=SQLModel)
+
+ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
+
+
+def now() -> int:
+    """The current time in unix seconds, as every ``*_at`` field holds it."""
+    return int(time.time())
+
+
+class Repository(Generic[RowT]):
+    """Get, add, page and delete rows of one table."""
+
+    def __init__(self, model: type[RowT]) -> None:
+        self.model = model
+
+    async def get(self, session: AsyncSession, object_id: str, **equals: Any) -> RowT | None:
+        m: Any = self.model
+        stmt = select(self.model).where(m.id == object_id)
+        for name, value in equals.items():
+            stmt = stmt.where(getattr(m, name) == value)
+        return (await session.exec(stmt)).first()
+
+    async def add(self, session: AsyncSession, row: RowT) -> RowT:
+        session.add(row)
+        await session.flush()
+        return row
+
+    async def page(self, session: AsyncSession, params: PageParams, **equals: Any) -> Page[RowT]:
+        m: Any = self.model
+        conds = [getattr(m, name) == value for name, value in equals.items()]
+        return await fetch_page(session, self.model, params, *conds)
+
+    async def delete(self, session: AsyncSession, row: RowT) -> None:
+        await session.delete(row)
+        await session.flush()
+
+
+class ThreadRepository(Repository[ThreadRow]):
+    """Threads; deleting one deletes its messages, runs and run steps."""
+
+    def __init__(self) -> None:
+        super().__init__(ThreadRow)
+
+    async def delete(self, session: AsyncSession, row: ThreadRow) -> None:
+        for model in (RunStepRow, RunRow, MessageRow):
+            await session.exec(delete(model).where(col(model.thread_id) == row.id))
+        await super().delete(session, row)
+
+
+class RunRepository(Repository[RunRow]):
+    """Runs, and the lookup of a thread's active run."""
+
+    def __init__(self) -> None:
+        super().__init__(RunRow)
+
+    async def active_for_thread(self, session: AsyncSession, thread_id: str) -> RunRow | None:
+        stmt = select(RunRow).where(
+            RunRow.thread_id == thread_id, col(RunRow.status).in_(ACTIVE_RUN_STATUSES)
+        )
+        return (await session.exec(stmt)).first()
+
+    async def active(self, session: AsyncSession) -> list[RunRow]:
+        stmt = select(RunRow).where(col(RunRow.status).in_(ACTIVE_RUN_STATUSES))
+        return list((await session.exec(stmt)).all())
+
+
+assistants = Repository(AssistantRow)
+threads = ThreadRepository()
+messages = Repository(MessageRow)
+runs = RunRepository()
+run_steps = Repository(RunStepRow)

@@ -1,0 +1,135 @@
+"""The SQLModel tables.
+
+Scalar fields are columns; nested structures (tools, content parts, step details, ...) are JSON columns
+holding the OpenAI JSON shape. ``seq`` is an insertion counter: lists are ordered by ``(created_at, seq)``,
+which is stable when several objects share a ``created_at`` second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger
+from sqlmodel import Field, SQLModel
+
+
+def _json(default: Any = None) -> Any:
+    if callable(default):
+        return Field(default_factory=default, sa_type=JSON)
+    return Field(default=default, sa_type=JSON, nullable=True)
+
+
+def _meta() -> Any:
+    return Field(default_factory=dict, sa_type=JSON, sa_column_kwargs={"name": "metadata"})
+
+
+class AssistantRow(SQLModel, table=True):
+    """An assistant."""
+
+    __tablename__ = "assistants"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    name: str | None = None
+    description: str | None = None
+    model: str
+    instructions: str | None = None
+    tools: list[dict[str, Any]] = _json(list)
+    tool_resources: dict[str, Any] | None = _json()
+    meta: dict[str, str] = _meta()
+    temperature: float | None = None
+    top_p: float | None = None
+    response_format: Any = _json()
+    reasoning_effort: str | None = None
+
+
+class ThreadRow(SQLModel, table=True):
+    """A thread."""
+
+    __tablename__ = "threads"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    tool_resources: dict[str, Any] | None = _json()
+    meta: dict[str, str] = _meta()
+
+
+class MessageRow(SQLModel, table=True):
+    """A message of a thread."""
+
+    __tablename__ = "messages"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    thread_id: str = Field(index=True, max_length=64)
+    status: str = "completed"
+    role: str
+    content: list[dict[str, Any]] = _json(list)
+    assistant_id: str | None = None
+    run_id: str | None = Field(default=None, index=True, max_length=64)
+    attachments: list[dict[str, Any]] = _json(list)
+    meta: dict[str, str] = _meta()
+    incomplete_details: dict[str, Any] | None = _json()
+    completed_at: int | None = Field(default=None, sa_type=BigInteger)
+    incomplete_at: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class RunRow(SQLModel, table=True):
+    """A run of an assistant on a thread."""
+
+    __tablename__ = "runs"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    thread_id: str = Field(index=True, max_length=64)
+    assistant_id: str
+    status: str = Field(index=True)
+    required_action: dict[str, Any] | None = _json()
+    last_error: dict[str, Any] | None = _json()
+    expires_at: int | None = Field(default=None, sa_type=BigInteger)
+    started_at: int | None = Field(default=None, sa_type=BigInteger)
+    cancelled_at: int | None = Field(default=None, sa_type=BigInteger)
+    failed_at: int | None = Field(default=None, sa_type=BigInteger)
+    completed_at: int | None = Field(default=None, sa_type=BigInteger)
+    incomplete_details: dict[str, Any] | None = _json()
+    model: str
+    instructions: str = ""
+    tools: list[dict[str, Any]] = _json(list)
+    meta: dict[str, str] = _meta()
+    usage: dict[str, Any] | None = _json()
+    temperature: float | None = None
+    top_p: float | None = None
+    max_prompt_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    truncation_strategy: dict[str, Any] | None = _json()
+    tool_choice: Any = _json()
+    parallel_tool_calls: bool = True
+    response_format: Any = _json()
+    reasoning_effort: str | None = None
+
+
+class RunStepRow(SQLModel, table=True):
+    """A step of a run."""
+
+    __tablename__ = "run_steps"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    thread_id: str = Field(index=True, max_length=64)
+    run_id: str = Field(index=True, max_length=64)
+    assistant_id: str
+    type: str
+    status: str
+    step_details: dict[str, Any] = _json(dict)
+    last_error: dict[str, Any] | None = _json()
+    expired_at: int | None = Field(default=None, sa_type=BigInteger)
+    cancelled_at: int | None = Field(default=None, sa_type=BigInteger)
+    failed_at: int | None = Field(default=None, sa_type=BigInteger)
+    completed_at: int | None = Field(default=None, sa_type=BigInteger)
+    meta: dict[str, str] = _meta()
+    usage: dict[str, Any] | None = _json()

@@ -1,0 +1,140 @@
+"""Shared fixtures: a real Pygentic server on a free port, over SQLite or PostgreSQL, and its gRPC stubs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+
+from pygentic.app import Pygentic, ServeOptions
+from pygentic.config import DatabaseSettings, Settings
+from pygentic.proto.v1 import (
+    assistants_pb2_grpc,
+    messages_pb2_grpc,
+    runs_pb2_grpc,
+    threads_pb2_grpc,
+)
+
+PG_ADMIN_URL = os.environ.get("PYGENTIC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_unavailable_reason() -> str | None:
+    """None when PostgreSQL answers at PG_ADMIN_URL, else why not."""
+    import asyncpg
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({type(exc).__name__}: {exc})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (dropped at the end); skips when PG is absent."""
+    reason = _pg_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    import asyncpg
+
+    name = f"pygentic_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _reset_pg(url: str) -> None:
+    import asyncpg
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await conn.close()
+
+    asyncio.run(reset())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: SQLite in a temporary file, and PostgreSQL (skipped with a reason when absent)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'pygentic.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    _reset_pg(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database=DatabaseSettings(url=database_url))
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Pygentic]:
+    """A started Pygentic server on a free port (gRPC only)."""
+    service = Pygentic(settings, ServeOptions(host="127.0.0.1", grpc_port=0, gateway=False, shutdown_grace=2))
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
+@dataclass
+class Stubs:
+    """The generated grpc.aio stubs of every service, on one channel."""
+
+    channel: grpc.aio.Channel
+    assistants: assistants_pb2_grpc.AssistantsStub
+    threads: threads_pb2_grpc.ThreadsStub
+    messages: messages_pb2_grpc.MessagesStub
+    runs: runs_pb2_grpc.RunsStub
+
+
+@pytest.fixture
+async def stubs(app: Pygentic) -> AsyncIterator[Stubs]:
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
+    try:
+        yield Stubs(
+            channel=channel,
+            assistants=assistants_pb2_grpc.AssistantsStub(channel),
+            threads=threads_pb2_grpc.ThreadsStub(channel),
+            messages=messages_pb2_grpc.MessagesStub(channel),
+            runs=runs_pb2_grpc.RunsStub(channel),
+        )
+    finally:
+        await channel.close()
+
+
+async def expect_status(awaitable: object, code: grpc.StatusCode, *fragments: str) -> grpc.aio.AioRpcError:
+    """Await ``awaitable`` and assert it fails with ``code`` and a message containing every fragment."""
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await awaitable  # type: ignore[misc]
+    error = info.value
+    assert error.code() == code, f"expected {code.name}, got {error.code().name}: {error.details()}"
+    for fragment in fragments:
+        assert fragment in (error.details() or ""), f"{fragment!r} not in {error.details()!r}"
+    return error

@@ -1,0 +1,148 @@
+"""connectors.toml parsing: the seed's layout, defaults, and errors that name file, table and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pygentic.config import ConfigError, Settings, load_settings, resolve_config_path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "connectors.toml"
+    path.write_text(body)
+    return path
+
+
+def test_shipped_file_uses_sqlite_and_the_local_model() -> None:
+    settings = load_settings(REPO / "connectors.toml")
+    assert settings.database.url.startswith("sqlite:///")
+    assert settings.llm_service.type == "local"
+
+
+def test_defaults_without_a_file() -> None:
+    settings = load_settings(None)
+    assert settings == Settings()
+    assert settings.database.url == "sqlite:///./pygentic.db"
+    assert settings.llm_service.type == "local" and settings.runs.expires_after == 600
+
+
+def test_seed_layout(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            """
+[connectors]
+    [connectors.database]
+    url = "postgres://user:password@localhost/dbname"
+
+    [connectors.llm_service]
+    model = "gpt-4"
+
+    [connectors.serverless_service]
+    endpoint = "https://example.com/serverless"
+
+    [connectors.mycustomconnector]
+    custom_setting = "value"
+""",
+        )
+    )
+    assert settings.database.url == "postgres://user:password@localhost/dbname"
+    assert settings.llm_service.type == "openai" and settings.llm_service.model == "gpt-4"
+    assert settings.serverless_service is not None
+    assert settings.serverless_service.endpoint == "https://example.com/serverless"
+    assert [(p.name, dict(p.options)) for p in settings.plugins] == [
+        ("mycustomconnector", {"custom_setting": "value"})
+    ]
+
+
+def test_typed_llm_tables(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            """
+[connectors.llm_service]
+type = "local"
+[connectors.vllm]
+type = "openai"
+base_url = "http://127.0.0.1:8001/v1"
+models = ["llama-*"]
+max_concurrency = 4
+timeout = 12.5
+""",
+        )
+    )
+    (vllm,) = settings.llms
+    assert (vllm.name, vllm.base_url, vllm.models, vllm.max_concurrency, vllm.timeout) == (
+        "vllm",
+        "http://127.0.0.1:8001/v1",
+        ("llama-*",),
+        4,
+        12.5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        ("[connectors.database]\nurl = 5\n", ["[connectors.database]", "'url'", "expected a string"]),
+        ('[connectors.database]\nurl = "mysql://x"\n', ["[connectors.database]", "'url'", "sqlite"]),
+        (
+            '[connectors.database]\nurl = "sqlite:///x.db"\nusername = "u"\n',
+            ["[connectors.database]", "'username'", "unknown key"],
+        ),
+        ('[connectors.llm_service]\ntype = "magic"\n', ["[connectors.llm_service]", "'type'", "'local'"]),
+        (
+            "[connectors.llm_service]\ntimeout = -1\n",
+            ["[connectors.llm_service]", "'timeout'", "greater than 0"],
+        ),
+        (
+            "[connectors.llm_service]\nmax_concurrency = 0\n",
+            ["[connectors.llm_service]", "'max_concurrency'"],
+        ),
+        (
+            '[connectors.llm_service]\noptional = "yes"\n',
+            ["[connectors.llm_service]", "'optional'", "true or false"],
+        ),
+        (
+            "[connectors.serverless_service]\nfunctions = { f = 1 }\n",
+            ["[connectors.serverless_service]", "'functions.f'"],
+        ),
+        (
+            '[connectors.serverless_service]\non_error = "explode"\n',
+            ["[connectors.serverless_service]", "'on_error'"],
+        ),
+        ('[runs]\nexpires_after = "ten"\n', ["[runs]", "'expires_after'"]),
+        ("connectors = 3\n", ["[top level]", "'connectors'"]),
+        ("[connectors]\nfoo = 1\n", ["[connectors]", "'foo'"]),
+        ("[server]\nport = 1\n", ["[top level]", "'server'", "unknown key"]),
+        ("[connectors.database\n", ["not valid TOML"]),
+    ],
+)
+def test_errors_name_file_table_and_key(tmp_path: Path, body: str, fragments: list[str]) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "absent.toml")
+
+
+def test_config_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYGENTIC_CONFIG", raising=False)
+    assert resolve_config_path(None) is None
+    (tmp_path / "connectors.toml").write_text("")
+    assert resolve_config_path(None) == Path("connectors.toml")
+    monkeypatch.setenv("PYGENTIC_CONFIG", "/etc/pyg.toml")
+    assert resolve_config_path(None) == Path("/etc/pyg.toml")
+    assert resolve_config_path("mine.toml") == Path("mine.toml")
