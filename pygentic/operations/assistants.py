@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pygentic import ids
+from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found
-from pygentic.operations.codec import from_json, py_to_value, to_json, value_to_py
+from pygentic.objects import assistant_to_proto
 from pygentic.operations.validation import (
     MAX_DESCRIPTION,
     MAX_INSTRUCTIONS,
@@ -40,27 +41,6 @@ UPDATABLE = (
     "response_format",
     "reasoning_effort",
 )
-
-
-def assistant_to_proto(row: AssistantRow) -> res.Assistant:
-    """The stored assistant as the API object."""
-    message = res.Assistant(
-        id=row.id,
-        object="assistant",
-        created_at=row.created_at,
-        model=row.model,
-        tools=[from_json(t, res.Tool) for t in row.tools],
-        metadata=row.meta,
-    )
-    for name in ("name", "description", "instructions", "temperature", "top_p"):
-        value = getattr(row, name)
-        if value is not None:
-            setattr(message, name, value)
-    if row.tool_resources is not None:
-        message.tool_resources.CopyFrom(from_json(row.tool_resources, res.ToolResources))
-    if row.response_format is not None:
-        py_to_value(message.response_format, row.response_format)
-    return message
 
 
 class AssistantOperations:

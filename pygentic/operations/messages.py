@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from pygentic import ids
+from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found, precondition
-from pygentic.operations.codec import from_json, to_json, value_to_py
+from pygentic.objects import message_to_proto
 from pygentic.operations.validation import (
     MAX_MESSAGE_CHARS,
     check_metadata,
@@ -138,28 +139,6 @@ def message_row_from_input(thread_id: str, message: res.MessageInput, param: str
         message.metadata,
         param=param,
     )
-
-
-def message_to_proto(row: MessageRow) -> res.Message:
-    """The stored message as the API object."""
-    message = res.Message(
-        id=row.id,
-        object="thread.message",
-        created_at=row.created_at,
-        thread_id=row.thread_id,
-        status=row.status,
-        role=row.role,
-        content=[from_json(c, res.MessageContent) for c in row.content],
-        attachments=[from_json(a, res.Attachment) for a in row.attachments],
-        metadata=row.meta,
-    )
-    for name in ("completed_at", "incomplete_at", "assistant_id", "run_id"):
-        value = getattr(row, name)
-        if value is not None:
-            setattr(message, name, value)
-    if row.incomplete_details is not None:
-        message.incomplete_details.CopyFrom(from_json(row.incomplete_details, res.IncompleteDetails))
-    return message
 
 
 class MessageOperations:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pygentic import ids
+from pygentic.codec import to_json
 from pygentic.errors import invalid, not_found
-from pygentic.operations.codec import from_json, to_json
+from pygentic.objects import thread_to_proto
 from pygentic.operations.messages import message_row_from_input
 from pygentic.operations.validation import check_metadata, check_tool_resources, fields_to_update, require_id
 from pygentic.proto.v1 import resources_pb2 as res
@@ -17,14 +18,6 @@ from pygentic.storage.repositories import now
 from pygentic.storage.tables import ThreadRow
 
 MAX_INITIAL_MESSAGES = 32
-
-
-def thread_to_proto(row: ThreadRow) -> res.Thread:
-    """The stored thread as the API object."""
-    message = res.Thread(id=row.id, object="thread", created_at=row.created_at, metadata=row.meta)
-    if row.tool_resources is not None:
-        message.tool_resources.CopyFrom(from_json(row.tool_resources, res.ToolResources))
-    return message
 
 
 class ThreadOperations:
