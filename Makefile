@@ -6,6 +6,9 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 ARGS ?=
 PYTEST_ARGS ?=
+# llama-cpp-python (the embedded local model) compiles from source: about 3.5 minutes on 2 cores the first
+# time, then pip reuses its cached wheel. These flags skip the multimodal tools and CPU-specific tuning.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
 
 .PHONY: install install-dev run test proto lint lint-proto clean
 

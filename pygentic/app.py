@@ -1,4 +1,4 @@
-"""One Pygentic service instance: storage, operations, the gRPC server and their lifecycle."""
+"""One Pygentic service instance: storage, connectors, the run engine, the gRPC server and their lifecycle."""
 
 from __future__ import annotations
 
@@ -8,12 +8,19 @@ import signal
 from dataclasses import dataclass
 
 from pygentic.config import Settings
+from pygentic.connectors.factory import build_router
+from pygentic.connectors.llm import LLMConnector
 from pygentic.grpc.server import GrpcServer, build_server
 from pygentic.operations.bundle import Operations
-from pygentic.proto.v1 import runs_pb2_grpc
+from pygentic.runtime.bus import EventBus
+from pygentic.runtime.engine import RunEngine
 from pygentic.storage import Database
 
 log = logging.getLogger("pygentic.app")
+
+
+class StartupError(Exception):
+    """A required part could not start; the message names it and says why."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,12 @@ class Pygentic:
         self.settings = settings
         self.options = options
         self.db = Database(settings.database)
-        self.operations = Operations.build(self.db)
+        self.bus = EventBus()
+        self.router = build_router(settings)
+        self.engine = RunEngine(self.db, self.bus, self.router, settings.runs)
+        self.operations = Operations.build(self.db, self.engine, settings.runs)
         self.grpc: GrpcServer | None = None
+        self._connected: list[LLMConnector] = []
 
     @property
     def grpc_port(self) -> int:
@@ -43,12 +54,28 @@ class Pygentic:
             raise RuntimeError("the server is not started")
         return self.grpc.port
 
+    async def _connect(self) -> None:
+        for connector in self.router.connectors():
+            optional = bool(getattr(getattr(connector, "settings", None), "optional", False))
+            try:
+                await connector.connect()
+            except Exception as exc:
+                reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+                if optional:
+                    log.warning(
+                        "optional connector failed", extra={"connector": connector.name, "reason": reason}
+                    )
+                    continue
+                raise StartupError(f"connector '{connector.name}' failed to connect: {reason}") from exc
+            self._connected.append(connector)
+            log.info("connector ready", extra={"connector": connector.name, "detail": connector.describe()})
+
     async def start(self) -> None:
-        """Create the schema, then start the gRPC server; health reports SERVING once storage is ready."""
+        """Storage, connectors, run recovery, then the gRPC server; health says SERVING once all is ready."""
         await self.db.create_schema()
-        self.grpc = build_server(
-            self.operations, runs_pb2_grpc.RunsServicer(), self.options.host, self.options.grpc_port
-        )
+        await self._connect()
+        await self.engine.recover()
+        self.grpc = build_server(self.operations, self.options.host, self.options.grpc_port)
         await self.grpc.server.start()
         await self.grpc.set_serving(True)
         log.info("grpc listening", extra={"address": f"{self.options.host}:{self.grpc.port}"})
@@ -56,10 +83,22 @@ class Pygentic:
             log.warning("the REST gateway is not available in this version; serving gRPC only")
 
     async def stop(self) -> None:
-        """Stop taking calls, let in-flight calls finish (up to the grace period), then release storage."""
+        """Stop taking calls, let in-flight calls and runs finish (up to the grace period), then release
+        connectors and storage."""
         if self.grpc is not None:
             await self.grpc.set_serving(False)
-            await self.grpc.server.stop(self.options.shutdown_grace)
+            await asyncio.gather(
+                self.grpc.server.stop(self.options.shutdown_grace),
+                self.engine.close(self.options.shutdown_grace),
+            )
+        else:
+            await self.engine.close(0)
+        for connector in reversed(self._connected):
+            try:
+                await connector.disconnect()
+            except Exception:
+                log.exception("connector failed to disconnect", extra={"connector": connector.name})
+        self._connected.clear()
         await self.db.close()
         log.info("stopped")
 
@@ -69,7 +108,11 @@ class Pygentic:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
         try:
             await stop.wait()
             log.info("shutting down")

@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     configure_logging(args.log_level)
-    from pygentic.app import Pygentic, ServeOptions
+    from pygentic.app import Pygentic, ServeOptions, StartupError
 
     options = ServeOptions(
         host=args.host, grpc_port=args.grpc_port, http_port=args.http_port, gateway=not args.no_gateway
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = Pygentic(settings, options)
     try:
         asyncio.run(app.serve_forever())
-    except OSError as exc:
+    except (OSError, StartupError) as exc:
         log.error("cannot start", extra={"reason": str(exc)})
         return 1
     return 0

@@ -6,14 +6,16 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import pytest
+from fake_upstream import FakeUpstream
 
 from pygentic.app import Pygentic, ServeOptions
-from pygentic.config import DatabaseSettings, Settings
+from pygentic.config import DatabaseSettings, LLMSettings, RunSettings, Settings
 from pygentic.proto.v1 import (
     assistants_pb2_grpc,
     messages_pb2_grpc,
@@ -87,20 +89,56 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database=DatabaseSettings(url=database_url))
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[FakeUpstream]:
+    """The fake OpenAI-compatible upstream, over real HTTP on a free port."""
+    server = FakeUpstream().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+UPSTREAM_TIMEOUT = 2.0
+
+
+def make_settings(database_url: str, upstream: FakeUpstream, **llm: object) -> Settings:
+    """Settings whose llm_service is the real OpenAI connector talking to the fake upstream."""
+    runs = llm.pop("runs", RunSettings())
+    options: dict[str, object] = {
+        "type": "openai",
+        "base_url": upstream.url,
+        "timeout": UPSTREAM_TIMEOUT,
+        "max_retries": 0,
+    }
+    options.update(llm)
+    return Settings(
+        database=DatabaseSettings(url=database_url),
+        llm_service=LLMSettings(**options),  # type: ignore[arg-type]
+        runs=runs,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Pygentic]:
-    """A started Pygentic server on a free port (gRPC only)."""
+def settings(database_url: str, upstream: FakeUpstream) -> Settings:
+    return make_settings(database_url, upstream)
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Pygentic]:
+    """A started Pygentic server on a free port (gRPC only), stopped at the end."""
     service = Pygentic(settings, ServeOptions(host="127.0.0.1", grpc_port=0, gateway=False, shutdown_grace=2))
     await service.start()
     try:
         yield service
     finally:
         await service.stop()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Pygentic]:
+    async with running(settings) as service:
+        yield service
 
 
 @dataclass
@@ -114,8 +152,9 @@ class Stubs:
     runs: runs_pb2_grpc.RunsStub
 
 
-@pytest.fixture
-async def stubs(app: Pygentic) -> AsyncIterator[Stubs]:
+@asynccontextmanager
+async def connect(app: Pygentic) -> AsyncIterator[Stubs]:
+    """Stubs on a new channel to ``app``."""
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
     try:
         yield Stubs(
@@ -127,6 +166,12 @@ async def stubs(app: Pygentic) -> AsyncIterator[Stubs]:
         )
     finally:
         await channel.close()
+
+
+@pytest.fixture
+async def stubs(app: Pygentic) -> AsyncIterator[Stubs]:
+    async with connect(app) as s:
+        yield s
 
 
 async def expect_status(awaitable: object, code: grpc.StatusCode, *fragments: str) -> grpc.aio.AioRpcError:

@@ -11,6 +11,7 @@ from grpc_reflection.v1alpha import reflection
 from pygentic.grpc.assistants import AssistantsServicer
 from pygentic.grpc.interceptors import ErrorAndLogInterceptor
 from pygentic.grpc.messages import MessagesServicer
+from pygentic.grpc.runs import RunsServicer
 from pygentic.grpc.threads import ThreadsServicer
 from pygentic.operations.bundle import Operations
 from pygentic.proto.v1 import (
@@ -49,9 +50,7 @@ class GrpcServer:
             await self.health.set(name, status)
 
 
-def build_server(
-    operations: Operations, runs_servicer: runs_pb2_grpc.RunsServicer, host: str, port: int
-) -> GrpcServer:
+def build_server(operations: Operations, host: str, port: int) -> GrpcServer:
     """Create the server with every servicer, bound to ``host:port`` (port 0 picks a free one)."""
     server = aio.server(
         interceptors=[ErrorAndLogInterceptor()],
@@ -64,7 +63,7 @@ def build_server(
     assistants_pb2_grpc.add_AssistantsServicer_to_server(AssistantsServicer(operations.assistants), server)
     threads_pb2_grpc.add_ThreadsServicer_to_server(ThreadsServicer(operations.threads), server)
     messages_pb2_grpc.add_MessagesServicer_to_server(MessagesServicer(operations.messages), server)
-    runs_pb2_grpc.add_RunsServicer_to_server(runs_servicer, server)
+    runs_pb2_grpc.add_RunsServicer_to_server(RunsServicer(operations.runs), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

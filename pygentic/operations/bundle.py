@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pygentic.config import RunSettings
 from pygentic.operations.assistants import AssistantOperations
 from pygentic.operations.messages import MessageOperations
+from pygentic.operations.runs import RunOperations
 from pygentic.operations.threads import ThreadOperations
+from pygentic.runtime.engine import RunEngine
 from pygentic.storage import Database
 
 
@@ -17,11 +20,14 @@ class Operations:
     assistants: AssistantOperations
     threads: ThreadOperations
     messages: MessageOperations
+    runs: RunOperations
 
     @classmethod
-    def build(cls, db: Database) -> Operations:
+    def build(cls, db: Database, engine: RunEngine, run_settings: RunSettings) -> Operations:
+        threads = ThreadOperations(db)
         return cls(
             assistants=AssistantOperations(db),
-            threads=ThreadOperations(db),
+            threads=threads,
             messages=MessageOperations(db),
+            runs=RunOperations(db, engine, threads, run_settings),
         )

@@ -27,11 +27,17 @@ class Repository(Generic[RowT]):
     def __init__(self, model: type[RowT]) -> None:
         self.model = model
 
-    async def get(self, session: AsyncSession, object_id: str, **equals: Any) -> RowT | None:
+    async def get(
+        self, session: AsyncSession, object_id: str, *, lock: bool = False, **equals: Any
+    ) -> RowT | None:
+        """The row with this id (and these column values), or None. ``lock`` takes a row lock until the
+        transaction ends (PostgreSQL; SQLite writers are serialized anyway)."""
         m: Any = self.model
         stmt = select(self.model).where(m.id == object_id)
         for name, value in equals.items():
             stmt = stmt.where(getattr(m, name) == value)
+        if lock:
+            stmt = stmt.with_for_update()
         return (await session.exec(stmt)).first()
 
     async def add(self, session: AsyncSession, row: RowT) -> RowT:

@@ -1,0 +1,71 @@
+"""The LLM connector interface: a streamed chat completion, in OpenAI's chat format."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pygentic.connectors.base import BaseConnector
+
+
+@dataclass
+class ChatRequest:
+    """One chat completion request (OpenAI chat-completions fields)."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    response_format: dict[str, Any] | None = None
+
+
+@dataclass
+class ToolCallDelta:
+    """A fragment of a streamed tool call: its position, and the id, name or argument text it adds."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass
+class ChatChunk:
+    """One streamed piece: text, tool-call fragments, and at the end a finish reason and usage."""
+
+    text: str = ""
+    tool_calls: list[ToolCallDelta] = field(default_factory=list)
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class LLMError(Exception):
+    """The upstream model failed; ``code`` is the run's ``last_error.code``."""
+
+    def __init__(self, message: str, code: str = "server_error") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class LLMConnector(BaseConnector):
+    """A connector that streams chat completions.
+
+    ``max_concurrency`` bounds the upstream requests in flight; runs beyond it wait (status ``queued``).
+    """
+
+    type: str = "llm"
+    max_concurrency: int = 16
+
+    def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        """Stream the completion of ``request``; raise :class:`LLMError` on upstream failure."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.type

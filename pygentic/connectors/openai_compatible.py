@@ -1,0 +1,159 @@
+"""``type = "openai"``: OpenAI and any OpenAI-compatible chat-completions server (vLLM, Ollama,
+llama.cpp's server, LM Studio), through the ``openai`` SDK's async client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import openai
+
+from pygentic.config import LLMSettings
+from pygentic.connectors.llm import ChatChunk, ChatRequest, LLMConnector, LLMError, ToolCallDelta
+
+log = logging.getLogger("pygentic.connectors.openai")
+DEFAULT_CONCURRENCY = 16
+
+
+class OpenAICompatibleConnector(LLMConnector):
+    """Streams chat completions from an OpenAI-compatible HTTP server.
+
+    ``base_url`` and the key default to ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` as the SDK does. The SDK
+    retries 429/5xx/connection errors with backoff before the stream starts (``max_retries``); ``timeout``
+    bounds the wait for the first byte and between chunks.
+    """
+
+    type = "openai"
+
+    def __init__(self, settings: LLMSettings) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.max_concurrency = settings.max_concurrency or DEFAULT_CONCURRENCY
+        self.client: openai.AsyncOpenAI | None = None
+
+    def initialize(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    async def connect(self) -> None:
+        timeout = self.settings.timeout
+        self.client = openai.AsyncOpenAI(
+            api_key=os.environ.get(self.settings.api_key_env) or "no-key",
+            base_url=self.settings.base_url or os.environ.get("OPENAI_BASE_URL") or None,
+            max_retries=self.settings.max_retries,
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        )
+
+    async def disconnect(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    def describe(self) -> str:
+        base = self.settings.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        return f"openai base_url={base}"
+
+    def _arguments(self, request: ChatRequest) -> dict[str, Any]:
+        messages = []
+        for m in request.messages:
+            m = dict(m)
+            # Some local servers reject a null assistant content next to tool calls.
+            if m.get("role") == "assistant" and m.get("content") is None:
+                m["content"] = ""
+            messages.append(m)
+        args: dict[str, Any] = {
+            "model": request.model or self.settings.model or "gpt-4o-mini",
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.tools:
+            args["tools"] = request.tools
+            if request.tool_choice is not None:
+                args["tool_choice"] = request.tool_choice
+            if request.parallel_tool_calls is not None:
+                args["parallel_tool_calls"] = request.parallel_tool_calls
+        for name in ("temperature", "top_p", "max_tokens", "response_format"):
+            value = getattr(request, name)
+            if value is not None:
+                args[name] = value
+        return args
+
+    async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        if self.client is None:
+            await self.connect()
+        assert self.client is not None
+        timeout = self.settings.timeout
+        try:
+            stream = await asyncio.wait_for(
+                self.client.chat.completions.create(**self._arguments(request)),
+                timeout=timeout * (self.settings.max_retries + 1) + 5,
+            )
+        except openai.APIStatusError as exc:
+            raise LLMError(_status_message(exc), _code_for(exc.status_code)) from exc
+        except (openai.APIConnectionError, TimeoutError) as exc:
+            raise LLMError(
+                f"upstream {self.name} unreachable or silent: {exc or type(exc).__name__}"
+            ) from exc
+        finished = False
+        try:
+            iterator = stream.__aiter__()
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(iterator.__anext__(), timeout=timeout)
+                except StopAsyncIteration:
+                    break
+                out = _convert(chunk)
+                if out.finish_reason:
+                    finished = True
+                if out.text or out.tool_calls or out.finish_reason or out.prompt_tokens is not None:
+                    yield out
+        except TimeoutError as exc:
+            raise LLMError(f"upstream {self.name} sent nothing for {timeout:g} s") from exc
+        except openai.APIError as exc:
+            raise LLMError(f"upstream {self.name} stream failed: {exc}") from exc
+        except (httpx.HTTPError, json.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise LLMError(f"upstream {self.name} sent a broken stream: {type(exc).__name__}: {exc}") from exc
+        finally:
+            await stream.close()
+        if not finished:
+            raise LLMError(f"upstream {self.name} stream ended before a finish reason (cut stream)")
+
+
+def _code_for(status: int) -> str:
+    return "rate_limit_exceeded" if status == 429 else "server_error"
+
+
+def _status_message(exc: openai.APIStatusError) -> str:
+    detail = exc.message or ""
+    return f"upstream returned HTTP {exc.status_code}: {detail}"[:1000]
+
+
+def _convert(chunk: Any) -> ChatChunk:
+    out = ChatChunk()
+    usage = getattr(chunk, "usage", None)
+    if usage is not None:
+        out.prompt_tokens = usage.prompt_tokens
+        out.completion_tokens = usage.completion_tokens
+    for choice in chunk.choices or []:
+        delta = choice.delta
+        if delta is not None:
+            if delta.content:
+                out.text += delta.content
+            for call in delta.tool_calls or []:
+                function = call.function
+                out.tool_calls.append(
+                    ToolCallDelta(
+                        index=call.index if call.index is not None else 0,
+                        id=call.id or None,
+                        name=(function.name if function else None) or None,
+                        arguments=(function.arguments if function else None) or "",
+                    )
+                )
+        if choice.finish_reason:
+            out.finish_reason = choice.finish_reason
+    return out

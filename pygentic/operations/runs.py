@@ -1,0 +1,352 @@
+"""Run operations: create (unary and streamed), thread-and-run, get, list, update, cancel, tool outputs,
+watch, and run steps. State changes are the run engine's; this module validates and persists requests."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pygentic import ids
+from pygentic.codec import to_json, value_to_py
+from pygentic.config import RunSettings
+from pygentic.errors import ApiError, ErrorKind, invalid, not_found, precondition
+from pygentic.objects import run_to_proto, step_to_proto, thread_to_proto
+from pygentic.operations.messages import message_row_from_input
+from pygentic.operations.threads import ThreadOperations
+from pygentic.operations.validation import (
+    MAX_INSTRUCTIONS,
+    check_metadata,
+    check_model,
+    check_range,
+    check_response_format,
+    check_text,
+    check_tools,
+    fields_to_update,
+    page_params,
+    require_id,
+)
+from pygentic.proto.v1 import resources_pb2 as res
+from pygentic.proto.v1 import runs_pb2 as pb
+from pygentic.runtime.bus import Subscription
+from pygentic.runtime.engine import RunEngine
+from pygentic.storage import CursorNotFound, Database
+from pygentic.storage import repositories as repos
+from pygentic.storage.repositories import now
+from pygentic.storage.tables import AssistantRow, RunRow, ThreadRow
+
+INCLUDE_VALUES = ("step_details.tool_calls[*].file_search.results[*].content",)
+TOOL_CHOICE_STRINGS = ("none", "auto", "required")
+MAX_ADDITIONAL_MESSAGES = 32
+
+RunRequest = pb.CreateRunRequest | pb.CreateThreadAndRunRequest
+
+
+def _optional(request: Any, name: str) -> Any:
+    return getattr(request, name) if request.HasField(name) else None
+
+
+def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> Any:
+    if choice is None or choice in TOOL_CHOICE_STRINGS:
+        return choice
+    if isinstance(choice, str):
+        raise invalid("tool_choice", f"must be 'none', 'auto', 'required' or an object, got '{choice}'.")
+    if not isinstance(choice, dict):
+        raise invalid("tool_choice", "must be a string or an object.")
+    kind = choice.get("type")
+    if kind == "function":
+        name = (choice.get("function") or {}).get("name")
+        names = [t["function"]["name"] for t in tools if t.get("type") == "function"]
+        if name not in names:
+            raise invalid("tool_choice.function.name", f"'{name}' is not one of the run's function tools.")
+        return choice
+    if kind in ("code_interpreter", "file_search"):
+        if not any(t.get("type") == kind for t in tools):
+            raise invalid("tool_choice.type", f"the run has no {kind} tool.")
+        return choice
+    raise invalid(
+        "tool_choice.type", f"must be 'function', 'code_interpreter' or 'file_search', got {kind!r}."
+    )
+
+
+def _check_truncation(request: Any) -> dict[str, Any]:
+    if not request.HasField("truncation_strategy"):
+        return {"type": "auto", "last_messages": None}
+    strategy = request.truncation_strategy
+    if strategy.type not in ("auto", "last_messages"):
+        raise invalid(
+            "truncation_strategy.type", f"must be 'auto' or 'last_messages', got '{strategy.type}'."
+        )
+    last = strategy.last_messages if strategy.HasField("last_messages") else None
+    if strategy.type == "last_messages" and (last is None or last < 1):
+        raise invalid("truncation_strategy.last_messages", "must be at least 1 for 'last_messages'.")
+    return {"type": strategy.type, "last_messages": last}
+
+
+class RunOperations:
+    """The Runs API operations."""
+
+    def __init__(
+        self, db: Database, engine: RunEngine, threads: ThreadOperations, settings: RunSettings
+    ) -> None:
+        self.db = db
+        self.engine = engine
+        self.threads = threads
+        self.settings = settings
+
+    # ----------------------------------------------------------------- create
+
+    def _build_run(self, request: RunRequest, assistant: AssistantRow, thread_id: str, run_id: str) -> RunRow:
+        """Validate the run fields of ``request`` and resolve them against the assistant."""
+        model = _optional(request, "model")
+        if model is not None:
+            check_model(model)
+        instructions = _optional(request, "instructions")
+        check_text(instructions, "instructions", MAX_INSTRUCTIONS)
+        effective = instructions if instructions is not None else (assistant.instructions or "")
+        extra = (
+            _optional(request, "additional_instructions")
+            if isinstance(request, pb.CreateRunRequest)
+            else None
+        )
+        check_text(extra, "additional_instructions", MAX_INSTRUCTIONS)
+        if extra:
+            effective = f"{effective}\n\n{extra}" if effective else extra
+        check_tools(request.tools)
+        tools = [to_json(t) for t in request.tools] if len(request.tools) else list(assistant.tools)
+        check_metadata(request.metadata)
+        temperature = check_range(_optional(request, "temperature"), "temperature", 0, 2)
+        top_p = check_range(_optional(request, "top_p"), "top_p", 0, 1)
+        for name in ("max_prompt_tokens", "max_completion_tokens"):
+            value = _optional(request, name)
+            if value is not None and value < 1:
+                raise invalid(name, f"must be at least 1, got {value}.")
+        response_format = check_response_format(value_to_py(request, "response_format"))
+        if response_format is None:
+            response_format = assistant.response_format if assistant.response_format is not None else "auto"
+        tool_choice = _check_tool_choice(value_to_py(request, "tool_choice"), tools)
+        created = now()
+        return RunRow(
+            id=run_id,
+            created_at=created,
+            thread_id=thread_id,
+            assistant_id=assistant.id,
+            status="queued",
+            expires_at=created + math.ceil(self.settings.expires_after),
+            model=model or assistant.model,
+            instructions=effective,
+            tools=tools,
+            meta=dict(request.metadata),
+            temperature=temperature if temperature is not None else assistant.temperature,
+            top_p=top_p if top_p is not None else assistant.top_p,
+            max_prompt_tokens=_optional(request, "max_prompt_tokens"),
+            max_completion_tokens=_optional(request, "max_completion_tokens"),
+            truncation_strategy=_check_truncation(request),
+            tool_choice=tool_choice if tool_choice is not None else "auto",
+            parallel_tool_calls=request.parallel_tool_calls
+            if request.HasField("parallel_tool_calls")
+            else True,
+            response_format=response_format,
+        )
+
+    async def _assistant(self, session: Any, assistant_id: str) -> AssistantRow:
+        require_id(assistant_id, "assistant_id")
+        assistant = await repos.assistants.get(session, assistant_id)
+        if assistant is None:
+            raise not_found("assistant", assistant_id, "assistant_id")
+        return assistant
+
+    async def _create(self, request: pb.CreateRunRequest, run_id: str) -> RunRow:
+        require_id(request.thread_id, "thread_id")
+        for value in request.include:
+            if value not in INCLUDE_VALUES:
+                raise invalid("include", f"unsupported value '{value}'.")
+        if len(request.additional_messages) > MAX_ADDITIONAL_MESSAGES:
+            raise invalid("additional_messages", f"at most {MAX_ADDITIONAL_MESSAGES} messages are allowed.")
+        async with self.db.write() as session:
+            thread = await repos.threads.get(session, request.thread_id, lock=True)
+            if thread is None:
+                raise not_found("thread", request.thread_id, "thread_id")
+            assistant = await self._assistant(session, request.assistant_id)
+            run = self._build_run(request, assistant, thread.id, run_id)
+            active = await repos.runs.active_for_thread(session, thread.id)
+            if active is not None:
+                raise precondition(f"Thread {thread.id} already has an active run {active.id}.")
+            for i, message in enumerate(request.additional_messages):
+                await repos.messages.add(
+                    session, message_row_from_input(thread.id, message, f"additional_messages[{i}]")
+                )
+            await repos.runs.add(session, run)
+        self._started(run)
+        return run
+
+    def _started(self, run: RunRow) -> None:
+        self.engine.publish_run(run, "thread.run.created", "thread.run.queued")
+        self.engine.launch(run)
+
+    async def create(self, request: pb.CreateRunRequest) -> res.Run:
+        return run_to_proto(await self._create(request, ids.new_id(ids.RUN)))
+
+    async def stream(self, request: pb.CreateRunRequest) -> AsyncIterator[pb.RunEvent]:
+        run_id = ids.new_id(ids.RUN)
+        async with self.engine.subscribe(run_id) as subscription:
+            await self._create(request, run_id)
+            async for event in _drain(subscription):
+                yield event
+
+    async def _create_thread_and_run(
+        self, request: pb.CreateThreadAndRunRequest, run_id: str
+    ) -> tuple[ThreadRow, RunRow]:
+        thread, messages = self.threads.build(request.thread, "thread")
+        if request.HasField("tool_resources"):
+            thread.tool_resources = to_json(request.tool_resources)
+        async with self.db.write() as session:
+            assistant = await self._assistant(session, request.assistant_id)
+            run = self._build_run(request, assistant, thread.id, run_id)
+            await repos.threads.add(session, thread)
+            for m in messages:
+                await repos.messages.add(session, m)
+            await repos.runs.add(session, run)
+        return thread, run
+
+    async def create_thread_and_run(self, request: pb.CreateThreadAndRunRequest) -> res.Run:
+        _, run = await self._create_thread_and_run(request, ids.new_id(ids.RUN))
+        self._started(run)
+        return run_to_proto(run)
+
+    async def stream_thread_and_run(
+        self, request: pb.CreateThreadAndRunRequest
+    ) -> AsyncIterator[pb.RunEvent]:
+        run_id = ids.new_id(ids.RUN)
+        async with self.engine.subscribe(run_id) as subscription:
+            thread, run = await self._create_thread_and_run(request, run_id)
+            yield pb.RunEvent(event="thread.created", thread=thread_to_proto(thread))
+            self._started(run)
+            async for event in _drain(subscription):
+                yield event
+
+    # ----------------------------------------------------------------- read / update
+
+    async def _require_run(self, session: Any, thread_id: str, run_id: str) -> RunRow:
+        require_id(thread_id, "thread_id")
+        require_id(run_id, "run_id")
+        run = await repos.runs.get(session, run_id, thread_id=thread_id)
+        if run is None:
+            if await repos.threads.get(session, thread_id) is None:
+                raise not_found("thread", thread_id, "thread_id")
+            raise not_found("run", run_id, "run_id")
+        return run
+
+    async def get(self, request: pb.GetRunRequest) -> res.Run:
+        async with self.db.read() as session:
+            return run_to_proto(await self._require_run(session, request.thread_id, request.run_id))
+
+    async def list(self, request: pb.ListRunsRequest) -> pb.ListRunsResponse:
+        require_id(request.thread_id, "thread_id")
+        params = page_params(request)
+        try:
+            async with self.db.read() as session:
+                if await repos.threads.get(session, request.thread_id) is None:
+                    raise not_found("thread", request.thread_id, "thread_id")
+                page = await repos.runs.page(session, params, thread_id=request.thread_id)
+        except CursorNotFound as exc:
+            raise invalid(exc.param, f"no run with id '{exc.cursor}' in this list.") from exc
+        response = pb.ListRunsResponse(
+            object="list", data=[run_to_proto(r) for r in page.items], has_more=page.has_more
+        )
+        if page.items:
+            response.first_id, response.last_id = page.items[0].id, page.items[-1].id
+        return response
+
+    async def update(self, request: pb.UpdateRunRequest) -> res.Run:
+        fields = fields_to_update(request, ("metadata",))
+        check_metadata(request.metadata)
+        async with self.db.write() as session:
+            run = await self._require_run(session, request.thread_id, request.run_id)
+            if "metadata" in fields:
+                run.meta = dict(request.metadata)
+                session.add(run)
+        return run_to_proto(run)
+
+    async def cancel(self, request: pb.CancelRunRequest) -> res.Run:
+        async with self.db.read() as session:
+            await self._require_run(session, request.thread_id, request.run_id)
+        return run_to_proto(await self.engine.cancel(request.thread_id, request.run_id))
+
+    # ----------------------------------------------------------------- tool outputs
+
+    async def submit_tool_outputs(self, request: pb.SubmitToolOutputsRequest) -> res.Run:
+        async with self.db.read() as session:
+            await self._require_run(session, request.thread_id, request.run_id)
+        run = await self.engine.submit_tool_outputs(request.thread_id, request.run_id, request.tool_outputs)
+        return run_to_proto(run)
+
+    async def stream_submit_tool_outputs(
+        self, request: pb.SubmitToolOutputsRequest
+    ) -> AsyncIterator[pb.RunEvent]:
+        async with self.db.read() as session:
+            await self._require_run(session, request.thread_id, request.run_id)
+        async with self.engine.subscribe(request.run_id) as subscription:
+            await self.engine.submit_tool_outputs(request.thread_id, request.run_id, request.tool_outputs)
+            async for event in _drain(subscription):
+                yield event
+
+    # ----------------------------------------------------------------- watch
+
+    async def watch(self, request: pb.WatchRunRequest) -> AsyncIterator[pb.RunEvent]:
+        async with self.db.read() as session:
+            await self._require_run(session, request.thread_id, request.run_id)
+        watched = self.engine.watch(request.run_id)
+        if watched is None:
+            async with self.db.read() as session:
+                run = await self._require_run(session, request.thread_id, request.run_id)
+            yield pb.RunEvent(event=f"thread.run.{run.status}", run=run_to_proto(run))
+            yield pb.RunEvent(event="done")
+            return
+        subscription, snapshot = watched
+        async with subscription:
+            for event in snapshot:
+                yield event
+            async for event in _drain(subscription):
+                yield event
+
+    # ----------------------------------------------------------------- steps
+
+    async def list_steps(self, request: pb.ListRunStepsRequest) -> pb.ListRunStepsResponse:
+        params = page_params(request)
+        try:
+            async with self.db.read() as session:
+                await self._require_run(session, request.thread_id, request.run_id)
+                page = await repos.run_steps.page(
+                    session, params, run_id=request.run_id, thread_id=request.thread_id
+                )
+        except CursorNotFound as exc:
+            raise invalid(exc.param, f"no run step with id '{exc.cursor}' in this list.") from exc
+        response = pb.ListRunStepsResponse(
+            object="list", data=[step_to_proto(s) for s in page.items], has_more=page.has_more
+        )
+        if page.items:
+            response.first_id, response.last_id = page.items[0].id, page.items[-1].id
+        return response
+
+    async def get_step(self, request: pb.GetRunStepRequest) -> res.RunStep:
+        require_id(request.step_id, "step_id")
+        async with self.db.read() as session:
+            await self._require_run(session, request.thread_id, request.run_id)
+            step = await repos.run_steps.get(session, request.step_id, run_id=request.run_id)
+        if step is None:
+            raise not_found("run step", request.step_id, "step_id")
+        return step_to_proto(step)
+
+
+async def _drain(subscription: Subscription) -> AsyncIterator[pb.RunEvent]:
+    """The subscription's events, then ``done``; a subscriber cut off for being slow gets an error."""
+    async for event in subscription.events():
+        yield event
+    if subscription.overflowed:
+        raise ApiError(
+            ErrorKind.RESOURCE_EXHAUSTED,
+            "This stream fell too far behind the run and was cut off; "
+            "re-attach with WatchRun or poll GetRun.",
+        )
+    yield pb.RunEvent(event="done")

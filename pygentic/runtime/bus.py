@@ -1,0 +1,102 @@
+"""The in-process event bus: run events fanned out to any number of subscribers.
+
+A subscriber gets its own bounded buffer. Publishing never waits: a subscriber that falls more than
+``max_buffer`` events behind is cut off (its stream ends with ``overflowed`` set) instead of slowing the
+run or growing memory, and a subscriber that goes away is removed when its ``async with`` block ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+from pygentic.proto.v1 import runs_pb2
+
+log = logging.getLogger("pygentic.bus")
+DEFAULT_MAX_BUFFER = 10_000
+
+
+class Subscription:
+    """The events of one run, as one subscriber receives them. Use as an async context manager."""
+
+    def __init__(self, bus: EventBus, run_id: str, max_buffer: int) -> None:
+        self.bus = bus
+        self.run_id = run_id
+        self.max_buffer = max_buffer
+        self.buffer: collections.deque[runs_pb2.RunEvent] = collections.deque()
+        self.closed = False
+        self.overflowed = False
+        self._wakeup = asyncio.Event()
+
+    def push(self, event: runs_pb2.RunEvent) -> None:
+        if self.closed:
+            return
+        if len(self.buffer) >= self.max_buffer:
+            self.overflowed = True
+            self.close()
+            log.warning("subscriber too slow, cut off", extra={"run_id": self.run_id})
+            return
+        self.buffer.append(event)
+        self._wakeup.set()
+
+    def close(self) -> None:
+        """No more events will come (the run ended its stream, or the subscriber was cut off)."""
+        self.closed = True
+        self._wakeup.set()
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.bus.unsubscribe(self)
+
+    async def events(self) -> AsyncIterator[runs_pb2.RunEvent]:
+        """Yield events until the subscription closes and its buffer is drained."""
+        while True:
+            while self.buffer:
+                yield self.buffer.popleft()
+            if self.closed:
+                return
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+
+class EventBus:
+    """Run events by run id. In-process; a multi-replica bus (e.g. PostgreSQL LISTEN/NOTIFY) would
+    implement the same three methods."""
+
+    def __init__(self, max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
+        self.max_buffer = max_buffer
+        self._subscribers: dict[str, set[Subscription]] = {}
+
+    def subscribe(self, run_id: str) -> Subscription:
+        subscription = Subscription(self, run_id, self.max_buffer)
+        self._subscribers.setdefault(run_id, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        subscription.close()
+        subscribers = self._subscribers.get(subscription.run_id)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._subscribers[subscription.run_id]
+
+    def publish(self, run_id: str, event: runs_pb2.RunEvent) -> None:
+        for subscription in list(self._subscribers.get(run_id, ())):
+            subscription.push(event)
+
+    def end(self, run_id: str) -> None:
+        """The run's stream is over for now (terminal, or waiting for tool outputs): close subscribers."""
+        for subscription in list(self._subscribers.get(run_id, ())):
+            subscription.close()
+
+    def subscriber_count(self, run_id: str | None = None) -> int:
+        if run_id is not None:
+            return len(self._subscribers.get(run_id, ()))
+        return sum(len(s) for s in self._subscribers.values())

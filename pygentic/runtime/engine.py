@@ -1,0 +1,649 @@
+"""The run engine: runs execute as asyncio tasks; each state change is committed, then published.
+
+States: ``queued -> in_progress -> completed | failed | incomplete``; ``in_progress -> requires_action ->
+queued`` (tool outputs submitted) or ``expired``; any active state ``-> cancelling -> cancelled``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import col, select
+
+from pygentic import ids
+from pygentic.config import RunSettings
+from pygentic.connectors.llm import ChatRequest, LLMConnector, LLMError
+from pygentic.connectors.router import LLMRouter
+from pygentic.errors import invalid, not_found, precondition
+from pygentic.objects import message_to_proto, run_to_proto, step_to_proto
+from pygentic.proto.v1 import resources_pb2 as res
+from pygentic.proto.v1 import runs_pb2
+from pygentic.runtime.bus import EventBus, Subscription
+from pygentic.runtime.prompt import build_conversation, estimate_text_tokens, estimate_tokens, truncate
+from pygentic.runtime.toolcalls import ToolCallAssembler
+from pygentic.storage import Database
+from pygentic.storage import repositories as repos
+from pygentic.storage.repositories import ACTIVE_RUN_STATUSES, now
+from pygentic.storage.tables import MessageRow, RunRow, RunStepRow
+
+log = logging.getLogger("pygentic.runs")
+
+TERMINAL_STATUSES = ("completed", "failed", "cancelled", "expired", "incomplete")
+FLUSH_INTERVAL_S = 1.0
+
+
+def run_event(name: str, **data: Any) -> runs_pb2.RunEvent:
+    """A RunEvent named ``name`` carrying one data field (``run=...``, ``message=...``, ...)."""
+    return runs_pb2.RunEvent(event=name, **data)
+
+
+@dataclass
+class LiveRun:
+    """What the engine holds in memory about a run it is executing."""
+
+    run: RunRow
+    message: MessageRow | None = None
+    message_step: RunStepRow | None = None
+    text: str = ""
+    tool_step: RunStepRow | None = None
+    tool_calls: ToolCallAssembler = field(default_factory=ToolCallAssembler)
+    cancel_requested: bool = False
+    last_flush: float = 0.0
+
+
+class RunEngine:
+    """Executes runs and publishes their events."""
+
+    def __init__(self, db: Database, bus: EventBus, router: LLMRouter, settings: RunSettings) -> None:
+        self.db = db
+        self.bus = bus
+        self.router = router
+        self.settings = settings
+        self._live: dict[str, LiveRun] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._closing = False
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def recover(self) -> None:
+        """End or resume the runs a previous process left active (nothing stays active forever)."""
+        async with self.db.write() as session:
+            stale = await repos.runs.active(session)
+            for run in stale:
+                t = now()
+                if run.status in ("requires_action", "queued"):
+                    # Safe to keep: nothing was generated yet (queued) or it waits for the client.
+                    continue
+                if run.status == "cancelling":
+                    run.status, run.cancelled_at = "cancelled", t
+                else:
+                    run.status, run.failed_at = "failed", t
+                    run.last_error = {
+                        "code": "server_error",
+                        "message": "The server stopped while this run was active; start a new run.",
+                    }
+                session.add(run)
+                await self._close_open_parts(session, run, t)
+                log.warning("run recovered", extra={"run_id": run.id, "status": run.status})
+        for run in stale:
+            if run.status == "requires_action":
+                self._arm_expiry(run)
+            elif run.status == "queued":
+                log.info("run resumed", extra={"run_id": run.id})
+                self.launch(run)
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let running runs finish for up to ``grace`` seconds, then cancel the rest as failed."""
+        self._closing = True
+        for handle in self._expiry.values():
+            handle.cancel()
+        self._expiry.clear()
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+
+    # ----------------------------------------------------------------- public operations
+
+    def subscribe(self, run_id: str) -> Subscription:
+        return self.bus.subscribe(run_id)
+
+    def launch(self, run: RunRow) -> None:
+        """Start executing a queued run (its ``thread.run.created``/``queued`` events already published)."""
+        live = self._live.setdefault(run.id, LiveRun(run=run))
+        live.run = run
+        task = asyncio.create_task(self._drive(live), name=f"run {run.id}")
+        self._tasks[run.id] = task
+
+    def publish_run(self, run: RunRow, *names: str) -> None:
+        proto = run_to_proto(run)
+        for name in names:
+            self.bus.publish(run.id, run_event(name, run=proto))
+
+    def watch(self, run_id: str) -> tuple[Subscription, list[runs_pb2.RunEvent]] | None:
+        """Subscribe to a run this process executes, with the events that rebuild its current state.
+
+        Synchronous on purpose: no event can slip between the snapshot and the subscription.
+        """
+        live = self._live.get(run_id)
+        if live is None:
+            return None
+        events = [run_event(f"thread.run.{live.run.status}", run=run_to_proto(live.run))]
+        if (
+            live.message_step is not None
+            and live.message is not None
+            and live.message.status == "in_progress"
+        ):
+            events.append(run_event("thread.run.step.created", run_step=step_to_proto(live.message_step)))
+            created = message_to_proto(live.message)
+            del created.content[:]
+            events.append(run_event("thread.message.created", message=created))
+            events.append(run_event("thread.message.in_progress", message=created))
+            if live.text:
+                events.append(self._text_delta(live.message.id, live.text))
+        if live.tool_step is not None and live.tool_step.status == "in_progress":
+            step = step_to_proto(live.tool_step)
+            del step.step_details.tool_calls[:]
+            events.append(run_event("thread.run.step.created", run_step=step))
+            for call in live.tool_calls.calls:
+                events.append(
+                    self._tool_delta(live.tool_step.id, call.position, call.id, call.name, call.arguments)
+                )
+        return self.bus.subscribe(run_id), events
+
+    async def cancel(self, thread_id: str, run_id: str) -> RunRow:
+        """Move an active run to ``cancelling``; its task (or this call) then ends it ``cancelled``."""
+        async with self.db.write() as session:
+            run = await repos.runs.get(session, run_id, thread_id=thread_id)
+            if run is None:
+                raise not_found("run", run_id, "run_id")
+            if run.status not in ACTIVE_RUN_STATUSES:
+                raise precondition(f"Cannot cancel run with status '{run.status}'.")
+            if run.status == "cancelling":
+                return run
+            run.status = "cancelling"
+            session.add(run)
+        live = self._live.get(run_id)
+        if live is not None:
+            live.run = run
+        self.publish_run(run, "thread.run.cancelling")
+        log.info("run cancelling", extra={"run_id": run_id})
+        task = self._tasks.get(run_id)
+        if task is not None and live is not None:
+            live.cancel_requested = True
+            task.cancel()
+        else:
+            await self._finish(run, "cancelled")
+        return run
+
+    async def submit_tool_outputs(self, thread_id: str, run_id: str, outputs: Sequence[Any]) -> RunRow:
+        """Answer every pending tool call exactly once, then continue the run."""
+        async with self.db.write() as session:
+            run = await repos.runs.get(session, run_id, thread_id=thread_id)
+            if run is None:
+                raise not_found("run", run_id, "run_id")
+            if run.status != "requires_action" or not run.required_action:
+                raise precondition(
+                    f"Runs in status '{run.status}' do not accept tool outputs (expected 'requires_action')."
+                )
+            pending = [c["id"] for c in run.required_action["submit_tool_outputs"]["tool_calls"]]
+            answers: dict[str, str] = {}
+            for i, output in enumerate(outputs):
+                if output.tool_call_id not in pending:
+                    raise invalid(
+                        f"tool_outputs[{i}].tool_call_id", f"'{output.tool_call_id}' is not a pending call."
+                    )
+                if output.tool_call_id in answers:
+                    raise invalid(
+                        f"tool_outputs[{i}].tool_call_id", f"'{output.tool_call_id}' is answered twice."
+                    )
+                answers[output.tool_call_id] = output.output
+            missing = [c for c in pending if c not in answers]
+            if missing:
+                raise invalid("tool_outputs", f"missing outputs for tool calls: {', '.join(missing)}.")
+            steps = await self._open_tool_steps(session, run)
+            t = now()
+            for step in steps:
+                details = dict(step.step_details)
+                calls = [dict(c) for c in details.get("tool_calls", [])]
+                for c in calls:
+                    if c.get("id") in answers:
+                        c["function"] = {**c["function"], "output": answers[c["id"]]}
+                details["tool_calls"] = calls
+                step.step_details = details
+                step.status, step.completed_at = "completed", t
+                session.add(step)
+            run.status, run.required_action = "queued", None
+            session.add(run)
+        self._disarm_expiry(run_id)
+        for step in steps:
+            self.bus.publish(run_id, run_event("thread.run.step.completed", run_step=step_to_proto(step)))
+        self.publish_run(run, "thread.run.queued")
+        log.info("tool outputs submitted", extra={"run_id": run_id, "calls": len(answers)})
+        self.launch(run)
+        return run
+
+    # ----------------------------------------------------------------- execution
+
+    def _limit(self, connector: LLMConnector) -> asyncio.Semaphore:
+        if connector.name not in self._limits:
+            self._limits[connector.name] = asyncio.Semaphore(connector.max_concurrency)
+        return self._limits[connector.name]
+
+    async def _drive(self, live: LiveRun) -> None:
+        run_id = live.run.id
+        ended = True
+        try:
+            connector, model = self.router.resolve(live.run.model)
+            async with self._limit(connector):
+                await self._start(live)
+                ended = await self._generate(live, connector, model)
+        except asyncio.CancelledError:
+            if live.cancel_requested:
+                await self._finish(live.run, "cancelled", live)
+            else:
+                await self._finish(
+                    live.run, "failed", live, ("server_error", "The server shut down during the run.")
+                )
+            if not live.cancel_requested:
+                raise
+        except LLMError as exc:
+            log.warning("upstream failed", extra={"run_id": run_id, "reason": exc.message})
+            await self._finish(live.run, "failed", live, (exc.code, exc.message))
+        except Exception as exc:
+            log.exception("run crashed", extra={"run_id": run_id})
+            await self._finish(
+                live.run, "failed", live, ("server_error", f"Internal error: {type(exc).__name__}: {exc}")
+            )
+        finally:
+            self._tasks.pop(run_id, None)
+            if ended:
+                self._live.pop(run_id, None)
+            self.bus.end(run_id)
+
+    async def _start(self, live: LiveRun) -> None:
+        async with self.db.write() as session:
+            run = await repos.runs.get(session, live.run.id)
+            if run is None:
+                raise asyncio.CancelledError
+            run.status = "in_progress"
+            if run.started_at is None:
+                run.started_at = now()
+            session.add(run)
+        live.run = run
+        self.publish_run(run, "thread.run.in_progress")
+        log.info("run in_progress", extra={"run_id": run.id})
+
+    async def _generate(self, live: LiveRun, connector: LLMConnector, model: str) -> bool:
+        """One model turn. Return True when the run ended, False when it waits for tool outputs."""
+        run = live.run
+        async with self.db.read() as session:
+            thread_messages = list(
+                (
+                    await session.exec(
+                        select(MessageRow)
+                        .where(MessageRow.thread_id == run.thread_id)
+                        .order_by(col(MessageRow.created_at), col(MessageRow.seq))
+                    )
+                ).all()
+            )
+            steps = list(
+                (
+                    await session.exec(
+                        select(RunStepRow).where(RunStepRow.run_id == run.id).order_by(col(RunStepRow.seq))
+                    )
+                ).all()
+            )
+        usage = dict(run.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
+        used_prompt, used_completion = int(usage["prompt_tokens"]), int(usage["completion_tokens"])
+
+        conversation = build_conversation(run, thread_messages, steps)
+        budget = None
+        if run.max_prompt_tokens is not None:
+            budget = run.max_prompt_tokens - used_prompt
+        conversation = truncate(conversation, run.truncation_strategy, budget)
+        messages = conversation.messages()
+        prompt_estimate = estimate_tokens(messages)
+        if budget is not None and prompt_estimate > budget:
+            await self._finish(run, "incomplete", live, incomplete="max_prompt_tokens")
+            return True
+        max_tokens = None
+        if run.max_completion_tokens is not None:
+            max_tokens = run.max_completion_tokens - used_completion
+            if max_tokens <= 0:
+                await self._finish(run, "incomplete", live, incomplete="max_completion_tokens")
+                return True
+
+        request = ChatRequest(
+            model=model,
+            messages=messages,
+            tools=[t for t in run.tools if t.get("type") == "function"],
+            tool_choice=run.tool_choice if run.tools else None,
+            parallel_tool_calls=run.parallel_tool_calls if run.tools else None,
+            temperature=run.temperature,
+            top_p=run.top_p,
+            max_tokens=max_tokens,
+            response_format=run.response_format if isinstance(run.response_format, dict) else None,
+        )
+        if not request.tools:
+            request.tool_choice = None
+        live.tool_calls = ToolCallAssembler()
+        finish_reason = None
+        prompt_tokens = completion_tokens = None
+        async for chunk in connector.stream_chat(request):
+            if chunk.text:
+                await self._append_text(live, chunk.text)
+            for delta in chunk.tool_calls:
+                await self._append_tool_call(live, delta)
+            if chunk.finish_reason:
+                finish_reason = chunk.finish_reason
+            if chunk.prompt_tokens is not None:
+                prompt_tokens = chunk.prompt_tokens
+            if chunk.completion_tokens is not None:
+                completion_tokens = chunk.completion_tokens
+        if prompt_tokens is None:
+            prompt_tokens = prompt_estimate
+        if completion_tokens is None:
+            completion_tokens = estimate_text_tokens(
+                live.text + "".join(c.name + c.arguments for c in live.tool_calls.calls)
+            )
+        used_prompt += prompt_tokens
+        used_completion += completion_tokens
+        run.usage = {
+            "prompt_tokens": used_prompt,
+            "completion_tokens": used_completion,
+            "total_tokens": used_prompt + used_completion,
+        }
+        if live.tool_calls.calls:
+            if live.message is not None:
+                await self._complete_message(live, "completed")
+            await self._require_action(live)
+            return False
+        if live.message is None:
+            await self._append_text(live, "")
+        if finish_reason == "length":
+            reason = "max_completion_tokens"
+            await self._complete_message(live, "incomplete", reason)
+            await self._finish(run, "incomplete", live, incomplete=reason)
+        else:
+            await self._complete_message(live, "completed")
+            await self._finish(run, "completed", live)
+        return True
+
+    async def _append_text(self, live: LiveRun, fragment: str) -> None:
+        run = live.run
+        if live.message is None:
+            t = now()
+            message = MessageRow(
+                id=ids.new_id(ids.MESSAGE),
+                created_at=t,
+                thread_id=run.thread_id,
+                status="in_progress",
+                role="assistant",
+                content=[],
+                assistant_id=run.assistant_id,
+                run_id=run.id,
+            )
+            step = RunStepRow(
+                id=ids.new_id(ids.STEP),
+                created_at=t,
+                thread_id=run.thread_id,
+                run_id=run.id,
+                assistant_id=run.assistant_id,
+                type="message_creation",
+                status="in_progress",
+                step_details={"type": "message_creation", "message_creation": {"message_id": message.id}},
+            )
+            async with self.db.write() as session:
+                await repos.messages.add(session, message)
+                await repos.run_steps.add(session, step)
+            live.message, live.message_step, live.text = message, step, ""
+            live.last_flush = time.monotonic()
+            self.bus.publish(run.id, run_event("thread.run.step.created", run_step=step_to_proto(step)))
+            created = message_to_proto(message)
+            self.bus.publish(run.id, run_event("thread.message.created", message=created))
+            self.bus.publish(run.id, run_event("thread.message.in_progress", message=created))
+        if not fragment:
+            return
+        live.text += fragment
+        self.bus.publish(run.id, self._text_delta(live.message.id, fragment))
+        if time.monotonic() - live.last_flush > FLUSH_INTERVAL_S:
+            # Keep the partial text durable, so a crash loses at most about a second of it.
+            live.last_flush = time.monotonic()
+            live.message.content = [{"type": "text", "text": {"value": live.text, "annotations": []}}]
+            async with self.db.write() as session:
+                session.add(live.message)
+
+    @staticmethod
+    def _text_delta(message_id: str, fragment: str) -> runs_pb2.RunEvent:
+        return run_event(
+            "thread.message.delta",
+            message_delta=res.MessageDelta(
+                id=message_id,
+                object="thread.message.delta",
+                delta=res.MessageDeltaBody(
+                    content=[res.MessageDeltaContent(index=0, type="text", text=res.Text(value=fragment))]
+                ),
+            ),
+        )
+
+    @staticmethod
+    def _tool_delta(
+        step_id: str, position: int, call_id: str | None, name: str, arguments: str
+    ) -> runs_pb2.RunEvent:
+        call = res.ToolCall(
+            index=position, type="function", function=res.FunctionCall(name=name, arguments=arguments)
+        )
+        if call_id:
+            call.id = call_id
+        return run_event(
+            "thread.run.step.delta",
+            run_step_delta=res.RunStepDelta(
+                id=step_id,
+                object="thread.run.step.delta",
+                delta=res.RunStepDeltaBody(
+                    step_details=res.StepDetails(type="tool_calls", tool_calls=[call])
+                ),
+            ),
+        )
+
+    async def _append_tool_call(self, live: LiveRun, delta: Any) -> None:
+        run = live.run
+        if live.tool_step is None or live.tool_step.status != "in_progress":
+            step = RunStepRow(
+                id=ids.new_id(ids.STEP),
+                created_at=now(),
+                thread_id=run.thread_id,
+                run_id=run.id,
+                assistant_id=run.assistant_id,
+                type="tool_calls",
+                status="in_progress",
+                step_details={"type": "tool_calls", "tool_calls": []},
+            )
+            async with self.db.write() as session:
+                await repos.run_steps.add(session, step)
+            live.tool_step = step
+            self.bus.publish(run.id, run_event("thread.run.step.created", run_step=step_to_proto(step)))
+        call, is_new, new_name, fragment = live.tool_calls.add(delta)
+        if is_new:
+            self.bus.publish(
+                run.id, self._tool_delta(live.tool_step.id, call.position, call.id, call.name, fragment)
+            )
+        elif new_name or fragment:
+            self.bus.publish(
+                run.id, self._tool_delta(live.tool_step.id, call.position, None, new_name, fragment)
+            )
+
+    async def _complete_message(self, live: LiveRun, status: str, reason: str | None = None) -> None:
+        message, step = live.message, live.message_step
+        assert message is not None and step is not None
+        t = now()
+        message.content = [{"type": "text", "text": {"value": live.text, "annotations": []}}]
+        message.status = status
+        if status == "completed":
+            message.completed_at = t
+        else:
+            message.incomplete_at, message.incomplete_details = t, {"reason": reason or "run_failed"}
+        step.status, step.completed_at = "completed", t
+        async with self.db.write() as session:
+            session.add(message)
+            session.add(step)
+        event = "thread.message.completed" if status == "completed" else "thread.message.incomplete"
+        self.bus.publish(live.run.id, run_event(event, message=message_to_proto(message)))
+        self.bus.publish(live.run.id, run_event("thread.run.step.completed", run_step=step_to_proto(step)))
+        live.message = live.message_step = None
+        live.text = ""
+
+    async def _require_action(self, live: LiveRun) -> None:
+        run, step = live.run, live.tool_step
+        assert step is not None
+        calls = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in live.tool_calls.calls
+        ]
+        step.step_details = {
+            "type": "tool_calls",
+            "tool_calls": [{**c, "function": {**c["function"], "output": None}} for c in calls],
+        }
+        run.status = "requires_action"
+        run.required_action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
+        async with self.db.write() as session:
+            session.add(step)
+            session.add(run)
+        self.publish_run(run, "thread.run.requires_action")
+        log.info("run requires_action", extra={"run_id": run.id, "calls": len(calls)})
+        self._live.pop(run.id, None)
+        self._arm_expiry(run)
+
+    async def _finish(
+        self,
+        run: RunRow,
+        status: str,
+        live: LiveRun | None = None,
+        error: tuple[str, str] | None = None,
+        incomplete: str | None = None,
+    ) -> None:
+        """End the run in ``status``, closing its open message and steps, and publish the terminal events."""
+        t = now()
+        async with self.db.write() as session:
+            stored = await repos.runs.get(session, run.id)
+            if stored is None:
+                return
+            if stored.status in TERMINAL_STATUSES:
+                return
+            stored.status = status
+            stored.required_action = None
+            stored.usage = run.usage or stored.usage
+            if status == "completed":
+                stored.completed_at = t
+            elif status == "failed":
+                stored.failed_at = t
+                stored.last_error = {"code": error[0], "message": error[1]} if error else None
+            elif status == "cancelled":
+                stored.cancelled_at = t
+            elif status == "incomplete":
+                stored.incomplete_details = {"reason": incomplete}
+            session.add(stored)
+            if live is not None and live.message is not None:
+                live.message.content = [{"type": "text", "text": {"value": live.text, "annotations": []}}]
+                session.add(live.message)
+            closed = await self._close_open_parts(session, stored, t, status)
+        for item in closed:
+            if isinstance(item, RunStepRow):
+                self.bus.publish(
+                    run.id, run_event(f"thread.run.step.{item.status}", run_step=step_to_proto(item))
+                )
+            else:
+                self.bus.publish(
+                    run.id, run_event("thread.message.incomplete", message=message_to_proto(item))
+                )
+        run.status = stored.status
+        self.publish_run(stored, f"thread.run.{status}")
+        self._disarm_expiry(run.id)
+        self.bus.end(run.id)
+        if live is not None:
+            live.message = live.message_step = None
+        fields: dict[str, Any] = {"run_id": run.id}
+        if error:
+            fields["error"] = error[1]
+        log.info(f"run {status}", extra=fields)
+
+    async def _close_open_parts(
+        self, session: Any, run: RunRow, t: int, status: str | None = None
+    ) -> list[MessageRow | RunStepRow]:
+        """Mark the run's in-progress messages incomplete and in-progress steps failed/cancelled/expired."""
+        status = status or run.status
+        step_status = {"cancelled": "cancelled", "expired": "expired"}.get(status, "failed")
+        reason = {
+            "cancelled": "run_cancelled",
+            "expired": "run_expired",
+            "incomplete": "max_completion_tokens",
+        }.get(status, "run_failed")
+        closed: list[MessageRow | RunStepRow] = []
+        messages = (
+            await session.exec(
+                select(MessageRow).where(MessageRow.run_id == run.id, MessageRow.status == "in_progress")
+            )
+        ).all()
+        for m in messages:
+            m.status, m.incomplete_at, m.incomplete_details = "incomplete", t, {"reason": reason}
+            session.add(m)
+            closed.append(m)
+        steps = (
+            await session.exec(
+                select(RunStepRow).where(RunStepRow.run_id == run.id, RunStepRow.status == "in_progress")
+            )
+        ).all()
+        for s in steps:
+            s.status = step_status
+            if step_status == "cancelled":
+                s.cancelled_at = t
+            elif step_status == "expired":
+                s.expired_at = t
+            else:
+                s.failed_at = t
+                s.last_error = run.last_error
+            session.add(s)
+            closed.append(s)
+        return closed
+
+    async def _open_tool_steps(self, session: Any, run: RunRow) -> list[RunStepRow]:
+        stmt = select(RunStepRow).where(
+            RunStepRow.run_id == run.id, RunStepRow.type == "tool_calls", RunStepRow.status == "in_progress"
+        )
+        return list((await session.exec(stmt)).all())
+
+    # ----------------------------------------------------------------- expiry
+
+    def _arm_expiry(self, run: RunRow) -> None:
+        if self._closing or run.expires_at is None:
+            return
+        self._disarm_expiry(run.id)
+        created = run.created_at
+        delay = max(0.0, created + self.settings.expires_after - time.time())
+        loop = asyncio.get_running_loop()
+        self._expiry[run.id] = loop.call_later(delay, lambda: asyncio.ensure_future(self._expire(run.id)))
+
+    def _disarm_expiry(self, run_id: str) -> None:
+        handle = self._expiry.pop(run_id, None)
+        if handle is not None:
+            handle.cancel()
+
+    async def _expire(self, run_id: str) -> None:
+        self._expiry.pop(run_id, None)
+        async with self.db.read() as session:
+            run = await repos.runs.get(session, run_id)
+        if run is not None and run.status == "requires_action":
+            with contextlib.suppress(Exception):
+                await self._finish(run, "expired")

@@ -1,0 +1,226 @@
+"""A fake OpenAI-compatible chat-completions server, served over real HTTP for the tests.
+
+The requested ``model`` picks the behaviour (deterministic text, tool calls, latency, faults), so tests
+need no coordination with the server. Every request body is recorded in ``requests``.
+
+Models:
+  echo               "Echo: <last user text>" in word-sized chunks
+  echo:DELAY         the same, DELAY seconds before every chunk
+  words:N:DELAY      N numbered words, DELAY seconds apart
+  tools              calls the first function tool with {"city": "Paris"} in fragments; after a tool
+                     result, answers "Tool said: <output>"
+  tools-quirky       the same, repeating the call's id and name in every chunk (as some local servers do)
+  two-tools          two calls of the first function tool at once
+  length             text, then finish_reason "length"
+  fail500 / fail429  HTTP 500 / 429 every time
+  flaky:N            HTTP 500 for the first N requests of this model name, then like echo
+  hang               never answers
+  hang-mid           two chunks, then silence
+  cut                two chunks, then the connection drops
+  garbage            a chunk that is not JSON
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+class CutConnection(Exception):
+    """Raised inside a streaming body to drop the connection mid-stream."""
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> str:
+    body = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(body)}\n\n"
+
+
+def _usage(model: str, prompt: int, completion: int) -> str:
+    body = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+    }
+    return f"data: {json.dumps(body)}\n\n"
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            content = m.get("content")
+            return content if isinstance(content, str) else json.dumps(content)
+    return ""
+
+
+class FakeUpstream:
+    """The server: start() in a background thread, ``url`` is its OpenAI base URL."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.counters: dict[str, int] = defaultdict(int)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        app = Starlette(routes=[Route("/v1/chat/completions", self.completions, methods=["POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> FakeUpstream:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake upstream did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.max_in_flight = self.in_flight
+
+    def requests_for(self, model: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r.get("model") == model]
+
+    async def completions(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
+        model = body.get("model", "")
+        kind, _, param = model.partition(":")
+        with self._lock:
+            self.counters[model] += 1
+            attempt = self.counters[model]
+        if kind in ("fail500", "fail429"):
+            status = 500 if kind == "fail500" else 429
+            return JSONResponse(
+                {"error": {"message": f"fake {status}", "type": "server_error", "param": None, "code": None}},
+                status_code=status,
+            )
+        if kind == "flaky" and attempt <= int(param or 1):
+            return JSONResponse(
+                {"error": {"message": "flaky 500", "type": "server_error", "param": None, "code": None}},
+                status_code=500,
+            )
+        if kind == "hang":
+            await asyncio.sleep(3600)
+        return StreamingResponse(
+            self._tracked(self._stream(kind, param, body)), media_type="text/event-stream"
+        )
+
+    async def _tracked(self, body: AsyncIterator[str]) -> AsyncIterator[str]:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            async for part in body:
+                yield part
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _stream(self, kind: str, param: str, body: dict[str, Any]) -> AsyncIterator[str]:
+        model = body.get("model", "")
+        messages = body.get("messages", [])
+        tools = body.get("tools") or []
+        prompt_tokens = sum(len(str(m.get("content") or "")) // 4 + 4 for m in messages)
+        yield _chunk(model, {"role": "assistant", "content": ""})
+
+        if kind in ("tools", "tools-quirky", "two-tools") and messages and messages[-1].get("role") == "tool":
+            outputs = [m["content"] for m in messages if m.get("role") == "tool"]
+            for piece in ["Tool ", "said: ", " | ".join(outputs)]:
+                yield _chunk(model, {"content": piece})
+            yield _chunk(model, {}, "stop")
+            yield _usage(model, prompt_tokens, 3)
+        elif kind in ("tools", "tools-quirky", "two-tools") and tools:
+            name = tools[0]["function"]["name"]
+            calls = 2 if kind == "two-tools" else 1
+            for index in range(calls):
+                call_id = f"call_fake{index}"
+                yield _chunk(
+                    model,
+                    {
+                        "tool_calls": [
+                            {
+                                "index": index,
+                                "id": call_id,
+                                "type": "function",
+                                "function": {"name": name, "arguments": ""},
+                            }
+                        ]
+                    },
+                )
+                for fragment in ['{"city": ', f'"Paris{index or ""}"', "}"]:
+                    call: dict[str, Any] = {"index": index, "function": {"arguments": fragment}}
+                    if kind == "tools-quirky":
+                        call.update(id=call_id, type="function")
+                        call["function"]["name"] = name
+                    yield _chunk(model, {"tool_calls": [call]})
+            yield _chunk(model, {}, "tool_calls")
+            yield _usage(model, prompt_tokens, 10)
+        elif kind in ("echo", "flaky", "tools", "tools-quirky", "two-tools"):
+            delay = float(param) if kind == "echo" and param else 0.0
+            words = f"Echo: {_last_user_text(messages)}".split(" ")
+            for i, word in enumerate(words):
+                if delay:
+                    await asyncio.sleep(delay)
+                yield _chunk(model, {"content": word if i == 0 else " " + word})
+            yield _chunk(model, {}, "stop")
+            yield _usage(model, prompt_tokens, len(words))
+        elif kind == "words":
+            count, _, delay = param.partition(":")
+            for i in range(int(count or 10)):
+                await asyncio.sleep(float(delay or 0.05))
+                yield _chunk(model, {"content": f"w{i} "})
+            yield _chunk(model, {}, "stop")
+        elif kind == "length":
+            for word in ["This", " answer", " is", " cut"]:
+                yield _chunk(model, {"content": word})
+            yield _chunk(model, {}, "length")
+        elif kind in ("hang-mid", "cut"):
+            yield _chunk(model, {"content": "Partial"})
+            yield _chunk(model, {"content": " answer"})
+            if kind == "cut":
+                raise CutConnection("dropping the connection")
+            await asyncio.sleep(3600)
+        elif kind == "garbage":
+            yield _chunk(model, {"content": "Before"})
+            yield "data: {this is not json\n\n"
+            yield _chunk(model, {}, "stop")
+        else:
+            yield _chunk(model, {"content": f"unknown fake model {model}"})
+            yield _chunk(model, {}, "stop")
+        yield "data: [DONE]\n\n"
