@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,3 +187,42 @@ async def expect_status(awaitable: object, code: grpc.StatusCode, *fragments: st
     for fragment in fragments:
         assert fragment in (error.details() or ""), f"{fragment!r} not in {error.details()!r}"
     return error
+
+
+PYGENTIC = str(Path(sys.executable).parent / "pygentic")
+
+
+@contextmanager
+def serve_process(workdir: Path, config: str, *args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """Run `pygentic serve` with ``config`` as a subprocess on a free port; yield it and its gRPC port."""
+    path = workdir / "connectors.toml"
+    path.write_text(config)
+    env = {**os.environ, "PYGENTIC_CONFIG": str(path)}
+    proc = subprocess.Popen(
+        [PYGENTIC, "serve", "--grpc-port", "0", "--no-gateway", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=workdir,
+    )
+    port = None
+    deadline = time.monotonic() + 60
+    assert proc.stderr is not None
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        match = re.search(r'msg="grpc listening" address=127\.0\.0\.1:(\d+)', line)
+        if match:
+            port = int(match.group(1))
+            break
+    if port is None:
+        proc.kill()
+        pytest.fail(f"server did not start: {proc.communicate()[1]}")
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

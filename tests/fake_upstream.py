@@ -13,7 +13,7 @@ Models:
   two-tools          two calls of the first function tool at once
   length             text, then finish_reason "length"
   fail500 / fail429  HTTP 500 / 429 every time
-  flaky:N            HTTP 500 for the first N requests of this model name, then like echo
+  flaky:N:TAG        HTTP 500 for the first N requests of this model name, then like echo
   hang               never answers
   hang-mid           two chunks, then silence
   cut                two chunks, then the connection drops
@@ -130,7 +130,7 @@ class FakeUpstream:
                 {"error": {"message": f"fake {status}", "type": "server_error", "param": None, "code": None}},
                 status_code=status,
             )
-        if kind == "flaky" and attempt <= int(param or 1):
+        if kind == "flaky" and attempt <= int(param.split(":")[0] or 1):
             return JSONResponse(
                 {"error": {"message": "flaky 500", "type": "server_error", "param": None, "code": None}},
                 status_code=500,

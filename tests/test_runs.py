@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import grpc
 import pytest
@@ -424,11 +425,12 @@ async def test_upstream_faults_fail_the_run_within_the_timeout(
 async def test_retries_before_the_first_token(database_url: str, upstream: FakeUpstream) -> None:
     settings = make_settings(database_url, upstream, max_retries=2)
     async with running(settings) as app, connect(app) as stubs:
-        assistant, thread = await assistant_and_thread(stubs, "flaky:2")
+        model = f"flaky:2:{uuid.uuid4().hex}"  # the counter is per model name
+        assistant, thread = await assistant_and_thread(stubs, model)
         run = await stubs.runs.CreateRun(run_request(assistant, thread))
         final = await wait_for_status(stubs, thread.id, run.id)
         assert final.status == "completed"
-        assert len(upstream.requests_for("flaky:2")) == 3
+        assert len(upstream.requests_for(model)) == 3
 
 
 async def test_thread_and_run(stubs: Stubs) -> None:

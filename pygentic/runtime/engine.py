@@ -338,6 +338,10 @@ class RunEngine:
         )
         if not request.tools:
             request.tool_choice = None
+        elif conversation.run_turns and request.tool_choice not in (None, "auto", "none"):
+            # A forced choice applies to the run's first model call; once tool outputs are in, forcing it
+            # again would loop forever, so the model decides.
+            request.tool_choice = "auto"
         live.tool_calls = ToolCallAssembler()
         finish_reason = None
         prompt_tokens = completion_tokens = None

@@ -1,0 +1,93 @@
+"""Restart recovery: a server killed mid-run leaves no run active forever."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import grpc
+from conftest import serve_process
+from fake_upstream import FakeUpstream
+from google.protobuf import struct_pb2
+
+from pygentic.proto.v1 import (
+    assistants_pb2,
+    assistants_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
+    runs_pb2,
+    runs_pb2_grpc,
+    threads_pb2,
+    threads_pb2_grpc,
+)
+from pygentic.proto.v1 import resources_pb2 as res
+
+
+def _config(tmp_path: Path, upstream: FakeUpstream) -> str:
+    return (
+        f'[connectors.database]\nurl = "sqlite:///{tmp_path / "recovery.db"}"\n'
+        f'[connectors.llm_service]\ntype = "openai"\nbase_url = "{upstream.url}"\n'
+        "max_concurrency = 1\ntimeout = 5\n"
+    )
+
+
+async def _start_runs(port: int) -> tuple[str, str, str, str]:
+    """A slow run in progress on one thread and a queued run (waiting for the connector) on another."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        assistants = assistants_pb2_grpc.AssistantsStub(channel)
+        threads = threads_pb2_grpc.ThreadsStub(channel)
+        runs = runs_pb2_grpc.RunsStub(channel)
+        slow = await assistants.CreateAssistant(
+            assistants_pb2.CreateAssistantRequest(model="words:1000:0.05")
+        )
+        quick = await assistants.CreateAssistant(assistants_pb2.CreateAssistantRequest(model="echo"))
+        message = res.MessageInput(role="user", content=struct_pb2.Value(string_value="after restart"))
+        t1 = await threads.CreateThread(threads_pb2.CreateThreadRequest(messages=[message]))
+        t2 = await threads.CreateThread(threads_pb2.CreateThreadRequest(messages=[message]))
+        stream = runs.StreamRun(runs_pb2.CreateRunRequest(thread_id=t1.id, assistant_id=slow.id))
+        active = None
+        deltas = 0
+        async for event in stream:
+            if event.event == "thread.run.created":
+                active = event.run.id
+            deltas += event.event == "thread.message.delta"
+            if deltas == 5:
+                break
+        stream.cancel()
+        queued = await runs.CreateRun(runs_pb2.CreateRunRequest(thread_id=t2.id, assistant_id=quick.id))
+        got = await runs.GetRun(runs_pb2.GetRunRequest(thread_id=t2.id, run_id=queued.id))
+        assert got.status == "queued", got.status  # max_concurrency = 1: it waits for the slow run
+        assert active is not None
+        return t1.id, active, t2.id, queued.id
+
+
+async def test_killed_server_runs_are_failed_or_resumed_on_restart(
+    tmp_path: Path, upstream: FakeUpstream
+) -> None:
+    config = _config(tmp_path, upstream)
+    with serve_process(tmp_path, config) as (proc, port):
+        t1, active, t2, queued = await _start_runs(port)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    with serve_process(tmp_path, config) as (proc, port):
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            runs = runs_pb2_grpc.RunsStub(channel)
+            failed = await runs.GetRun(runs_pb2.GetRunRequest(thread_id=t1, run_id=active))
+            assert failed.status == "failed" and failed.last_error.code == "server_error"
+            assert "stopped while this run was active" in failed.last_error.message
+            messages = messages_pb2_grpc.MessagesStub(channel)
+            page = await messages.ListMessages(messages_pb2.ListMessagesRequest(thread_id=t1, run_id=active))
+            (partial,) = page.data
+            assert partial.status == "incomplete" and partial.incomplete_details.reason == "run_failed"
+            steps = await runs.ListRunSteps(runs_pb2.ListRunStepsRequest(thread_id=t1, run_id=active))
+            assert [s.status for s in steps.data] == ["failed"]
+
+            # The queued run had not started: it is resumed and completes.
+            events = [e async for e in runs.WatchRun(runs_pb2.WatchRunRequest(thread_id=t2, run_id=queued))]
+            final = await runs.GetRun(runs_pb2.GetRunRequest(thread_id=t2, run_id=queued))
+            assert final.status == "completed", [e.event for e in events]
+            answer = await messages.ListMessages(
+                messages_pb2.ListMessagesRequest(thread_id=t2, run_id=queued)
+            )
+            assert answer.data[0].content[0].text.value == "Echo: after restart"
