@@ -6,6 +6,7 @@ need no coordination with the server. Every request body is recorded in ``reques
 Models:
   echo               "Echo: <last user text>" in word-sized chunks
   echo:DELAY         the same, DELAY seconds before every chunk
+  latency:DELAY      the same, DELAY seconds before the first chunk only
   words:N:DELAY      N numbered words, DELAY seconds apart
   tools              calls the first function tool with {"city": "Paris"} in fragments; after a tool
                      result, answers "Tool said: <output>"
@@ -191,8 +192,10 @@ class FakeUpstream:
                     yield _chunk(model, {"tool_calls": [call]})
             yield _chunk(model, {}, "tool_calls")
             yield _usage(model, prompt_tokens, 10)
-        elif kind in ("echo", "flaky", "tools", "tools-quirky", "two-tools"):
+        elif kind in ("echo", "latency", "flaky", "tools", "tools-quirky", "two-tools"):
             delay = float(param) if kind == "echo" and param else 0.0
+            if kind == "latency":
+                await asyncio.sleep(float(param or 0.5))
             words = f"Echo: {_last_user_text(messages)}".split(" ")
             for i, word in enumerate(words):
                 if delay:
