@@ -22,11 +22,11 @@ import openai
 from google.protobuf import struct_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from fake_upstream import FakeUpstream  # noqa: E402
+from fake_upstream import FakeUpstream
 
-from pygentic.app import Pygentic, ServeOptions  # noqa: E402
-from pygentic.config import DatabaseSettings, LLMSettings, Settings  # noqa: E402
-from pygentic.proto.v1 import (  # noqa: E402
+from pygentic.app import Pygentic, ServeOptions
+from pygentic.config import DatabaseSettings, LLMSettings, Settings
+from pygentic.proto.v1 import (
     assistants_pb2,
     assistants_pb2_grpc,
     resources_pb2,
@@ -57,16 +57,22 @@ async def new_thread(threads: threads_pb2_grpc.ThreadsStub) -> str:
     return (await threads.CreateThread(threads_pb2.CreateThreadRequest(messages=[message]))).id
 
 
-async def pygentic_ttft(runs: runs_pb2_grpc.RunsStub, thread_id: str, assistant_id: str) -> tuple[float, float]:
+async def pygentic_ttft(
+    runs: runs_pb2_grpc.RunsStub, thread_id: str, assistant_id: str
+) -> tuple[float, float]:
     """(time to the first message delta, time to the terminal event) of one streamed run."""
     start = time.perf_counter()
     first = None
-    async for event in runs.StreamRun(runs_pb2.CreateRunRequest(thread_id=thread_id, assistant_id=assistant_id)):
+    async for event in runs.StreamRun(
+        runs_pb2.CreateRunRequest(thread_id=thread_id, assistant_id=assistant_id)
+    ):
         if first is None and event.event == "thread.message.delta":
             first = time.perf_counter() - start
         if event.event == "thread.run.completed":
             end = time.perf_counter() - start
-        elif event.event.startswith("thread.run.") and event.event.endswith(("failed", "expired", "cancelled")):
+        elif event.event.startswith("thread.run.") and event.event.endswith(
+            ("failed", "expired", "cancelled")
+        ):
             raise RuntimeError(f"run ended {event.event}: {event.run.last_error.message}")
     assert first is not None
     return first, end
@@ -116,8 +122,10 @@ async def main() -> None:
         wall = time.perf_counter() - start
         ends = sorted(r[1] for r in results)
         print(f"{args.concurrent} concurrent streamed runs, upstream latency {args.latency * 1000:.0f} ms:")
-        print(f"  wall time {wall:.2f} s; per run median {statistics.median(ends):.2f} s, "
-              f"max {ends[-1]:.2f} s; max upstream requests in flight {upstream.max_in_flight}")
+        print(
+            f"  wall time {wall:.2f} s; per run median {statistics.median(ends):.2f} s, "
+            f"max {ends[-1]:.2f} s; max upstream requests in flight {upstream.max_in_flight}"
+        )
     finally:
         await channel.close()
         await app.stop()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pygentic.config import Settings
 from pygentic.connectors.factory import build_router
 from pygentic.connectors.llm import LLMConnector
+from pygentic.gateway.app import HttpServer, create_app
 from pygentic.grpc.server import GrpcServer, build_server
 from pygentic.operations.bundle import Operations
 from pygentic.runtime.bus import EventBus
@@ -32,6 +33,7 @@ class ServeOptions:
     http_port: int = 8000
     gateway: bool = True
     shutdown_grace: float = 10.0
+    keepalive: float = 15.0
 
 
 class Pygentic:
@@ -46,7 +48,10 @@ class Pygentic:
         self.engine = RunEngine(self.db, self.bus, self.router, settings.runs)
         self.operations = Operations.build(self.db, self.engine, settings.runs)
         self.grpc: GrpcServer | None = None
+        self.http: HttpServer | None = None
+        self.http_port: int | None = None
         self._connected: list[LLMConnector] = []
+        self._ready = False
 
     @property
     def grpc_port(self) -> int:
@@ -80,15 +85,28 @@ class Pygentic:
         await self.grpc.set_serving(True)
         log.info("grpc listening", extra={"address": f"{self.options.host}:{self.grpc.port}"})
         if self.options.gateway:
-            log.warning("the REST gateway is not available in this version; serving gRPC only")
+            app = create_app(
+                self.operations,
+                {c.name: c for c in self._connected},
+                keepalive=self.options.keepalive,
+                ready=lambda: self._ready,
+            )
+            self.http = HttpServer(
+                app, self.options.host, self.options.http_port, self.options.shutdown_grace
+            )
+            self.http_port = await self.http.start()
+            log.info("http gateway listening", extra={"address": f"{self.options.host}:{self.http_port}"})
+        self._ready = True
 
     async def stop(self) -> None:
         """Stop taking calls, let in-flight calls and runs finish (up to the grace period), then release
         connectors and storage."""
+        self._ready = False
         if self.grpc is not None:
             await self.grpc.set_serving(False)
             await asyncio.gather(
                 self.grpc.server.stop(self.options.shutdown_grace),
+                self.http.stop() if self.http is not None else asyncio.sleep(0),
                 self.engine.close(self.options.shutdown_grace),
             )
         else:

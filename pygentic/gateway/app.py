@@ -1,0 +1,127 @@
+"""The gateway's ASGI application and its server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pygentic import __version__
+from pygentic.errors import ApiError
+from pygentic.gateway import assistants, messages, runs, threads
+from pygentic.gateway.errors import (
+    handle_api_error,
+    handle_http_error,
+    handle_unexpected,
+    handle_validation_error,
+)
+from pygentic.operations.bundle import Operations
+
+log = logging.getLogger("pygentic.http")
+DEFAULT_KEEPALIVE_S = 15.0
+
+
+def create_app(
+    operations: Operations,
+    connectors: Mapping[str, Any] | None = None,
+    *,
+    keepalive: float = DEFAULT_KEEPALIVE_S,
+    ready: Callable[[], bool] = lambda: True,
+) -> FastAPI:
+    """The OpenAI-compatible REST API over ``operations``. Each connector is reachable in route handlers as
+    ``request.state.<connector name>``."""
+    app = FastAPI(
+        title="Pygentic",
+        version=__version__,
+        description="OpenAI Assistants API v2 compatible REST gateway. Point an `openai` SDK's `base_url` at "
+        "`http://HOST:PORT/v1`.",
+    )
+    app.state.operations = operations
+    app.state.keepalive = keepalive
+    named = dict(connectors or {})
+
+    @app.middleware("http")
+    async def state_and_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        for name, connector in named.items():
+            setattr(request.state, name, connector)
+        start = time.perf_counter()
+        response = await call_next(request)
+        log.info(
+            "http",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+            },
+        )
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        if ready():
+            return Response('{"status":"ok"}', media_type="application/json")
+        return Response('{"status":"starting"}', status_code=503, media_type="application/json")
+
+    app.add_exception_handler(ApiError, handle_api_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(Exception, handle_unexpected)
+    # Runs first: POST /v1/threads/runs must not be taken for POST /v1/threads/{thread_id}.
+    for module in (runs, assistants, messages, threads):
+        app.include_router(module.router)
+    return app
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside Pygentic's own event loop: Pygentic owns the signal handlers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HttpServer:
+    """Serves an ASGI app on ``host:port`` (port 0 picks a free one) in the running event loop."""
+
+    def __init__(self, app: FastAPI, host: str, port: int, grace: float) -> None:
+        self.address = f"{host}:{port}"
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=max(1, int(grace)),
+        )
+        self.server = _EmbeddedServer(config)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> int:
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self.task.done():
+                # uvicorn logs the reason and exits when it cannot bind.
+                raise OSError(f"cannot start the HTTP gateway on {self.address}")
+            await asyncio.sleep(0.01)
+        sockets = self.server.servers[0].sockets
+        port: int = sockets[0].getsockname()[1]
+        return port
+
+    async def stop(self) -> None:
+        if self.task is None:
+            return
+        self.server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task

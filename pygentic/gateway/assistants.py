@@ -1,0 +1,71 @@
+"""``/v1/assistants`` routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+
+from pygentic.gateway.common import AFTER, BEFORE, LIMIT, ORDER, build, ops, page, respond, with_update_mask
+from pygentic.proto.v1 import assistants_pb2 as pb
+
+router = APIRouter(prefix="/v1/assistants", tags=["assistants"])
+
+CREATE_EXAMPLE = {
+    "model": "local",
+    "name": "Math tutor",
+    "instructions": "You are a personal math tutor. Answer briefly.",
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather of a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ],
+    "metadata": {"team": "docs"},
+}
+MODIFY_EXAMPLE = {"name": "Math tutor (v2)", "metadata": {"team": "docs", "version": "2"}}
+
+
+@router.post("", summary="Create assistant")
+async def create_assistant(
+    request: Request, body: dict[str, Any] = Body(..., openapi_examples={"create": {"value": CREATE_EXAMPLE}})
+) -> JSONResponse:
+    return respond(await ops(request).assistants.create(build(pb.CreateAssistantRequest, body)))
+
+
+@router.get("", summary="List assistants")
+async def list_assistants(
+    request: Request,
+    limit: int | None = LIMIT,
+    order: str | None = ORDER,
+    after: str | None = AFTER,
+    before: str | None = BEFORE,
+) -> JSONResponse:
+    return respond(
+        await ops(request).assistants.list(page(pb.ListAssistantsRequest, limit, order, after, before))
+    )
+
+
+@router.get("/{assistant_id}", summary="Retrieve assistant")
+async def get_assistant(request: Request, assistant_id: str) -> JSONResponse:
+    return respond(await ops(request).assistants.get(pb.GetAssistantRequest(assistant_id=assistant_id)))
+
+
+@router.post("/{assistant_id}", summary="Modify assistant")
+async def modify_assistant(
+    request: Request,
+    assistant_id: str,
+    body: dict[str, Any] = Body(..., openapi_examples={"modify": {"value": MODIFY_EXAMPLE}}),
+) -> JSONResponse:
+    message = with_update_mask(build(pb.UpdateAssistantRequest, body, assistant_id=assistant_id), body)
+    return respond(await ops(request).assistants.update(message))
+
+
+@router.delete("/{assistant_id}", summary="Delete assistant")
+async def delete_assistant(request: Request, assistant_id: str) -> JSONResponse:
+    return respond(await ops(request).assistants.delete(pb.DeleteAssistantRequest(assistant_id=assistant_id)))

@@ -1,0 +1,74 @@
+"""Errors as OpenAI sends them: an HTTP status and ``{"error": {"message", "type", "param", "code"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pygentic.errors import ApiError, ErrorKind
+
+log = logging.getLogger("pygentic.gateway")
+
+HTTP_STATUS: dict[ErrorKind, int] = {
+    ErrorKind.INVALID_ARGUMENT: 400,
+    ErrorKind.FAILED_PRECONDITION: 400,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.PERMISSION_DENIED: 403,
+    ErrorKind.ALREADY_EXISTS: 409,
+    ErrorKind.RESOURCE_EXHAUSTED: 429,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.INTERNAL: 500,
+}
+
+
+def error_body(
+    message: str, status: int, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    if status == 429:
+        kind = "rate_limit_exceeded"
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def api_error_body(exc: ApiError) -> tuple[int, dict[str, Any]]:
+    status = HTTP_STATUS[exc.kind]
+    return status, error_body(exc.message, status, exc.param, exc.kind.value)
+
+
+async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    status, body = api_error_body(exc)
+    return JSONResponse(body, status_code=status)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 becomes OpenAI's 400, naming the first offending parameter."""
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    param = ".".join(loc) or None
+    message = (
+        f"Invalid '{param}': {first.get('msg', 'invalid value')}." if param else str(first.get("msg", exc))
+    )
+    return JSONResponse(error_body(message, 400, param), status_code=400)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404:
+        message = f"Unknown request URL: {request.method} {request.url.path}."
+    elif exc.status_code == 405:
+        message = f"Method {request.method} is not allowed for {request.url.path}."
+    return JSONResponse(error_body(message, exc.status_code), status_code=exc.status_code)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return JSONResponse(error_body(f"Internal server error ({type(exc).__name__}).", 500), status_code=500)

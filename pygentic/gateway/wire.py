@@ -1,0 +1,110 @@
+"""Protobuf messages <-> the OpenAI JSON wire format.
+
+Objects go out with every key present: ``null`` for an unset optional field or message, integers for 64-bit
+timestamps. "Union" messages discriminated by ``type`` (a tool, a content part, step details, a tool call)
+carry only the variant their ``type`` names, as OpenAI sends them. Deltas carry only what changed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from pygentic.errors import invalid
+
+WELL_KNOWN = ("google.protobuf.Value", "google.protobuf.Struct", "google.protobuf.ListValue")
+_INT64 = (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64)
+
+# Union messages: the fields always present; any other field appears only when its name is the `type`.
+UNIONS: dict[str, frozenset[str]] = {
+    "pygentic.v1.Tool": frozenset({"type"}),
+    "pygentic.v1.MessageContent": frozenset({"type"}),
+    "pygentic.v1.MessageDeltaContent": frozenset({"type", "index"}),
+    "pygentic.v1.StepDetails": frozenset({"type"}),
+    "pygentic.v1.ToolCall": frozenset({"type", "id", "index"}),
+    "pygentic.v1.Annotation": frozenset({"type", "text", "start_index", "end_index", "index"}),
+    "pygentic.v1.CodeInterpreterOutput": frozenset({"type", "index"}),
+}
+ALWAYS_IN_DELTAS = frozenset({"index"})
+
+
+def to_openai(message: Message, *, delta: bool = False) -> dict[str, Any]:
+    """``message`` as OpenAI JSON; ``delta=True`` leaves out unset and zero-valued fields."""
+    out: dict[str, Any] = {}
+    full_name = message.DESCRIPTOR.full_name
+    common = UNIONS.get(full_name)
+    kind = getattr(message, "type", None) if common is not None else None
+    for field in message.DESCRIPTOR.fields:
+        name = field.name
+        if common is not None and name not in common and name != kind:
+            continue
+        value = getattr(message, name)
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            if delta and not value:
+                continue
+            out[name] = dict(value)
+        elif field.is_repeated:
+            if delta and not value:
+                continue
+            if field.message_type is not None:
+                out[name] = [_message_value(item, delta) for item in value]
+            else:
+                out[name] = list(value)
+        elif field.message_type is not None:
+            if not message.HasField(name):
+                if not delta and common is None:
+                    out[name] = None
+                continue
+            out[name] = _message_value(value, delta)
+        elif field.has_presence:
+            if not message.HasField(name):
+                if not delta and common is None:
+                    out[name] = None
+                continue
+            out[name] = _scalar(field, value)
+        else:
+            if delta and name not in ALWAYS_IN_DELTAS and value == field.default_value:
+                continue
+            out[name] = _scalar(field, value)
+    return out
+
+
+def _message_value(value: Message, delta: bool) -> Any:
+    if value.DESCRIPTOR.full_name in WELL_KNOWN:
+        return json_format.MessageToDict(value)
+    return to_openai(value, delta=delta)
+
+
+def _scalar(field: FieldDescriptor, value: Any) -> Any:
+    if field.type in _INT64:
+        return int(value)
+    return value
+
+
+def parse_request(body: dict[str, Any], message: Message) -> Message:
+    """Fill ``message`` from a JSON body whose keys are the proto field names (= OpenAI's).
+
+    ``null`` values mean "not given". An unknown key or a value of the wrong type is INVALID_ARGUMENT naming
+    the field, as OpenAI answers it with a 400.
+    """
+    clean = {k: v for k, v in body.items() if v is not None}
+    for key in clean:
+        if key not in message.DESCRIPTOR.fields_by_name:
+            raise invalid(key, "unrecognized request argument.")
+    try:
+        json_format.ParseDict(clean, message)
+    except json_format.ParseError as exc:
+        text = str(exc)
+        param = next((k for k in clean if f'"{k}"' in text or f".{k}" in text or f" {k}" in text), None)
+        raise invalid(param or "body", text) from exc
+    return message
+
+
+def sse_event(name: str, data: Any) -> bytes:
+    """One server-sent event: ``event:`` and ``data:`` lines (never an ``id:`` field)."""
+    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    return f"event: {name}\ndata: {payload}\n\n".encode()
