@@ -8,8 +8,8 @@ import signal
 from dataclasses import dataclass
 
 from pygentic.config import Settings
-from pygentic.connectors.factory import build_router
-from pygentic.connectors.llm import LLMConnector
+from pygentic.connectors.plugins import PluginError
+from pygentic.connectors.registry import ConnectorRegistry, ConnectorStartupError
 from pygentic.gateway.app import HttpServer, create_app
 from pygentic.grpc.server import GrpcServer, build_server
 from pygentic.operations.bundle import Operations
@@ -20,8 +20,7 @@ from pygentic.storage import Database
 log = logging.getLogger("pygentic.app")
 
 
-class StartupError(Exception):
-    """A required part could not start; the message names it and says why."""
+StartupError = (ConnectorStartupError, PluginError)
 
 
 @dataclass(frozen=True)
@@ -44,13 +43,18 @@ class Pygentic:
         self.options = options
         self.db = Database(settings.database)
         self.bus = EventBus()
-        self.router = build_router(settings)
-        self.engine = RunEngine(self.db, self.bus, self.router, settings.runs)
+        self.connectors = ConnectorRegistry(settings, self.db)
+        self.engine = RunEngine(
+            self.db,
+            self.bus,
+            self.connectors.router,
+            settings.runs,
+            tool_runners=self.connectors.tool_runners,
+        )
         self.operations = Operations.build(self.db, self.engine, settings.runs)
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None
         self.http_port: int | None = None
-        self._connected: list[LLMConnector] = []
         self._ready = False
 
     @property
@@ -59,26 +63,10 @@ class Pygentic:
             raise RuntimeError("the server is not started")
         return self.grpc.port
 
-    async def _connect(self) -> None:
-        for connector in self.router.connectors():
-            optional = bool(getattr(getattr(connector, "settings", None), "optional", False))
-            try:
-                await connector.connect()
-            except Exception as exc:
-                reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-                if optional:
-                    log.warning(
-                        "optional connector failed", extra={"connector": connector.name, "reason": reason}
-                    )
-                    continue
-                raise StartupError(f"connector '{connector.name}' failed to connect: {reason}") from exc
-            self._connected.append(connector)
-            log.info("connector ready", extra={"connector": connector.name, "detail": connector.describe()})
-
     async def start(self) -> None:
-        """Storage, connectors, run recovery, then the gRPC server; health says SERVING once all is ready."""
-        await self.db.create_schema()
-        await self._connect()
+        """Connectors (the database first), run recovery, then the servers; health says SERVING once all is
+        ready."""
+        await self.connectors.connect_all()
         await self.engine.recover()
         self.grpc = build_server(self.operations, self.options.host, self.options.grpc_port)
         await self.grpc.server.start()
@@ -87,9 +75,10 @@ class Pygentic:
         if self.options.gateway:
             app = create_app(
                 self.operations,
-                {c.name: c for c in self._connected},
+                self.connectors.named(),
                 keepalive=self.options.keepalive,
                 ready=lambda: self._ready,
+                routers=self.connectors.routers(),
             )
             self.http = HttpServer(
                 app, self.options.host, self.options.http_port, self.options.shutdown_grace
@@ -111,13 +100,7 @@ class Pygentic:
             )
         else:
             await self.engine.close(0)
-        for connector in reversed(self._connected):
-            try:
-                await connector.disconnect()
-            except Exception:
-                log.exception("connector failed to disconnect", extra={"connector": connector.name})
-        self._connected.clear()
-        await self.db.close()
+        await self.connectors.disconnect_all()
         log.info("stopped")
 
     async def serve_forever(self) -> None:

@@ -95,10 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = ServeOptions(
         host=args.host, grpc_port=args.grpc_port, http_port=args.http_port, gateway=not args.no_gateway
     )
-    app = Pygentic(settings, options)
+    try:
+        app = Pygentic(settings, options)
+    except StartupError as exc:
+        print(f"pygentic: {exc}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(app.serve_forever())
-    except (OSError, StartupError) as exc:
+    except (OSError, *StartupError) as exc:
         log.error("cannot start", extra={"reason": str(exc)})
         return 1
     return 0

@@ -67,14 +67,17 @@ class LLMSettings:
 
 @dataclass(frozen=True)
 class ServerlessSettings:
-    """``[connectors.serverless_service]``: function tools executed by HTTP endpoints."""
+    """``[connectors.serverless_service]`` or ``type = "serverless"``: function tools executed by HTTP
+    endpoints."""
 
+    name: str = "serverless_service"
     endpoint: str | None = None
     functions: Mapping[str, str] = field(default_factory=dict)
     secret_env: str | None = None
     timeout: float = 30.0
     max_retries: int = 2
     on_error: str = "output"
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,11 @@ class RunSettings:
 
 @dataclass(frozen=True)
 class PluginSettings:
-    """Any other ``[connectors.NAME]`` table: a connector class from the plugin directory."""
+    """Any other ``[connectors.NAME]`` table: a connector class from the plugin directory.
+
+    ``options`` is the whole table, handed to the class's ``initialize``. The loader itself reads
+    ``class``, ``optional``, and for plugins that act as LLMs ``models`` and ``max_concurrency``.
+    """
 
     name: str
     options: Mapping[str, Any]
@@ -100,15 +107,20 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     llm_service: LLMSettings = field(default_factory=LLMSettings)
     llms: tuple[LLMSettings, ...] = ()
-    serverless_service: ServerlessSettings | None = None
+    serverless: tuple[ServerlessSettings, ...] = ()
     runs: RunSettings = field(default_factory=RunSettings)
     plugins: tuple[PluginSettings, ...] = ()
     plugin_dir: str | None = None
+    routers: tuple[str, ...] = ()
+
+    def resolved_plugin_dir(self) -> str | None:
+        """``plugin_dir`` from the file, else ``$PYGENTIC_PLUGIN_DIR``."""
+        return self.plugin_dir or os.environ.get("PYGENTIC_PLUGIN_DIR") or None
 
     def describe(self) -> list[str]:
         """One line per resolved connector, for ``pygentic check``."""
         lines = [f"config: {self.source if self.source else 'built-in defaults'}"]
-        lines.append(f"database: url={_redact_url(self.database.url)}")
+        lines.append(f"database: url={redact_url(self.database.url)}")
         for llm in (self.llm_service, *self.llms):
             detail = f"type={llm.type} model={llm.model or '(default)'}"
             if llm.type == "openai":
@@ -117,20 +129,22 @@ class Settings:
             if llm.type == "local":
                 detail += f" model_path={llm.model_path or '(bundled SmolLM2-135M-Instruct)'}"
             lines.append(f"{llm.name}: {detail}")
-        if self.serverless_service is not None:
-            s = self.serverless_service
+        for s in self.serverless:
             lines.append(
-                f"serverless_service: endpoint={s.endpoint or '(none)'} functions={sorted(s.functions)}"
+                f"{s.name}: type=serverless endpoint={s.endpoint or '(none)'} functions={sorted(s.functions)}"
             )
         for plugin in self.plugins:
             lines.append(f"{plugin.name}: plugin keys={sorted(plugin.options)}")
         lines.append(f"runs: expires_after={self.runs.expires_after:g}s")
-        if self.plugin_dir:
-            lines.append(f"plugin_dir: {self.plugin_dir}")
+        if self.resolved_plugin_dir():
+            lines.append(f"plugin_dir: {self.resolved_plugin_dir()}")
+        for router in self.routers:
+            lines.append(f"router: {router}")
         return lines
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***``."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)
@@ -240,18 +254,21 @@ def _llm(t: _Table, name: str, default_type: str) -> LLMSettings:
     return settings
 
 
-def _serverless(t: _Table) -> ServerlessSettings:
+def _serverless(t: _Table, name: str) -> ServerlessSettings:
+    t.get("type", str)
     functions = t.get("functions", dict, {})
     for fname, url in functions.items():
         if not isinstance(url, str):
             raise t.error(f"functions.{fname}", f"expected a URL string, got {url!r}")
     settings = ServerlessSettings(
+        name=name,
         endpoint=t.get("endpoint", str),
         functions=dict(functions),
         secret_env=t.get("secret_env", str),
         timeout=t.number("timeout", 30.0),
         max_retries=t.integer("max_retries", 2) or 0,
         on_error=t.choice("on_error", ("output", "fail"), "output"),
+        optional=t.get("optional", bool, False),
     )
     t.reject_unknown()
     return settings
@@ -270,26 +287,44 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
     connectors = top.get("connectors", dict, {})
     runs_table = top.get("runs", dict, {})
     plugin_dir = top.get("plugin_dir", str)
+    routers = top.get("routers", list, [])
+    if not all(isinstance(r, str) and ":" in r for r in routers):
+        raise top.error(
+            "routers", "expected a list of 'module:attribute' strings (modules in the plugin dir)"
+        )
     top.reject_unknown()
 
     database = DatabaseSettings()
     llm_service = LLMSettings()
     llms: list[LLMSettings] = []
-    serverless: ServerlessSettings | None = None
+    serverless: list[ServerlessSettings] = []
     plugins: list[PluginSettings] = []
+    seen: dict[str, str] = {}
     for name, table in connectors.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{label}: [connectors] key '{name}': expected a table [connectors.{name}]")
         t = _Table(label, f"connectors.{name}", table)
+        if name.lower() in seen:
+            raise t.error(
+                None, f"duplicate connector name: [connectors.{seen[name.lower()]}] has the same name"
+            )
+        seen[name.lower()] = name
+        kind = table.get("type")
         if name == "database":
             database = _database(t)
         elif name == "llm_service":
             # The seed's file names only a model: without a type, llm_service is an OpenAI-compatible service.
             llm_service = _llm(t, name, "openai")
-        elif name == "serverless_service":
-            serverless = _serverless(t)
-        elif table.get("type") in LLM_TYPES:
+        elif name == "serverless_service" or kind == "serverless":
+            serverless.append(_serverless(t, name))
+        elif kind in LLM_TYPES:
             llms.append(_llm(t, name, "openai"))
+        elif kind == "interpreter":
+            raise t.error("type", "the code interpreter connector is not available in this version")
+        elif kind is not None and "class" not in table:
+            raise t.error(
+                "type", f"unknown connector type {kind!r} (built-in types: openai, local, serverless)"
+            )
         else:
             plugins.append(PluginSettings(name=name, options=dict(table)))
     return Settings(
@@ -297,10 +332,11 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
         database=database,
         llm_service=llm_service,
         llms=tuple(llms),
-        serverless_service=serverless,
+        serverless=tuple(serverless),
         runs=_runs(_Table(label, "runs", runs_table)),
         plugins=tuple(plugins),
         plugin_dir=plugin_dir,
+        routers=tuple(routers),
     )
 
 

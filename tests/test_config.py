@@ -52,8 +52,8 @@ def test_seed_layout(tmp_path: Path) -> None:
     )
     assert settings.database.url == "postgres://user:password@localhost/dbname"
     assert settings.llm_service.type == "openai" and settings.llm_service.model == "gpt-4"
-    assert settings.serverless_service is not None
-    assert settings.serverless_service.endpoint == "https://example.com/serverless"
+    (serverless,) = settings.serverless
+    assert serverless.name == "serverless_service" and serverless.endpoint == "https://example.com/serverless"
     assert [(p.name, dict(p.options)) for p in settings.plugins] == [
         ("mycustomconnector", {"custom_setting": "value"})
     ]

@@ -125,7 +125,7 @@ def test_check_prints_resolved_connectors(tmp_path: Path) -> None:
     assert "database: url=postgresql://bob:***@db.example/pyg" in done.stdout
     assert "secret" not in done.stdout
     assert "llm_service: type=openai model=gpt-4o" in done.stdout
-    assert "serverless_service: endpoint=https://example.com/tools" in done.stdout
+    assert "serverless_service: type=serverless endpoint=https://example.com/tools" in done.stdout
 
 
 def test_invalid_config_stops_startup_naming_file_table_and_key(tmp_path: Path) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pygentic.config import LLMSettings, Settings
+from pygentic.config import LLMSettings
 from pygentic.connectors.llm import LLMConnector
-from pygentic.connectors.router import LLMRouter
 
 
 def build_llm(settings: LLMSettings) -> LLMConnector:
@@ -16,9 +15,3 @@ def build_llm(settings: LLMSettings) -> LLMConnector:
     from pygentic.connectors.local_model import LocalModelConnector
 
     return LocalModelConnector(settings)
-
-
-def build_router(settings: Settings) -> LLMRouter:
-    """``llm_service`` as the default route, every other LLM table routed by its ``models`` patterns."""
-    default = build_llm(settings.llm_service)
-    return LLMRouter(default, [(build_llm(s), s.models) for s in settings.llms])

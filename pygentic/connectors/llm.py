@@ -66,6 +66,3 @@ class LLMConnector(BaseConnector):
     def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         """Stream the completion of ``request``; raise :class:`LLMError` on upstream failure."""
         raise NotImplementedError
-
-    def describe(self) -> str:
-        return self.type

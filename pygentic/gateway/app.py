@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,9 +35,10 @@ def create_app(
     *,
     keepalive: float = DEFAULT_KEEPALIVE_S,
     ready: Callable[[], bool] = lambda: True,
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
-    """The OpenAI-compatible REST API over ``operations``. Each connector is reachable in route handlers as
-    ``request.state.<connector name>``."""
+    """The OpenAI-compatible REST API over ``operations``, plus the plugin directory's ``routers``. Each
+    connector is reachable in route handlers as ``request.state.<connector name>``."""
     app = FastAPI(
         title="Pygentic",
         version=__version__,
@@ -80,6 +81,8 @@ def create_app(
     # Runs first: POST /v1/threads/runs must not be taken for POST /v1/threads/{thread_id}.
     for module in (runs, assistants, messages, threads):
         app.include_router(module.router)
+    for router in routers:
+        app.include_router(router)
     return app
 
 

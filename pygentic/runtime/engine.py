@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from pygentic import ids
 from pygentic.config import RunSettings
 from pygentic.connectors.llm import ChatRequest, LLMConnector, LLMError
 from pygentic.connectors.router import LLMRouter
+from pygentic.connectors.serverless import ServerlessConnector, ToolCallError
 from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import message_to_proto, run_to_proto, step_to_proto
 from pygentic.proto.v1 import resources_pb2 as res
@@ -60,11 +62,19 @@ class LiveRun:
 class RunEngine:
     """Executes runs and publishes their events."""
 
-    def __init__(self, db: Database, bus: EventBus, router: LLMRouter, settings: RunSettings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        router: LLMRouter,
+        settings: RunSettings,
+        tool_runners: Sequence[ServerlessConnector] = (),
+    ) -> None:
         self.db = db
         self.bus = bus
         self.router = router
         self.settings = settings
+        self.tool_runners = list(tool_runners)
         self._live: dict[str, LiveRun] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
@@ -246,9 +256,20 @@ class RunEngine:
         ended = True
         try:
             connector, model = self.router.resolve(live.run.model)
-            async with self._limit(connector):
-                await self._start(live)
-                ended = await self._generate(live, connector, model)
+            started = False
+            while True:
+                # The connector's concurrency limit holds per model call; runs beyond it wait (queued).
+                async with self._limit(connector):
+                    if not started:
+                        await self._start(live)
+                        started = True
+                    outcome = await self._generate(live, connector, model)
+                if outcome == "server_tools":
+                    if await self._run_server_tools(live):
+                        continue
+                    outcome = "waiting"
+                ended = outcome == "ended"
+                break
         except asyncio.CancelledError:
             if live.cancel_requested:
                 await self._finish(live.run, "cancelled", live)
@@ -272,6 +293,41 @@ class RunEngine:
                 self._live.pop(run_id, None)
             self.bus.end(run_id)
 
+    def _runner_for(self, function: str) -> ServerlessConnector | None:
+        return next((r for r in self.tool_runners if r.handles(function)), None)
+
+    async def _run_server_tools(self, live: LiveRun) -> bool:
+        """Execute the calls a serverless connector handles. True: all answered, generate again; False: the
+        client must answer the rest (the run now waits in requires_action)."""
+        run = live.run
+        server = [(c, r) for c in live.tool_calls.calls if (r := self._runner_for(c.name)) is not None]
+
+        async def one(call: Any, runner: ServerlessConnector) -> str:
+            try:
+                return await runner.call(call.name, call.arguments, run.id, run.thread_id, call.id)
+            except ToolCallError as exc:
+                log.warning(
+                    "serverless call failed",
+                    extra={"run_id": run.id, "function": call.name, "reason": str(exc)},
+                )
+                if runner.on_error == "fail":
+                    raise LLMError(f"function '{call.name}' failed: {exc}") from exc
+                return json.dumps({"error": f"function '{call.name}' failed: {exc}"})
+
+        results = await asyncio.gather(*(one(c, r) for c, r in server))
+        outputs = {call.id: output for (call, _), output in zip(server, results, strict=True)}
+        if len(outputs) < len(live.tool_calls.calls):
+            await self._require_action(live, outputs)
+            return False
+        step = live.tool_step
+        assert step is not None
+        step.step_details = self._tool_details(live, outputs)
+        step.status, step.completed_at = "completed", now()
+        async with self.db.write() as session:
+            session.add(step)
+        self.bus.publish(run.id, run_event("thread.run.step.completed", run_step=step_to_proto(step)))
+        return True
+
     async def _start(self, live: LiveRun) -> None:
         async with self.db.write() as session:
             run = await repos.runs.get(session, live.run.id)
@@ -285,8 +341,8 @@ class RunEngine:
         self.publish_run(run, "thread.run.in_progress")
         log.info("run in_progress", extra={"run_id": run.id})
 
-    async def _generate(self, live: LiveRun, connector: LLMConnector, model: str) -> bool:
-        """One model turn. Return True when the run ended, False when it waits for tool outputs."""
+    async def _generate(self, live: LiveRun, connector: LLMConnector, model: str) -> str:
+        """One model turn: "ended", "waiting" (for the client's tool outputs) or "server_tools"."""
         run = live.run
         async with self.db.read() as session:
             thread_messages = list(
@@ -317,13 +373,13 @@ class RunEngine:
         prompt_estimate = estimate_tokens(messages)
         if budget is not None and prompt_estimate > budget:
             await self._finish(run, "incomplete", live, incomplete="max_prompt_tokens")
-            return True
+            return "ended"
         max_tokens = None
         if run.max_completion_tokens is not None:
             max_tokens = run.max_completion_tokens - used_completion
             if max_tokens <= 0:
                 await self._finish(run, "incomplete", live, incomplete="max_completion_tokens")
-                return True
+                return "ended"
 
         request = ChatRequest(
             model=model,
@@ -372,8 +428,10 @@ class RunEngine:
         if live.tool_calls.calls:
             if live.message is not None:
                 await self._complete_message(live, "completed")
-            await self._require_action(live)
-            return False
+            if any(self._runner_for(c.name) for c in live.tool_calls.calls):
+                return "server_tools"
+            await self._require_action(live, {})
+            return "waiting"
         if live.message is None:
             await self._append_text(live, "")
         if finish_reason == "length":
@@ -383,7 +441,7 @@ class RunEngine:
         else:
             await self._complete_message(live, "completed")
             await self._finish(run, "completed", live)
-        return True
+        return "ended"
 
     async def _append_text(self, live: LiveRun, fragment: str) -> None:
         run = live.run
@@ -509,17 +567,30 @@ class RunEngine:
         live.message = live.message_step = None
         live.text = ""
 
-    async def _require_action(self, live: LiveRun) -> None:
+    @staticmethod
+    def _tool_details(live: LiveRun, outputs: dict[str, str]) -> dict[str, Any]:
+        return {
+            "type": "tool_calls",
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments, "output": outputs.get(c.id)},
+                }
+                for c in live.tool_calls.calls
+            ],
+        }
+
+    async def _require_action(self, live: LiveRun, outputs: dict[str, str]) -> None:
+        """Wait for the client's outputs of the calls not answered server-side (``outputs``)."""
         run, step = live.run, live.tool_step
         assert step is not None
+        step.step_details = self._tool_details(live, outputs)
         calls = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
             for c in live.tool_calls.calls
+            if c.id not in outputs
         ]
-        step.step_details = {
-            "type": "tool_calls",
-            "tool_calls": [{**c, "function": {**c["function"], "output": None}} for c in calls],
-        }
         run.status = "requires_action"
         run.required_action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
         async with self.db.write() as session:

@@ -1,0 +1,113 @@
+"""Function tools executed by HTTP endpoints instead of the client.
+
+For each call the connector POSTs ``{"name", "arguments", "run_id", "thread_id", "tool_call_id"}`` as JSON
+to the function's URL, signed with HMAC-SHA256 when a secret is configured (header
+``X-Pygentic-Signature: sha256=<hex digest of the body>``), and the response body becomes the tool output.
+5xx answers and failures to connect are retried with backoff. An endpoint silent for ``timeout`` seconds is
+not retried (the call may have had effects).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+
+import httpx
+
+from pygentic.config import ServerlessSettings
+from pygentic.connectors.base import BaseConnector
+
+log = logging.getLogger("pygentic.connectors.serverless")
+SIGNATURE_HEADER = "X-Pygentic-Signature"
+MAX_OUTPUT_CHARS = 512_000
+
+
+class ToolCallError(Exception):
+    """The endpoint failed for good (after retries)."""
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The signature header value for ``body``."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+class ServerlessConnector(BaseConnector):
+    """Calls function tools over HTTP. ``endpoint`` serves every function not mapped in ``functions``."""
+
+    type = "serverless"
+
+    def __init__(self, settings: ServerlessSettings) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.on_error = settings.on_error
+        self.client: httpx.AsyncClient | None = None
+        self._secret: bytes | None = None
+
+    def describe(self) -> str:
+        endpoint = self.settings.endpoint or "(none)"
+        return f"serverless endpoint={endpoint} functions={sorted(self.settings.functions)}"
+
+    async def connect(self) -> None:
+        if self.settings.secret_env:
+            secret = os.environ.get(self.settings.secret_env)
+            if not secret:
+                raise RuntimeError(f"the signing secret ${self.settings.secret_env} is not set")
+            self._secret = secret.encode()
+        self.client = httpx.AsyncClient(timeout=self.settings.timeout)
+
+    async def disconnect(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    def url_for(self, function: str) -> str | None:
+        return self.settings.functions.get(function) or self.settings.endpoint
+
+    def handles(self, function: str) -> bool:
+        return self.url_for(function) is not None
+
+    async def call(self, function: str, arguments: str, run_id: str, thread_id: str, call_id: str) -> str:
+        """The endpoint's answer for one call; :class:`ToolCallError` when it fails after the retries."""
+        url = self.url_for(function)
+        if url is None or self.client is None:
+            raise ToolCallError(f"no endpoint for function '{function}'")
+        body = json.dumps(
+            {
+                "name": function,
+                "arguments": arguments,
+                "run_id": run_id,
+                "thread_id": thread_id,
+                "tool_call_id": call_id,
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._secret is not None:
+            headers[SIGNATURE_HEADER] = sign(self._secret, body)
+        attempts = self.settings.max_retries + 1
+        reason = ""
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(min(0.25 * 2 ** (attempt - 1), 4.0))
+            try:
+                response = await self.client.post(url, content=body, headers=headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                reason = f"cannot connect: {exc}"
+                continue
+            except httpx.TimeoutException as exc:
+                raise ToolCallError(f"no answer within {self.settings.timeout:g} s") from exc
+            except httpx.HTTPError as exc:
+                raise ToolCallError(f"{type(exc).__name__}: {exc}") from exc
+            if response.status_code >= 500:
+                reason = f"HTTP {response.status_code}"
+                continue
+            if response.status_code >= 400:
+                raise ToolCallError(f"HTTP {response.status_code}: {response.text[:500]}")
+            log.info(
+                "serverless call", extra={"function": function, "run_id": run_id, "attempts": attempt + 1}
+            )
+            return response.text[:MAX_OUTPUT_CHARS]
+        raise ToolCallError(f"{reason} after {attempts} attempt(s)")
