@@ -13,7 +13,7 @@ from pygentic import __version__
 from pygentic.config import ConfigError, Settings, load_settings, resolve_config_path
 from pygentic.logs import configure_logging
 
-COMMANDS = ("serve", "check")
+COMMANDS = ("serve", "check", "connectors")
 log = logging.getLogger("pygentic.cli")
 
 
@@ -64,7 +64,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate the configuration and print the resolved connectors")
     check.add_argument("--config", metavar="FILE", help=config_help)
+    connectors = sub.add_parser(
+        "connectors", help="connect every connector and list its name, type, source file and health"
+    )
+    connectors.add_argument("--config", metavar="FILE", help=config_help)
     return parser
+
+
+async def _list_connectors(settings: Settings) -> int:
+    from pygentic.connectors.registry import ConnectorRegistry
+    from pygentic.storage import Database
+
+    registry = ConnectorRegistry(settings, Database(settings.database))
+    for entry in registry.entries:
+        try:
+            await entry.connector.connect()
+            entry.connected = True
+        except Exception as exc:
+            entry.error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    try:
+        report = await registry.health()
+    finally:
+        await registry.disconnect_all()
+    rows = [("NAME", "TYPE", "SOURCE", "HEALTH")]
+    for entry, health in report:
+        rows.append((entry.connector.name, entry.connector.type, entry.source, health))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    healthy = all(h == "ok" or e.optional for e, h in report)
+    return 0 if healthy else 1
 
 
 def _load(config: str | None) -> Settings:
@@ -89,8 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("configuration OK")
         return 0
 
-    configure_logging(args.log_level)
     from pygentic.app import Pygentic, ServeOptions, StartupError
+
+    if args.command == "connectors":
+        logging.basicConfig(level=logging.WARNING)
+        try:
+            return asyncio.run(_list_connectors(settings))
+        except StartupError as exc:
+            print(f"pygentic: {exc}", file=sys.stderr)
+            return 2
+
+    configure_logging(args.log_level)
 
     options = ServeOptions(
         host=args.host, grpc_port=args.grpc_port, http_port=args.http_port, gateway=not args.no_gateway

@@ -45,18 +45,19 @@ class ConnectorRegistry:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.loader = PluginLoader(settings.resolved_plugin_dir())
-        self.entries: list[Entry] = [Entry(DatabaseConnector(db), "built-in")]
+        database = DatabaseConnector(db)
+        self.entries: list[Entry] = [Entry(database, source_file(database))]
         default = build_llm(settings.llm_service)
-        self.entries.append(Entry(default, "built-in", settings.llm_service.optional))
+        self.entries.append(Entry(default, source_file(default), settings.llm_service.optional))
         routes: list[tuple[LLMConnector, tuple[str, ...]]] = []
         for llm_settings in settings.llms:
             llm = build_llm(llm_settings)
-            self.entries.append(Entry(llm, "built-in", llm_settings.optional))
+            self.entries.append(Entry(llm, source_file(llm), llm_settings.optional))
             routes.append((llm, llm_settings.models))
         self.tool_runners: list[ServerlessConnector] = []
         for serverless_settings in settings.serverless:
             serverless = ServerlessConnector(serverless_settings)
-            self.entries.append(Entry(serverless, "built-in", serverless_settings.optional))
+            self.entries.append(Entry(serverless, source_file(serverless), serverless_settings.optional))
             self.tool_runners.append(serverless)
         self.plugins: dict[str, BaseConnector] = {}
         for plugin_settings in settings.plugins:
