@@ -505,3 +505,33 @@ async def test_list_runs_and_errors(stubs: Stubs) -> None:
         grpc.StatusCode.NOT_FOUND,
         "run_x",
     )
+
+
+async def test_request_options_reach_the_upstream(stubs: Stubs, upstream: FakeUpstream) -> None:
+    assistant, thread = await assistant_and_thread(stubs, "echo:0.00", tools=[weather_tool()])
+    request = run_request(
+        assistant,
+        thread,
+        temperature=0.2,
+        top_p=0.5,
+        parallel_tool_calls=False,
+        max_completion_tokens=50,
+        additional_instructions="Use metric units.",
+    )
+    json_format.ParseDict("required", request.tool_choice)
+    json_format.ParseDict(
+        {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}},
+        request.response_format,
+    )
+    run = await stubs.runs.CreateRun(request)
+    assert json_format.MessageToDict(run.response_format)["type"] == "json_schema"
+    await wait_for_status(stubs, thread.id, run.id)
+    sent = upstream.requests_for("echo:0.00")[-1]
+    assert sent["tool_choice"] == "required" and sent["parallel_tool_calls"] is False
+    assert sent["temperature"] == 0.2 and sent["top_p"] == 0.5 and sent["max_tokens"] == 50
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": {"type": "object"}},
+    }
+    assert sent["tools"][0]["function"]["name"] == "get_weather"
+    assert sent["messages"][0] == {"role": "system", "content": "Use metric units."}
