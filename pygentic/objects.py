@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
+
 from pygentic.codec import from_json, py_to_value
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.storage.tables import AssistantRow, MessageRow, RunRow, RunStepRow, ThreadRow
+
+MsgT = TypeVar("MsgT", bound=Message)
+VALUE = "google.protobuf.Value"
+
+
+def _fill(message: MsgT, row: Any, names: tuple[str, ...]) -> MsgT:
+    """Copy the row's nullable columns into ``message``, leaving unset (JSON null) what is None.
+
+    Scalars are copied, JSON columns parsed into the field's message type (or a ``Value``).
+    """
+    for name in names:
+        value = getattr(row, name)
+        if value is None:
+            continue
+        field = message.DESCRIPTOR.fields_by_name[name]
+        if field.message_type is None:
+            setattr(message, name, value)
+        elif field.message_type.full_name == VALUE:
+            py_to_value(getattr(message, name), value)
+        else:
+            getattr(message, name).CopyFrom(from_json(value, type(getattr(message, name))))
+    return message
 
 
 def assistant_to_proto(row: AssistantRow) -> res.Assistant:
@@ -17,23 +43,17 @@ def assistant_to_proto(row: AssistantRow) -> res.Assistant:
         tools=[from_json(t, res.Tool) for t in row.tools],
         metadata=row.meta,
     )
-    for name in ("name", "description", "instructions", "temperature", "top_p"):
-        value = getattr(row, name)
-        if value is not None:
-            setattr(message, name, value)
-    if row.tool_resources is not None:
-        message.tool_resources.CopyFrom(from_json(row.tool_resources, res.ToolResources))
-    if row.response_format is not None:
-        py_to_value(message.response_format, row.response_format)
-    return message
+    return _fill(
+        message,
+        row,
+        ("name", "description", "instructions", "temperature", "top_p", "tool_resources", "response_format"),
+    )
 
 
 def thread_to_proto(row: ThreadRow) -> res.Thread:
     """The stored thread as the API object."""
     message = res.Thread(id=row.id, object="thread", created_at=row.created_at, metadata=row.meta)
-    if row.tool_resources is not None:
-        message.tool_resources.CopyFrom(from_json(row.tool_resources, res.ToolResources))
-    return message
+    return _fill(message, row, ("tool_resources",))
 
 
 def message_to_proto(row: MessageRow) -> res.Message:
@@ -49,13 +69,9 @@ def message_to_proto(row: MessageRow) -> res.Message:
         attachments=[from_json(a, res.Attachment) for a in row.attachments],
         metadata=row.meta,
     )
-    for name in ("completed_at", "incomplete_at", "assistant_id", "run_id"):
-        value = getattr(row, name)
-        if value is not None:
-            setattr(message, name, value)
-    if row.incomplete_details is not None:
-        message.incomplete_details.CopyFrom(from_json(row.incomplete_details, res.IncompleteDetails))
-    return message
+    return _fill(
+        message, row, ("completed_at", "incomplete_at", "assistant_id", "run_id", "incomplete_details")
+    )
 
 
 def run_to_proto(row: RunRow) -> res.Run:
@@ -73,35 +89,28 @@ def run_to_proto(row: RunRow) -> res.Run:
         metadata=row.meta,
         parallel_tool_calls=row.parallel_tool_calls,
     )
-    for name in (
-        "expires_at",
-        "started_at",
-        "cancelled_at",
-        "failed_at",
-        "completed_at",
-        "temperature",
-        "top_p",
-        "max_prompt_tokens",
-        "max_completion_tokens",
-    ):
-        value = getattr(row, name)
-        if value is not None:
-            setattr(message, name, value)
-    for name, cls in (
-        ("required_action", res.RequiredAction),
-        ("last_error", res.LastError),
-        ("incomplete_details", res.IncompleteDetails),
-        ("usage", res.Usage),
-        ("truncation_strategy", res.TruncationStrategy),
-    ):
-        value = getattr(row, name)
-        if value is not None:
-            getattr(message, name).CopyFrom(from_json(value, cls))
-    for name in ("tool_choice", "response_format"):
-        value = getattr(row, name)
-        if value is not None:
-            py_to_value(getattr(message, name), value)
-    return message
+    return _fill(
+        message,
+        row,
+        (
+            "expires_at",
+            "started_at",
+            "cancelled_at",
+            "failed_at",
+            "completed_at",
+            "temperature",
+            "top_p",
+            "max_prompt_tokens",
+            "max_completion_tokens",
+            "required_action",
+            "last_error",
+            "incomplete_details",
+            "usage",
+            "truncation_strategy",
+            "tool_choice",
+            "response_format",
+        ),
+    )
 
 
 def step_to_proto(row: RunStepRow) -> res.RunStep:
@@ -118,12 +127,6 @@ def step_to_proto(row: RunStepRow) -> res.RunStep:
         step_details=from_json(row.step_details, res.StepDetails),
         metadata=row.meta,
     )
-    for name in ("expired_at", "cancelled_at", "failed_at", "completed_at"):
-        value = getattr(row, name)
-        if value is not None:
-            setattr(message, name, value)
-    if row.last_error is not None:
-        message.last_error.CopyFrom(from_json(row.last_error, res.LastError))
-    if row.usage is not None:
-        message.usage.CopyFrom(from_json(row.usage, res.Usage))
-    return message
+    return _fill(
+        message, row, ("expired_at", "cancelled_at", "failed_at", "completed_at", "last_error", "usage")
+    )

@@ -6,6 +6,7 @@ from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found
 from pygentic.objects import assistant_to_proto
+from pygentic.operations.paging import list_response
 from pygentic.operations.validation import (
     MAX_DESCRIPTION,
     MAX_INSTRUCTIONS,
@@ -23,7 +24,7 @@ from pygentic.operations.validation import (
 )
 from pygentic.proto.v1 import assistants_pb2 as pb
 from pygentic.proto.v1 import resources_pb2 as res
-from pygentic.storage import CursorNotFound, Database
+from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import now
 from pygentic.storage.tables import AssistantRow
@@ -85,17 +86,12 @@ class AssistantOperations:
 
     async def list(self, request: pb.ListAssistantsRequest) -> pb.ListAssistantsResponse:
         params = page_params(request)
-        try:
+
+        async def fetch() -> Page[AssistantRow]:
             async with self.db.read() as session:
-                page = await repos.assistants.page(session, params)
-        except CursorNotFound as exc:
-            raise invalid(exc.param, f"no assistant with id '{exc.cursor}'.") from exc
-        response = pb.ListAssistantsResponse(
-            object="list", data=[assistant_to_proto(r) for r in page.items], has_more=page.has_more
-        )
-        if page.items:
-            response.first_id, response.last_id = page.items[0].id, page.items[-1].id
-        return response
+                return await repos.assistants.page(session, params)
+
+        return await list_response(pb.ListAssistantsResponse, "assistant", fetch, assistant_to_proto)
 
     async def update(self, request: pb.UpdateAssistantRequest) -> res.Assistant:
         require_id(request.assistant_id, "assistant_id")

@@ -9,6 +9,7 @@ from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import message_to_proto
+from pygentic.operations.paging import list_response
 from pygentic.operations.validation import (
     MAX_MESSAGE_CHARS,
     check_metadata,
@@ -18,7 +19,7 @@ from pygentic.operations.validation import (
 )
 from pygentic.proto.v1 import messages_pb2 as pb
 from pygentic.proto.v1 import resources_pb2 as res
-from pygentic.storage import CursorNotFound, Database
+from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import now
 from pygentic.storage.tables import MessageRow
@@ -183,18 +184,13 @@ class MessageOperations:
         filters: dict[str, Any] = {"thread_id": request.thread_id}
         if request.HasField("run_id") and request.run_id:
             filters["run_id"] = request.run_id
-        try:
+
+        async def fetch() -> Page[MessageRow]:
             async with self.db.read() as session:
                 await self._require_thread(session, request.thread_id)
-                page = await repos.messages.page(session, params, **filters)
-        except CursorNotFound as exc:
-            raise invalid(exc.param, f"no message with id '{exc.cursor}' in this list.") from exc
-        response = pb.ListMessagesResponse(
-            object="list", data=[message_to_proto(r) for r in page.items], has_more=page.has_more
-        )
-        if page.items:
-            response.first_id, response.last_id = page.items[0].id, page.items[-1].id
-        return response
+                return await repos.messages.page(session, params, **filters)
+
+        return await list_response(pb.ListMessagesResponse, "message", fetch, message_to_proto)
 
     async def update(self, request: pb.UpdateMessageRequest) -> res.Message:
         require_id(request.thread_id, "thread_id")

@@ -13,6 +13,7 @@ from pygentic.config import RunSettings
 from pygentic.errors import ApiError, ErrorKind, invalid, not_found, precondition
 from pygentic.objects import run_to_proto, step_to_proto, thread_to_proto
 from pygentic.operations.messages import message_row_from_input
+from pygentic.operations.paging import list_response
 from pygentic.operations.threads import ThreadOperations
 from pygentic.operations.validation import (
     MAX_INSTRUCTIONS,
@@ -30,10 +31,10 @@ from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2 as pb
 from pygentic.runtime.bus import Subscription
 from pygentic.runtime.engine import RunEngine
-from pygentic.storage import CursorNotFound, Database
+from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import now
-from pygentic.storage.tables import AssistantRow, RunRow, ThreadRow
+from pygentic.storage.tables import AssistantRow, RunRow, RunStepRow, ThreadRow
 
 INCLUDE_VALUES = ("step_details.tool_calls[*].file_search.results[*].content",)
 TOOL_CHOICE_STRINGS = ("none", "auto", "required")
@@ -244,19 +245,14 @@ class RunOperations:
     async def list(self, request: pb.ListRunsRequest) -> pb.ListRunsResponse:
         require_id(request.thread_id, "thread_id")
         params = page_params(request)
-        try:
+
+        async def fetch() -> Page[RunRow]:
             async with self.db.read() as session:
                 if await repos.threads.get(session, request.thread_id) is None:
                     raise not_found("thread", request.thread_id, "thread_id")
-                page = await repos.runs.page(session, params, thread_id=request.thread_id)
-        except CursorNotFound as exc:
-            raise invalid(exc.param, f"no run with id '{exc.cursor}' in this list.") from exc
-        response = pb.ListRunsResponse(
-            object="list", data=[run_to_proto(r) for r in page.items], has_more=page.has_more
-        )
-        if page.items:
-            response.first_id, response.last_id = page.items[0].id, page.items[-1].id
-        return response
+                return await repos.runs.page(session, params, thread_id=request.thread_id)
+
+        return await list_response(pb.ListRunsResponse, "run", fetch, run_to_proto)
 
     async def update(self, request: pb.UpdateRunRequest) -> res.Run:
         fields = fields_to_update(request, ("metadata",))
@@ -314,20 +310,15 @@ class RunOperations:
 
     async def list_steps(self, request: pb.ListRunStepsRequest) -> pb.ListRunStepsResponse:
         params = page_params(request)
-        try:
+
+        async def fetch() -> Page[RunStepRow]:
             async with self.db.read() as session:
                 await self._require_run(session, request.thread_id, request.run_id)
-                page = await repos.run_steps.page(
+                return await repos.run_steps.page(
                     session, params, run_id=request.run_id, thread_id=request.thread_id
                 )
-        except CursorNotFound as exc:
-            raise invalid(exc.param, f"no run step with id '{exc.cursor}' in this list.") from exc
-        response = pb.ListRunStepsResponse(
-            object="list", data=[step_to_proto(s) for s in page.items], has_more=page.has_more
-        )
-        if page.items:
-            response.first_id, response.last_id = page.items[0].id, page.items[-1].id
-        return response
+
+        return await list_response(pb.ListRunStepsResponse, "run step", fetch, step_to_proto)
 
     async def get_step(self, request: pb.GetRunStepRequest) -> res.RunStep:
         require_id(request.step_id, "step_id")
