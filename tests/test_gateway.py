@@ -19,7 +19,16 @@ from google.protobuf import json_format
 from threaded_server import ThreadedServer
 from typing_extensions import override
 
-from pygentic.proto.v1 import assistants_pb2, assistants_pb2_grpc, threads_pb2, threads_pb2_grpc
+from pygentic.proto.v1 import (
+    assistants_pb2,
+    assistants_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
+    runs_pb2,
+    runs_pb2_grpc,
+    threads_pb2,
+    threads_pb2_grpc,
+)
 
 WEATHER = {
     "type": "function",
@@ -326,14 +335,15 @@ def test_sse_wire_format_keepalives_and_disconnect(client: openai.OpenAI, server
     assert bad.status_code == 404 and bad.json()["error"]["param"] == "assistant_id"
 
 
-def _normalize(value: Any) -> Any:
-    """JSON without nulls and empty containers, int64 strings as ints: the common ground of both doors."""
+def _normalize(value: Any, key: str = "") -> Any:
+    """JSON without nulls and empty containers, and 64-bit integers (protobuf JSON writes them as strings)
+    as numbers: the common ground of the two doors."""
     if isinstance(value, dict):
-        out = {k: _normalize(v) for k, v in value.items()}
+        out = {k: _normalize(v, k) for k, v in value.items()}
         return {k: v for k, v in out.items() if v not in (None, [], {})}
     if isinstance(value, list):
         return [_normalize(v) for v in value]
-    if isinstance(value, str) and value.isdigit() and len(value) >= 9:
+    if isinstance(value, str) and value.isdigit() and key.endswith(("_at", "_tokens")):
         return int(value)
     return value
 
@@ -370,6 +380,35 @@ def test_parity_between_grpc_and_rest(client: openai.OpenAI, server: ThreadedSer
         assert _normalize(
             json_format.MessageToDict(grpc_thread, preserving_proto_field_name=True)
         ) == _normalize(thread.model_dump())
+
+        messages = messages_pb2_grpc.MessagesStub(channel)
+        created = messages.CreateMessage(
+            json_format.ParseDict(
+                {
+                    "thread_id": thread.id,
+                    "role": "user",
+                    "content": [{"type": "text", "text": "parts"}],
+                    "metadata": {"m": "1"},
+                },
+                messages_pb2.CreateMessageRequest(),
+            )
+        )
+        rest_message = httpx.get(f"{server.base_url}/threads/{thread.id}/messages/{created.id}").json()
+        assert _normalize(rest_message) == _normalize(
+            json_format.MessageToDict(created, preserving_proto_field_name=True)
+        )
+
+        run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=via_rest.id)
+        runs = runs_pb2_grpc.RunsStub(channel)
+        grpc_run = runs.GetRun(runs_pb2.GetRunRequest(thread_id=thread.id, run_id=run.id))
+        assert _normalize(
+            json_format.MessageToDict(grpc_run, preserving_proto_field_name=True)
+        ) == _normalize(httpx.get(f"{server.base_url}/threads/{thread.id}/runs/{run.id}").json())
+        step = runs.ListRunSteps(runs_pb2.ListRunStepsRequest(thread_id=thread.id, run_id=run.id)).data[0]
+        rest_steps = httpx.get(f"{server.base_url}/threads/{thread.id}/runs/{run.id}/steps").json()
+        assert _normalize(rest_steps["data"][0]) == _normalize(
+            json_format.MessageToDict(step, preserving_proto_field_name=True)
+        )
 
 
 def test_docs_and_their_examples(client: openai.OpenAI, server: ThreadedServer) -> None:

@@ -76,12 +76,15 @@ class ConnectorRegistry:
     @staticmethod
     def _as_llm(plugin: BaseConnector, options: dict[str, Any] | Any) -> LLMConnector | None:
         concurrency = options.get("max_concurrency")
+        timeout = options.get("timeout")
         if isinstance(plugin, LLMConnector):
             if concurrency:
                 plugin.max_concurrency = int(concurrency)
             return plugin
         if callable(getattr(plugin, "generate_text", None)):
-            return TextLLMAdapter(plugin, int(concurrency) if concurrency else None)
+            return TextLLMAdapter(
+                plugin, int(concurrency) if concurrency else None, float(timeout) if timeout else None
+            )
         return None
 
     def named(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ message events). Tools are offered in the prompt and calls parsed from the answe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from pygentic.connectors.llm import ChatChunk, ChatRequest, LLMConnector, LLMErr
 from pygentic.connectors.tool_text import parse_tool_calls, tools_prompt
 
 DEFAULT_CONCURRENCY = 4
+DEFAULT_TIMEOUT_S = 60.0
 
 
 def flatten(messages: list[dict[str, Any]]) -> str:
@@ -37,10 +39,13 @@ class TextLLMAdapter(LLMConnector):
 
     type = "plugin"
 
-    def __init__(self, plugin: BaseConnector, max_concurrency: int | None = None) -> None:
+    def __init__(
+        self, plugin: BaseConnector, max_concurrency: int | None = None, timeout: float | None = None
+    ) -> None:
         self.plugin = plugin
         self.name = plugin.name
         self.max_concurrency = max_concurrency or DEFAULT_CONCURRENCY
+        self.timeout = timeout or DEFAULT_TIMEOUT_S
 
     async def connect(self) -> None:
         await self.plugin.connect()
@@ -60,7 +65,12 @@ class TextLLMAdapter(LLMConnector):
         if functions and request.tool_choice != "none":
             messages.insert(0, {"role": "system", "content": tools_prompt(functions)})
         try:
-            text = await self.plugin.generate_text(flatten(messages))  # type: ignore[attr-defined]
+            text = await asyncio.wait_for(
+                self.plugin.generate_text(flatten(messages)),  # type: ignore[attr-defined]
+                self.timeout,
+            )
+        except TimeoutError as exc:
+            raise LLMError(f"connector {self.name} gave no answer within {self.timeout:g} s") from exc
         except Exception as exc:
             raise LLMError(f"connector {self.name} failed: {type(exc).__name__}: {exc}") from exc
         if not isinstance(text, str):
