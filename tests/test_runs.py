@@ -254,6 +254,9 @@ async def test_active_run_blocks_messages_and_new_runs(stubs: Stubs) -> None:
         run.id,
     )
     await expect_status(stubs.runs.CreateRun(run_request(assistant, thread)), PRECONDITION, run.id)
+    await expect_status(
+        stubs.threads.DeleteThread(threads_pb2.DeleteThreadRequest(thread_id=thread.id)), PRECONDITION, run.id
+    )
     await stubs.runs.CancelRun(pb.CancelRunRequest(thread_id=thread.id, run_id=run.id))
     await wait_for_status(stubs, thread.id, run.id)
     second = await stubs.runs.CreateRun(run_request(assistant, thread, model="echo"))

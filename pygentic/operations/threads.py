@@ -6,7 +6,7 @@ from typing import Any
 
 from pygentic import ids
 from pygentic.codec import to_json
-from pygentic.errors import invalid, not_found
+from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import thread_to_proto
 from pygentic.operations.messages import message_row_from_input
 from pygentic.operations.validation import check_metadata, check_tool_resources, fields_to_update, require_id
@@ -85,8 +85,13 @@ class ThreadOperations:
     async def delete(self, request: pb.DeleteThreadRequest) -> pb.DeleteThreadResponse:
         require_id(request.thread_id, "thread_id")
         async with self.db.write() as session:
-            row = await repos.threads.get(session, request.thread_id)
+            row = await repos.threads.get(session, request.thread_id, lock=True)
             if row is None:
                 raise not_found("thread", request.thread_id, "thread_id")
+            active = await repos.runs.active_for_thread(session, row.id)
+            if active is not None:
+                raise precondition(
+                    f"Can't delete thread {row.id} while its run {active.id} is active; cancel it first."
+                )
             await repos.threads.delete(session, row)
         return pb.DeleteThreadResponse(id=request.thread_id, object="thread.deleted", deleted=True)
