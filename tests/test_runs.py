@@ -538,3 +538,26 @@ async def test_request_options_reach_the_upstream(stubs: Stubs, upstream: FakeUp
     }
     assert sent["tools"][0]["function"]["name"] == "get_weather"
     assert sent["messages"][0] == {"role": "system", "content": "Use metric units."}
+
+
+async def test_graceful_shutdown_lets_a_streaming_run_finish(
+    database_url: str, upstream: FakeUpstream
+) -> None:
+    from pygentic.app import Pygentic, ServeOptions
+
+    app = Pygentic(
+        make_settings(database_url, upstream), ServeOptions(grpc_port=0, gateway=False, shutdown_grace=5)
+    )
+    await app.start()
+    async with connect(app) as stubs:
+        assistant, thread = await assistant_and_thread(stubs, "words:20:0.05")
+        events: list[pb.RunEvent] = []
+        stopping = None
+        async for event in stubs.runs.StreamRun(run_request(assistant, thread)):
+            events.append(event)
+            if event.event == "thread.message.delta" and stopping is None:
+                stopping = asyncio.create_task(app.stop())  # SIGTERM does exactly this
+        assert stopping is not None
+        await stopping
+    assert names(events)[-2:] == ["thread.run.completed", "done"]
+    assert delta_text(events) == " ".join(f"w{i}" for i in range(20)) + " "
