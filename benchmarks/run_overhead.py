@@ -2,6 +2,7 @@
 and the wall time of many concurrent streamed runs against a slow upstream.
 
     .venv/bin/python benchmarks/run_overhead.py [--samples 50] [--concurrent 200] [--latency 0.5]
+                                                [--database postgresql://postgres@127.0.0.1/test]
 
 Both measurements use the tests' fake OpenAI-compatible upstream over real HTTP and a temporary SQLite
 database; Pygentic runs in this process and is called over real gRPC. Prints figures; asserts nothing.
@@ -83,12 +84,13 @@ async def main() -> None:
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--concurrent", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
     args = parser.parse_args()
 
     upstream = FakeUpstream().start()
     tmp = Path(tempfile.mkdtemp())
     settings = Settings(
-        database=DatabaseSettings(url=f"sqlite:///{tmp / 'bench.db'}"),
+        database=DatabaseSettings(url=args.database or f"sqlite:///{tmp / 'bench.db'}"),
         llm_service=LLMSettings(type="openai", base_url=upstream.url, max_concurrency=args.concurrent + 16),
     )
     app = Pygentic(settings, ServeOptions(grpc_port=0, gateway=False))
