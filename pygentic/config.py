@@ -85,6 +85,7 @@ class RunSettings:
     """``[runs]``: run engine knobs."""
 
     expires_after: float = 600.0
+    lease: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class Settings:
             )
         for plugin in self.plugins:
             lines.append(f"{plugin.name}: plugin keys={sorted(plugin.options)}")
-        lines.append(f"runs: expires_after={self.runs.expires_after:g}s")
+        lines.append(f"runs: expires_after={self.runs.expires_after:g}s lease={self.runs.lease:g}s")
         if self.resolved_plugin_dir():
             lines.append(f"plugin_dir: {self.resolved_plugin_dir()}")
         for router in self.routers:
@@ -275,7 +276,7 @@ def _serverless(t: _Table, name: str) -> ServerlessSettings:
 
 
 def _runs(t: _Table) -> RunSettings:
-    settings = RunSettings(expires_after=t.number("expires_after", 600.0))
+    settings = RunSettings(expires_after=t.number("expires_after", 600.0), lease=t.number("lease", 15.0))
     t.reject_unknown()
     return settings
 

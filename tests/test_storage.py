@@ -71,3 +71,16 @@ async def test_a_failed_transaction_writes_nothing(db: Database) -> None:
             raise RuntimeError("boom")
     async with db.read() as session:
         assert await repos.assistants.get(session, "asst_rollback") is None
+
+
+async def test_an_older_schema_gets_the_new_nullable_columns(database_url: str) -> None:
+    database = Database(DatabaseSettings(url=database_url))
+    await database.create_schema()
+    async with database.write() as session:
+        await session.exec(text("ALTER TABLE runs DROP COLUMN lease_expires_at"))  # type: ignore[call-overload]
+        await session.exec(text("ALTER TABLE runs DROP COLUMN owner"))  # type: ignore[call-overload]
+    await database.create_schema()
+    async with database.read() as session:
+        rows = (await session.exec(text("SELECT owner, lease_expires_at FROM runs"))).all()  # type: ignore[call-overload]
+        assert rows == []
+    await database.close()

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -64,6 +64,9 @@ class Database:
                 # Serialize concurrent schema creation across replicas.
                 await conn.execute(text("SELECT pg_advisory_xact_lock(724310591)"))
             await conn.run_sync(SQLModel.metadata.create_all)
+            added = await conn.run_sync(_add_missing_columns)
+        for column in added:
+            log.warning("schema upgraded", extra={"added_column": column})
         log.info("storage ready", extra={"backend": "sqlite" if self.is_sqlite else "postgresql"})
 
     @asynccontextmanager
@@ -90,6 +93,30 @@ class Database:
     async def close(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+def _add_missing_columns(conn: Connection) -> list[str]:
+    """Additive upgrades: add the nullable columns a newer version declares to tables an older one created.
+
+    Tables are created when missing; a column is added only when it may be NULL (or has a default), so
+    existing rows stay valid. Anything else (renames, type changes) needs a real migration.
+    """
+    inspector = inspect(conn)
+    added = []
+    for table in SQLModel.metadata.sorted_tables:
+        existing = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise RuntimeError(
+                    f"table {table.name} lacks the required column {column.name}: "
+                    "this database needs a migration"
+                )
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+            added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

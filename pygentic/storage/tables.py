@@ -110,6 +110,9 @@ class RunRow(SQLModel, table=True):
     parallel_tool_calls: bool = True
     response_format: Any = _json()
     reasoning_effort: str | None = None
+    # Run ownership: the process executing the run renews its lease; another takes over when it lapses.
+    owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: float | None = None
 
 
 class RunStepRow(SQLModel, table=True):
