@@ -67,7 +67,7 @@ class Pygentic:
         """Connectors (the database first), run recovery, then the servers; health says SERVING once all is
         ready."""
         await self.connectors.connect_all()
-        await self.engine.recover()
+        await self.engine.start()
         self.grpc = build_server(self.operations, self.options.host, self.options.grpc_port)
         await self.grpc.server.start()
         await self.grpc.set_serving(True)

@@ -170,6 +170,7 @@ class RunOperations:
                 raise not_found("thread", request.thread_id, "thread_id")
             assistant = await self._assistant(session, request.assistant_id)
             run = self._build_run(request, assistant, thread.id, run_id)
+            self.engine.claim(run)
             active = await repos.runs.active_for_thread(session, thread.id)
             if active is not None:
                 raise precondition(f"Thread {thread.id} already has an active run {active.id}.")
@@ -204,6 +205,7 @@ class RunOperations:
         async with self.db.write() as session:
             assistant = await self._assistant(session, request.assistant_id)
             run = self._build_run(request, assistant, thread.id, run_id)
+            self.engine.claim(run)
             await repos.threads.add(session, thread)
             for m in messages:
                 await repos.messages.add(session, m)

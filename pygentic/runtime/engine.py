@@ -11,10 +11,12 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import and_, or_, update
 from sqlmodel import col, select
 
 from pygentic import ids
@@ -80,17 +82,44 @@ class RunEngine:
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._closing = False
+        self.instance_id = uuid.uuid4().hex
+        self._maintenance: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def recover(self) -> None:
-        """End or resume the runs a previous process left active (nothing stays active forever)."""
+    async def start(self) -> None:
+        """Take over what needs an owner (runs a dead process left), then keep leases and sweeps going."""
+        await self.sweep()
+        self._maintenance = asyncio.create_task(self._maintain(), name="run maintenance")
+
+    def claim(self, run: RunRow) -> None:
+        """Make this process the run's owner (set before the row is written)."""
+        run.owner = self.instance_id
+        run.lease_expires_at = time.time() + self.settings.lease
+
+    async def sweep(self) -> None:
+        """Handle active runs nobody owns any more (their owner's lease lapsed, e.g. it died): in_progress ->
+        failed, cancelling -> cancelled, queued -> started here; and expire runs past ``expires_at``."""
+        t = now()
+        resume: list[RunRow] = []
+        closed: list[tuple[RunRow, list[MessageRow | RunStepRow]]] = []
         async with self.db.write() as session:
-            stale = await repos.runs.active(session)
-            for run in stale:
-                t = now()
-                if run.status in ("requires_action", "queued"):
-                    # Safe to keep: nothing was generated yet (queued) or it waits for the client.
+            stmt = (
+                select(RunRow)
+                .where(
+                    col(RunRow.status).in_(("queued", "in_progress", "cancelling")),
+                    or_(
+                        col(RunRow.owner).is_(None),
+                        and_(RunRow.owner != self.instance_id, col(RunRow.lease_expires_at) < time.time()),
+                    ),
+                )
+                .with_for_update(skip_locked=True)
+            )
+            for run in (await session.exec(stmt)).all():
+                if run.status == "queued":
+                    self.claim(run)
+                    session.add(run)
+                    resume.append(run)
                     continue
                 if run.status == "cancelling":
                     run.status, run.cancelled_at = "cancelled", t
@@ -98,21 +127,67 @@ class RunEngine:
                     run.status, run.failed_at = "failed", t
                     run.last_error = {
                         "code": "server_error",
-                        "message": "The server stopped while this run was active; start a new run.",
+                        "message": "The server executing this run stopped; start a new run.",
                     }
+                run.owner = run.lease_expires_at = None
                 session.add(run)
-                await self._close_open_parts(session, run, t)
-                log.warning("run recovered", extra={"run_id": run.id, "status": run.status})
-        for run in stale:
-            if run.status == "requires_action":
-                self._arm_expiry(run)
-            elif run.status == "queued":
-                log.info("run resumed", extra={"run_id": run.id})
-                self.launch(run)
+                closed.append((run, await self._close_open_parts(session, run, t)))
+                log.warning("run taken over", extra={"run_id": run.id, "status": run.status})
+            expired = (
+                await session.exec(
+                    select(RunRow.id).where(RunRow.status == "requires_action", col(RunRow.expires_at) <= t)
+                )
+            ).all()
+        for run, parts in closed:
+            self._publish_closed(run, parts)
+            self.publish_run(run, f"thread.run.{run.status}")
+            self.bus.end(run.id)
+        for run in resume:
+            log.info("run resumed", extra={"run_id": run.id})
+            self.launch(run)
+        for run_id in expired:
+            await self._expire(run_id)
+
+    async def _maintain(self) -> None:
+        """Every third of a lease: renew this process's leases, pick up cancellations requested through
+        another process, and sweep."""
+        interval = self.settings.lease / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._renew_leases()
+                await self.sweep()
+            except Exception:
+                log.exception("run maintenance failed")
+
+    async def _renew_leases(self) -> None:
+        async with self.db.write() as session:
+            await session.exec(
+                update(RunRow)
+                .where(
+                    RunRow.owner == self.instance_id,
+                    col(RunRow.status).in_(("queued", "in_progress", "cancelling")),
+                )
+                .values(lease_expires_at=time.time() + self.settings.lease)
+            )
+            cancelling = (
+                await session.exec(
+                    select(RunRow.id).where(RunRow.owner == self.instance_id, RunRow.status == "cancelling")
+                )
+            ).all()
+        for run_id in cancelling:
+            live, task = self._live.get(run_id), self._tasks.get(run_id)
+            if live is not None and task is not None and not live.cancel_requested:
+                live.cancel_requested = True
+                task.cancel()
 
     async def close(self, grace: float = 5.0) -> None:
         """Let running runs finish for up to ``grace`` seconds, then cancel the rest as failed."""
         self._closing = True
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
         for handle in self._expiry.values():
             handle.cancel()
         self._expiry.clear()
@@ -193,6 +268,8 @@ class RunEngine:
         if task is not None and live is not None:
             live.cancel_requested = True
             task.cancel()
+        elif run.owner not in (None, self.instance_id) and (run.lease_expires_at or 0) > time.time():
+            pass  # another process executes it: it sees "cancelling" at its next lease renewal and stops
         else:
             await self._finish(run, "cancelled")
         return run
@@ -235,6 +312,7 @@ class RunEngine:
                 step.status, step.completed_at = "completed", t
                 session.add(step)
             run.status, run.required_action = "queued", None
+            self.claim(run)
             session.add(run)
         self._disarm_expiry(run_id)
         for step in steps:
@@ -593,6 +671,7 @@ class RunEngine:
         ]
         run.status = "requires_action"
         run.required_action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
+        run.owner = run.lease_expires_at = None  # nobody executes it while it waits for the client
         async with self.db.write() as session:
             session.add(step)
             session.add(run)
@@ -619,6 +698,7 @@ class RunEngine:
                 return
             stored.status = status
             stored.required_action = None
+            stored.owner = stored.lease_expires_at = None
             stored.usage = run.usage or stored.usage
             if status == "completed":
                 stored.completed_at = t
@@ -634,15 +714,7 @@ class RunEngine:
                 live.message.content = [{"type": "text", "text": {"value": live.text, "annotations": []}}]
                 session.add(live.message)
             closed = await self._close_open_parts(session, stored, t, status)
-        for item in closed:
-            if isinstance(item, RunStepRow):
-                self.bus.publish(
-                    run.id, run_event(f"thread.run.step.{item.status}", run_step=step_to_proto(item))
-                )
-            else:
-                self.bus.publish(
-                    run.id, run_event("thread.message.incomplete", message=message_to_proto(item))
-                )
+        self._publish_closed(run, closed)
         run.status = stored.status
         self.publish_run(stored, f"thread.run.{status}")
         self._disarm_expiry(run.id)
@@ -653,6 +725,18 @@ class RunEngine:
         if error:
             fields["error"] = error[1]
         log.info(f"run {status}", extra=fields)
+
+    def _publish_closed(self, run: RunRow, closed: list[MessageRow | RunStepRow]) -> None:
+        """The events of the messages and steps :meth:`_close_open_parts` ended."""
+        for item in closed:
+            if isinstance(item, RunStepRow):
+                self.bus.publish(
+                    run.id, run_event(f"thread.run.step.{item.status}", run_step=step_to_proto(item))
+                )
+            else:
+                self.bus.publish(
+                    run.id, run_event("thread.message.incomplete", message=message_to_proto(item))
+                )
 
     async def _close_open_parts(
         self, session: Any, run: RunRow, t: int, status: str | None = None
