@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import uuid
 from dataclasses import dataclass
 
 from pygentic.config import Settings
@@ -15,6 +16,7 @@ from pygentic.grpc.server import GrpcServer, build_server
 from pygentic.operations.bundle import Operations
 from pygentic.runtime.bus import EventBus
 from pygentic.runtime.engine import RunEngine
+from pygentic.runtime.pg_bus import PostgresEventBus
 from pygentic.storage import Database
 
 log = logging.getLogger("pygentic.app")
@@ -42,7 +44,11 @@ class Pygentic:
         self.settings = settings
         self.options = options
         self.db = Database(settings.database)
-        self.bus = EventBus()
+        self.instance_id = uuid.uuid4().hex
+        # Processes sharing a PostgreSQL database share run events; SQLite serves one process.
+        self.bus = (
+            EventBus() if self.db.is_sqlite else PostgresEventBus(settings.database.url, self.instance_id)
+        )
         self.connectors = ConnectorRegistry(settings, self.db)
         self.engine = RunEngine(
             self.db,
@@ -50,6 +56,7 @@ class Pygentic:
             self.connectors.router,
             settings.runs,
             tool_runners=self.connectors.tool_runners,
+            instance_id=self.instance_id,
         )
         self.operations = Operations.build(self.db, self.engine, settings.runs)
         self.grpc: GrpcServer | None = None
@@ -67,6 +74,7 @@ class Pygentic:
         """Connectors (the database first), run recovery, then the servers; health says SERVING once all is
         ready."""
         await self.connectors.connect_all()
+        await self.bus.start()
         await self.engine.start()
         self.grpc = build_server(self.operations, self.options.host, self.options.grpc_port)
         await self.grpc.server.start()
@@ -100,6 +108,7 @@ class Pygentic:
             )
         else:
             await self.engine.close(0)
+        await self.bus.close()
         await self.connectors.disconnect_all()
         log.info("stopped")
 

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from conftest import connect, make_settings, running
 from fake_upstream import FakeUpstream
-from runhelpers import assistant_and_thread, messages_of, wait_for_status, weather_tool
+from runhelpers import (
+    assistant_and_thread,
+    collect,
+    delta_text,
+    messages_of,
+    names,
+    wait_for_status,
+    weather_tool,
+)
 
 from pygentic.config import RunSettings
 from pygentic.proto.v1 import runs_pb2 as pb
@@ -63,3 +72,38 @@ async def test_tool_outputs_submitted_to_another_replica(database_url: str, upst
         final = await wait_for_status(a, thread.id, run.id)
         assert final.status == "completed"
         assert (await messages_of(a, thread.id))[-1].content[0].text.value == "Tool said: fog"
+
+
+async def test_watch_a_run_executing_on_another_replica(database_url: str, upstream: FakeUpstream) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("replicas share run events through PostgreSQL LISTEN/NOTIFY; SQLite serves one process")
+    settings = make_settings(database_url, upstream)
+    async with (
+        running(settings) as first,
+        connect(first) as a,
+        running(settings) as second,
+        connect(second) as b,
+    ):
+        assistant, thread = await assistant_and_thread(a, "words:40:0.04", instructions="x" * 9000)
+        own: list[pb.RunEvent] = []
+        halfway = asyncio.Event()
+
+        async def follow() -> None:
+            async for event in a.runs.StreamRun(
+                pb.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id)
+            ):
+                own.append(event)
+                if len(delta_text(own)) > 30:
+                    halfway.set()
+
+        task = asyncio.create_task(follow())
+        await halfway.wait()
+        run_id = own[0].run.id
+        elsewhere = await collect(b.runs.WatchRun(pb.WatchRunRequest(thread_id=thread.id, run_id=run_id)))
+        await task
+        stored = (await messages_of(a, thread.id))[-1].content[0].text.value
+        assert delta_text(own) == stored
+        assert delta_text(elsewhere) == stored  # the snapshot plus the live deltas, nothing lost or doubled
+        assert names(elsewhere)[0] == "thread.run.in_progress"
+        assert names(elsewhere)[-2:] == ["thread.run.completed", "done"]
+        assert elsewhere[0].run.instructions == "x" * 9000  # larger than a notification: sent via the table

@@ -293,8 +293,16 @@ class RunOperations:
 
     async def watch(self, request: pb.WatchRunRequest) -> AsyncIterator[pb.RunEvent]:
         async with self.db.read() as session:
-            await self._require_run(session, request.thread_id, request.run_id)
+            stored = await self._require_run(session, request.thread_id, request.run_id)
         watched = self.engine.watch(request.run_id)
+        if watched is None and stored.status in ("queued", "in_progress", "cancelling"):
+            # Executing in another process sharing the database: follow it from there.
+            remote = await self.engine.bus.watch_remote(request.run_id)
+            if remote is not None:
+                async with remote:
+                    async for event in _drain(remote):
+                        yield event
+                return
         if watched is None:
             async with self.db.read() as session:
                 run = await self._require_run(session, request.thread_id, request.run_id)

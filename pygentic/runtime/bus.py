@@ -67,8 +67,8 @@ class Subscription:
 
 
 class EventBus:
-    """Run events by run id. In-process; a multi-replica bus (e.g. PostgreSQL LISTEN/NOTIFY) would
-    implement the same three methods."""
+    """Run events by run id, in-process. :class:`pygentic.runtime.pg_bus.PostgresEventBus` extends it
+    across the processes sharing a PostgreSQL database."""
 
     def __init__(self, max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
         self.max_buffer = max_buffer
@@ -95,6 +95,16 @@ class EventBus:
         """The run's stream is over for now (terminal, or waiting for tool outputs): close subscribers."""
         for subscription in list(self._subscribers.get(run_id, ())):
             subscription.close()
+
+    async def start(self) -> None:
+        """Nothing to start in-process."""
+
+    async def close(self) -> None:
+        """Nothing to release in-process."""
+
+    async def watch_remote(self, run_id: str) -> Subscription | None:
+        """Follow a run another process executes; the in-process bus knows no other process."""
+        return None
 
     def subscriber_count(self, run_id: str | None = None) -> int:
         if run_id is not None:

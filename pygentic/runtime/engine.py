@@ -71,6 +71,7 @@ class RunEngine:
         router: LLMRouter,
         settings: RunSettings,
         tool_runners: Sequence[ServerlessConnector] = (),
+        instance_id: str | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -82,8 +83,10 @@ class RunEngine:
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._closing = False
-        self.instance_id = uuid.uuid4().hex
+        self.instance_id = instance_id or uuid.uuid4().hex
         self._maintenance: asyncio.Task[None] | None = None
+        if hasattr(bus, "snapshot_provider"):
+            bus.snapshot_provider = self.snapshot  # other processes' late joins on runs executing here
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -221,6 +224,14 @@ class RunEngine:
 
         Synchronous on purpose: no event can slip between the snapshot and the subscription.
         """
+        events = self.snapshot(run_id)
+        if events is None:
+            return None
+        return self.bus.subscribe(run_id), events
+
+    def snapshot(self, run_id: str) -> list[runs_pb2.RunEvent] | None:
+        """The events that rebuild the current state of a run this process executes (None if it does not):
+        the run, and the message or tool calls being generated."""
         live = self._live.get(run_id)
         if live is None:
             return None
@@ -245,7 +256,7 @@ class RunEngine:
                 events.append(
                     self._tool_delta(live.tool_step.id, call.position, call.id, call.name, call.arguments)
                 )
-        return self.bus.subscribe(run_id), events
+        return events
 
     async def cancel(self, thread_id: str, run_id: str) -> RunRow:
         """Move an active run to ``cancelling``; its task (or this call) then ends it ``cancelled``."""
