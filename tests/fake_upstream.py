@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
+from asgi_thread import ThreadedASGIServer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -78,7 +77,7 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
     return ""
 
 
-class FakeUpstream:
+class FakeUpstream(ThreadedASGIServer):
     """The server: start() in a background thread, ``url`` is its OpenAI base URL."""
 
     def __init__(self) -> None:
@@ -87,28 +86,10 @@ class FakeUpstream:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
+        super().__init__(
+            Starlette(routes=[Route("/v1/chat/completions", self.completions, methods=["POST"])])
+        )
         self.url = f"http://127.0.0.1:{self.port}/v1"
-        app = Starlette(routes=[Route("/v1/chat/completions", self.completions, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> FakeUpstream:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake upstream did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
     def reset_stats(self) -> None:
         with self._lock:

