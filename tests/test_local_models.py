@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from asgi_thread import free_port
 from conftest import connect, running
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from runhelpers import (
     assistant_and_thread,
     collect,
@@ -29,6 +29,7 @@ from runhelpers import (
 
 from pygentic.config import DatabaseSettings, LLMSettings, Settings
 from pygentic.connectors.local_model import bundled_model_path
+from pygentic.proto.v1 import messages_pb2
 from pygentic.proto.v1 import runs_pb2 as pb
 
 pytestmark = pytest.mark.slow
@@ -161,3 +162,34 @@ async def test_openai_connector_against_llama_cpp_server(tmp_path: Path, llama_s
         assert (await messages_of(stubs, thread.id))[-1].content[0].text.value == text
         run = events[-2].run
         assert run.usage.prompt_tokens > 0 and run.usage.completion_tokens > 0
+
+
+async def test_a_long_thread_is_truncated_to_the_local_context_window(tmp_path: Path) -> None:
+    settings = Settings(
+        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'window.db'}"),
+        llm_service=LLMSettings(type="local", n_ctx=1024),
+    )
+    async with running(settings) as app, connect(app) as stubs:
+        assistant, thread = await assistant_and_thread(stubs, "local", "Remember this: " + "blue " * 300)
+        for i in range(6):
+            await stubs.messages.CreateMessage(
+                messages_pb2.CreateMessageRequest(
+                    thread_id=thread.id,
+                    role="user",
+                    content=struct_pb2.Value(string_value=f"Note {i}: " + "green " * 150),
+                )
+            )
+        await stubs.messages.CreateMessage(
+            messages_pb2.CreateMessageRequest(
+                thread_id=thread.id, role="user", content=struct_pb2.Value(string_value="Say hello.")
+            )
+        )
+        run = await stubs.runs.CreateRun(
+            pb.CreateRunRequest(
+                thread_id=thread.id, assistant_id=assistant.id, temperature=0.0, max_completion_tokens=30
+            )
+        )
+        final = await wait_for_status(stubs, thread.id, run.id, within=100)
+        # About 2,500 tokens of thread in a 1,024-token window: the oldest messages are left out.
+        assert final.status in ("completed", "incomplete"), final.last_error.message
+        assert final.usage.prompt_tokens < 1024

@@ -40,6 +40,7 @@ log = logging.getLogger("pygentic.runs")
 
 TERMINAL_STATUSES = ("completed", "failed", "cancelled", "expired", "incomplete")
 FLUSH_INTERVAL_S = 1.0
+COMPLETION_RESERVE_TOKENS = 512  # room left for the answer when fitting a prompt into a context window
 
 
 def run_event(name: str, **data: Any) -> runs_pb2.RunEvent:
@@ -453,22 +454,27 @@ class RunEngine:
         usage = dict(run.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
         used_prompt, used_completion = int(usage["prompt_tokens"]), int(usage["completion_tokens"])
 
-        conversation = build_conversation(run, thread_messages, steps)
-        budget = None
-        if run.max_prompt_tokens is not None:
-            budget = run.max_prompt_tokens - used_prompt
-        conversation = truncate(conversation, run.truncation_strategy, budget)
-        messages = conversation.messages()
-        prompt_estimate = estimate_tokens(messages)
-        if budget is not None and prompt_estimate > budget:
-            await self._finish(run, "incomplete", live, incomplete="max_prompt_tokens")
-            return "ended"
         max_tokens = None
         if run.max_completion_tokens is not None:
             max_tokens = run.max_completion_tokens - used_completion
             if max_tokens <= 0:
                 await self._finish(run, "incomplete", live, incomplete="max_completion_tokens")
                 return "ended"
+        conversation = build_conversation(run, thread_messages, steps)
+        budget = None
+        if run.max_prompt_tokens is not None:
+            budget = run.max_prompt_tokens - used_prompt
+        fit = budget
+        window = getattr(connector, "context_window", None)
+        if window:  # leave the model room to answer
+            room = window - (max_tokens or COMPLETION_RESERVE_TOKENS)
+            fit = room if fit is None else min(fit, room)
+        conversation = truncate(conversation, run.truncation_strategy, fit)
+        messages = conversation.messages()
+        prompt_estimate = estimate_tokens(messages)
+        if budget is not None and prompt_estimate > budget:
+            await self._finish(run, "incomplete", live, incomplete="max_prompt_tokens")
+            return "ended"
 
         request = ChatRequest(
             model=model,
