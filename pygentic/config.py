@@ -29,7 +29,6 @@ except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
 
 DEFAULT_CONFIG_NAME = "connectors.toml"
 DEFAULT_DATABASE_URL = "sqlite:///./pygentic.db"
-BUILTIN_NAMES = ("database", "llm_service", "serverless_service")
 LLM_TYPES = ("local", "openai")
 
 

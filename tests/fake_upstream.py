@@ -86,9 +86,11 @@ class FakeUpstream(ThreadedASGIServer):
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        super().__init__(
-            Starlette(routes=[Route("/v1/chat/completions", self.completions, methods=["POST"])])
-        )
+        routes = [
+            Route("/v1/chat/completions", self.completions, methods=["POST"]),
+            Route("/v1/models", self.models),
+        ]
+        super().__init__(Starlette(routes=routes))
         self.url = f"http://127.0.0.1:{self.port}/v1"
 
     def reset_stats(self) -> None:
@@ -97,6 +99,10 @@ class FakeUpstream(ThreadedASGIServer):
 
     def requests_for(self, model: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r.get("model") == model]
+
+    async def models(self, request: Request) -> Response:
+        model = {"id": "echo", "object": "model", "created": 0, "owned_by": "tests"}
+        return JSONResponse({"object": "list", "data": [model]})
 
     async def completions(self, request: Request) -> Response:
         body = await request.json()

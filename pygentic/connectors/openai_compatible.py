@@ -53,6 +53,17 @@ class OpenAICompatibleConnector(LLMConnector):
             await self.client.close()
             self.client = None
 
+    async def check(self) -> None:
+        """The server answers ``GET /models``."""
+        if self.client is None:
+            raise LLMError("not connected")
+        try:
+            await asyncio.wait_for(
+                self.client.with_options(max_retries=0).models.list(), min(10.0, self.settings.timeout)
+            )
+        except (openai.APIError, TimeoutError) as exc:
+            raise LLMError(f"GET /models failed: {type(exc).__name__}: {exc}") from exc
+
     def describe(self) -> str:
         base = self.settings.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         return f"openai base_url={base}"
