@@ -28,12 +28,12 @@ from pygentic.proto.v1 import runs_pb2 as pb
 async def test_a_live_replica_keeps_its_runs_and_honours_cancels_from_another(
     database_url: str, upstream: FakeUpstream
 ) -> None:
-    settings = make_settings(database_url, upstream, runs=RunSettings(lease=1.0))
+    settings = make_settings(database_url, upstream, runs=RunSettings(lease=2.0))
     async with running(settings) as first, connect(first) as a:
-        assistant, thread = await assistant_and_thread(a, "words:60:0.05")  # 3 s of text
+        assistant, thread = await assistant_and_thread(a, "words:100:0.05")  # 5 s of text
         run = await a.runs.CreateRun(pb.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id))
         async with running(settings) as second, connect(second) as b:
-            await asyncio.sleep(2.5)  # several lease periods: the second replica sweeps, the first renews
+            await asyncio.sleep(3.5)  # more than a lease: the second replica sweeps, the first renews
             seen = await b.runs.GetRun(pb.GetRunRequest(thread_id=thread.id, run_id=run.id))
             assert seen.status == "in_progress"  # not taken over while its owner is alive
             final = await wait_for_status(a, thread.id, run.id)
