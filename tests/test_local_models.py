@@ -193,3 +193,25 @@ async def test_a_long_thread_is_truncated_to_the_local_context_window(tmp_path: 
         # About 2,500 tokens of thread in a 1,024-token window: the oldest messages are left out.
         assert final.status in ("completed", "incomplete"), final.last_error.message
         assert final.usage.prompt_tokens < 1024
+
+
+async def test_the_local_connector_fits_prompts_with_its_own_tokenizer(tmp_path: Path) -> None:
+    """Text that takes more tokens than the 4-characters estimate still fits (digits are ~1 token each)."""
+    settings = Settings(
+        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'digits.db'}"),
+        llm_service=LLMSettings(type="local", n_ctx=1024),
+    )
+    async with running(settings) as app, connect(app) as stubs:
+        assistant, thread = await assistant_and_thread(stubs, "local", " ".join(str(i) for i in range(400)))
+        await stubs.messages.CreateMessage(
+            messages_pb2.CreateMessageRequest(
+                thread_id=thread.id, role="user", content=struct_pb2.Value(string_value="Say hello.")
+            )
+        )
+        run = await stubs.runs.CreateRun(
+            pb.CreateRunRequest(
+                thread_id=thread.id, assistant_id=assistant.id, temperature=0.0, max_completion_tokens=30
+            )
+        )
+        final = await wait_for_status(stubs, thread.id, run.id, within=100)
+        assert final.status in ("completed", "incomplete"), final.last_error.message

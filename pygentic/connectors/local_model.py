@@ -152,6 +152,7 @@ class LocalModelConnector(LLMConnector):
             with self._lock:
                 if self._llama is None:
                     raise RuntimeError("the local model is closed")
+                kwargs["messages"] = self._fit(kwargs["messages"], kwargs["max_tokens"])
                 for chunk in self._llama.create_chat_completion(stream=True, **kwargs):
                     if stop.is_set():
                         break
@@ -160,6 +161,27 @@ class LocalModelConnector(LLMConnector):
             emit(exc)
         finally:
             emit(_END)
+
+    def _fit(self, messages: list[dict[str, str]], max_tokens: int) -> list[dict[str, str]]:
+        """Drop the oldest messages (never the system prompt or the last message) until the prompt, counted
+        with the model's own tokenizer, leaves ``max_tokens`` of the context window for the answer."""
+        limit = self.settings.n_ctx - max_tokens
+
+        def size(m: dict[str, str]) -> int:
+            return len(self._llama.tokenize(m["content"].encode(), add_bos=False, special=False)) + 6
+
+        sizes = [size(m) for m in messages]
+        kept = list(range(len(messages)))
+        droppable = [i for i in kept if messages[i]["role"] != "system" and i != len(messages) - 1]
+        while sum(sizes[i] for i in kept) > limit and droppable:
+            kept.remove(droppable.pop(0))
+        needed = sum(sizes[i] for i in kept)
+        if needed > limit:
+            raise ValueError(
+                f"the prompt needs {needed} tokens but the context window leaves {limit} "
+                f"(n_ctx {self.settings.n_ctx} minus {max_tokens} for the answer)"
+            )
+        return [messages[i] for i in kept]
 
     async def _chunks(self, kwargs: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         loop = asyncio.get_running_loop()
