@@ -58,6 +58,12 @@ def build_server(operations: Operations, host: str, port: int) -> GrpcServer:
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
+            # Long run streams stay open through proxies and load balancers that drop idle connections.
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.max_pings_without_data", 0),
+            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ],
     )
     assistants_pb2_grpc.add_AssistantsServicer_to_server(AssistantsServicer(operations.assistants), server)
