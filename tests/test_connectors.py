@@ -455,9 +455,10 @@ async def test_max_concurrency_queues_runs(database_url: str, upstream: FakeUpst
             if all(s == "completed" for s in statuses):
                 break
             await asyncio.sleep(0.05)
-        assert all(s.count("in_progress") <= 2 for s in snapshots)
-        # While the first two ran, the other three waited queued (they did not fail).
-        assert any(s.count("in_progress") == 2 and s.count("queued") == 3 for s in snapshots), snapshots[:5]
+        # A run read "queued" was queued from its creation until that read; three such reads in one sweep
+        # mean three runs waited at once (the reads of one sweep are not simultaneous, so in_progress
+        # counts prove nothing; the upstream's own count below does).
+        assert any(s.count("queued") == 3 for s in snapshots), snapshots[:5]
         assert upstream.max_in_flight == 2
 
 
