@@ -413,7 +413,11 @@ def test_parity_between_grpc_and_rest(client: openai.OpenAI, server: ThreadedSer
 
 def test_docs_and_their_examples(client: openai.OpenAI, server: ThreadedServer) -> None:
     root = server.base_url.removesuffix("/v1")
-    assert httpx.get(f"{root}/docs").status_code == 200
+    page = httpx.get(f"{root}/docs")
+    assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn.jsdelivr" not in page.text and "https://" not in page.text.split("<body>")[0]  # works offline
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):
+        assert httpx.get(f"{root}/docs-assets/{asset}").status_code == 200
     spec = httpx.get(f"{root}/openapi.json").json()
     assistant = client.beta.assistants.create(model="echo")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "hello"}])

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pygentic import __version__
 from pygentic.errors import ApiError
 from pygentic.gateway import assistants, messages, runs, threads
+from pygentic.gateway.docs import add_docs
 from pygentic.gateway.errors import (
     handle_api_error,
     handle_http_error,
@@ -40,11 +41,14 @@ def create_app(
     """The OpenAI-compatible REST API over ``operations``, plus the plugin directory's ``routers``. Each
     connector is reachable in route handlers as ``request.state.<connector name>``."""
     app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
         title="Pygentic",
         version=__version__,
         description="OpenAI Assistants API v2 compatible REST gateway. Point an `openai` SDK's `base_url` at "
         "`http://HOST:PORT/v1`.",
     )
+    add_docs(app)
     app.state.operations = operations
     app.state.keepalive = keepalive
     named = dict(connectors or {})
