@@ -14,6 +14,11 @@ MsgT = TypeVar("MsgT", bound=Message)
 VALUE = "google.protobuf.Value"
 
 
+def text_part(value: str) -> dict[str, Any]:
+    """A message's stored text content part (the OpenAI shape, with no annotations)."""
+    return {"type": "text", "text": {"value": value, "annotations": []}}
+
+
 def _fill(message: MsgT, row: Any, names: tuple[str, ...]) -> MsgT:
     """Copy the row's nullable columns into ``message``, leaving unset (JSON null) what is None.
 

@@ -8,7 +8,7 @@ from typing import Any
 from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found, precondition
-from pygentic.objects import message_to_proto
+from pygentic.objects import message_to_proto, text_part
 from pygentic.operations.paging import list_response
 from pygentic.operations.validation import (
     MAX_MESSAGE_CHARS,
@@ -27,11 +27,6 @@ from pygentic.storage.tables import MessageRow
 ROLES = ("user", "assistant")
 ATTACHMENT_TOOLS = ("code_interpreter", "file_search")
 MAX_ATTACHMENTS = 10
-
-
-def text_part(value: str) -> dict[str, Any]:
-    """A stored text content part."""
-    return {"type": "text", "text": {"value": value, "annotations": []}}
 
 
 def normalize_content(content: Any, param: str) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ from pygentic.runtime.bus import Subscription
 from pygentic.runtime.engine import RunEngine
 from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
-from pygentic.storage.repositories import now
+from pygentic.storage.repositories import EXECUTING_RUN_STATUSES, now
 from pygentic.storage.tables import AssistantRow, RunRow, RunStepRow, ThreadRow
 
 INCLUDE_VALUES = ("step_details.tool_calls[*].file_search.results[*].content",)
@@ -295,7 +295,7 @@ class RunOperations:
         async with self.db.read() as session:
             stored = await self._require_run(session, request.thread_id, request.run_id)
         watched = self.engine.watch(request.run_id)
-        if watched is None and stored.status in ("queued", "in_progress", "cancelling"):
+        if watched is None and stored.status in EXECUTING_RUN_STATUSES:
             # Executing in another process sharing the database: follow it from there.
             remote = await self.engine.bus.watch_remote(request.run_id)
             if remote is not None:

@@ -25,7 +25,7 @@ from pygentic.connectors.llm import ChatRequest, LLMConnector, LLMError
 from pygentic.connectors.router import LLMRouter
 from pygentic.connectors.serverless import ServerlessConnector, ToolCallError
 from pygentic.errors import invalid, not_found, precondition
-from pygentic.objects import message_to_proto, run_to_proto, step_to_proto
+from pygentic.objects import message_to_proto, run_to_proto, step_to_proto, text_part
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus, Subscription
@@ -33,12 +33,16 @@ from pygentic.runtime.prompt import build_conversation, estimate_text_tokens, es
 from pygentic.runtime.toolcalls import ToolCallAssembler
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
-from pygentic.storage.repositories import ACTIVE_RUN_STATUSES, now
+from pygentic.storage.repositories import (
+    ACTIVE_RUN_STATUSES,
+    EXECUTING_RUN_STATUSES,
+    TERMINAL_RUN_STATUSES,
+    now,
+)
 from pygentic.storage.tables import MessageRow, RunRow, RunStepRow
 
 log = logging.getLogger("pygentic.runs")
 
-TERMINAL_STATUSES = ("completed", "failed", "cancelled", "expired", "incomplete")
 FLUSH_INTERVAL_S = 1.0
 COMPLETION_RESERVE_TOKENS = 512  # room left for the answer when fitting a prompt into a context window
 
@@ -111,7 +115,7 @@ class RunEngine:
             stmt = (
                 select(RunRow)
                 .where(
-                    col(RunRow.status).in_(("queued", "in_progress", "cancelling")),
+                    col(RunRow.status).in_(EXECUTING_RUN_STATUSES),
                     or_(
                         col(RunRow.owner).is_(None),
                         and_(RunRow.owner != self.instance_id, col(RunRow.lease_expires_at) < time.time()),
@@ -170,7 +174,7 @@ class RunEngine:
                 update(RunRow)
                 .where(
                     RunRow.owner == self.instance_id,
-                    col(RunRow.status).in_(("queued", "in_progress", "cancelling")),
+                    col(RunRow.status).in_(EXECUTING_RUN_STATUSES),
                 )
                 .values(lease_expires_at=time.time() + self.settings.lease)
             )
@@ -578,7 +582,7 @@ class RunEngine:
         if time.monotonic() - live.last_flush > FLUSH_INTERVAL_S:
             # Keep the partial text durable, so a crash loses at most about a second of it.
             live.last_flush = time.monotonic()
-            live.message.content = [{"type": "text", "text": {"value": live.text, "annotations": []}}]
+            live.message.content = [text_part(live.text)]
             async with self.db.write() as session:
                 session.add(live.message)
 
@@ -646,7 +650,7 @@ class RunEngine:
         message, step = live.message, live.message_step
         assert message is not None and step is not None
         t = now()
-        message.content = [{"type": "text", "text": {"value": live.text, "annotations": []}}]
+        message.content = [text_part(live.text)]
         message.status = status
         if status == "completed":
             message.completed_at = t
@@ -711,7 +715,7 @@ class RunEngine:
             stored = await repos.runs.get(session, run.id)
             if stored is None:
                 return
-            if stored.status in TERMINAL_STATUSES:
+            if stored.status in TERMINAL_RUN_STATUSES:
                 return
             stored.status = status
             stored.required_action = None
@@ -728,7 +732,7 @@ class RunEngine:
                 stored.incomplete_details = {"reason": incomplete}
             session.add(stored)
             if live is not None and live.message is not None:
-                live.message.content = [{"type": "text", "text": {"value": live.text, "annotations": []}}]
+                live.message.content = [text_part(live.text)]
                 session.add(live.message)
             closed = await self._close_open_parts(session, stored, t, status)
         self._publish_closed(run, closed)

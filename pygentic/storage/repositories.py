@@ -13,7 +13,10 @@ from pygentic.storage.tables import AssistantRow, MessageRow, RunRow, RunStepRow
 
 RowT = TypeVar("RowT", bound=SQLModel)
 
-ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
+# Run statuses: active ones block the thread; executing ones need a process (an owner) to move them on.
+EXECUTING_RUN_STATUSES = ("queued", "in_progress", "cancelling")
+ACTIVE_RUN_STATUSES = (*EXECUTING_RUN_STATUSES, "requires_action")
+TERMINAL_RUN_STATUSES = ("completed", "failed", "cancelled", "expired", "incomplete")
 
 
 def now() -> int:
@@ -78,10 +81,6 @@ class RunRepository(Repository[RunRow]):
             RunRow.thread_id == thread_id, col(RunRow.status).in_(ACTIVE_RUN_STATUSES)
         )
         return (await session.exec(stmt)).first()
-
-    async def active(self, session: AsyncSession) -> list[RunRow]:
-        stmt = select(RunRow).where(col(RunRow.status).in_(ACTIVE_RUN_STATUSES))
-        return list((await session.exec(stmt)).all())
 
 
 assistants = Repository(AssistantRow)
