@@ -76,12 +76,7 @@ async def _list_connectors(settings: Settings) -> int:
     from pygentic.storage import Database
 
     registry = ConnectorRegistry(settings, Database(settings.database))
-    for entry in registry.entries:
-        try:
-            await entry.connector.connect()
-            entry.connected = True
-        except Exception as exc:
-            entry.error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    await registry.connect_all(strict=False)
     try:
         report = await registry.health()
     finally:

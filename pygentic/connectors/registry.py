@@ -105,17 +105,18 @@ class ConnectorRegistry:
             found.append(router)
         return found
 
-    async def connect_all(self) -> None:
-        """Connect in order (the database first); a required connector's failure stops startup."""
+    async def connect_all(self, *, strict: bool = True) -> None:
+        """Connect in order (the database first). With ``strict``, a required connector's failure stops
+        startup; without, every failure is only recorded (``pygentic connectors`` reports them)."""
         for entry in self.entries:
             connector = entry.connector
             try:
                 await connector.connect()
             except Exception as exc:
                 entry.error = _reason(exc)
-                if entry.optional:
+                if entry.optional or not strict:
                     log.warning(
-                        "optional connector failed",
+                        "connector failed",
                         extra={"connector": connector.name, "reason": entry.error},
                     )
                     continue
