@@ -76,7 +76,12 @@ class Pygentic:
         await self.connectors.connect_all()
         await self.bus.start()
         await self.engine.start()
-        self.grpc = build_server(self.operations, self.options.host, self.options.grpc_port)
+        self.grpc = build_server(
+            self.operations,
+            self.options.host,
+            self.options.grpc_port,
+            max_request_bytes=self.settings.server.max_request_bytes,
+        )
         await self.grpc.server.start()
         await self.grpc.set_serving(True)
         log.info("grpc listening", extra={"address": f"{self.options.host}:{self.grpc.port}"})
@@ -85,6 +90,7 @@ class Pygentic:
                 self.operations,
                 self.connectors.named(),
                 keepalive=self.options.keepalive,
+                max_body_bytes=self.settings.server.max_request_bytes,
                 ready=lambda: self._ready,
                 routers=self.connectors.routers(),
             )

@@ -17,6 +17,7 @@ An invalid file raises :class:`ConfigError` whose message names the file, the ta
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
 
 DEFAULT_CONFIG_NAME = "connectors.toml"
 DEFAULT_DATABASE_URL = "sqlite:///./pygentic.db"
+DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 LLM_TYPES = ("local", "openai")
 
 
@@ -85,6 +87,17 @@ class RunSettings:
 
     expires_after: float = 600.0
     lease: float = 15.0
+    # The longest a run may execute in one stretch (from in_progress until it ends or waits for tool
+    # outputs), whatever the upstream does; the per-chunk timeout alone lets a dribbling upstream go on.
+    deadline: float = 600.0
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """``[server]``: limits of both front doors."""
+
+    # The largest request accepted: a gRPC message or a REST body (checked before it is parsed).
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,7 @@ class Settings:
     llms: tuple[LLMSettings, ...] = ()
     serverless: tuple[ServerlessSettings, ...] = ()
     runs: RunSettings = field(default_factory=RunSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     plugins: tuple[PluginSettings, ...] = ()
     plugin_dir: str | None = None
     routers: tuple[str, ...] = ()
@@ -124,18 +138,22 @@ class Settings:
         for llm in (self.llm_service, *self.llms):
             detail = f"type={llm.type} model={llm.model or '(default)'}"
             if llm.type == "openai":
-                detail += f" base_url={llm.base_url or '$OPENAI_BASE_URL or api.openai.com'}"
+                base = redact_url(llm.base_url) if llm.base_url else "$OPENAI_BASE_URL or api.openai.com"
+                detail += f" base_url={base}"
                 detail += f" api_key_env={llm.api_key_env}"
             if llm.type == "local":
                 detail += f" model_path={llm.model_path or '(bundled SmolLM2-135M-Instruct)'}"
             lines.append(f"{llm.name}: {detail}")
         for s in self.serverless:
-            lines.append(
-                f"{s.name}: type=serverless endpoint={s.endpoint or '(none)'} functions={sorted(s.functions)}"
-            )
+            endpoint = redact_url(s.endpoint) if s.endpoint else "(none)"
+            lines.append(f"{s.name}: type=serverless endpoint={endpoint} functions={sorted(s.functions)}")
         for plugin in self.plugins:
             lines.append(f"{plugin.name}: plugin keys={sorted(plugin.options)}")
-        lines.append(f"runs: expires_after={self.runs.expires_after:g}s lease={self.runs.lease:g}s")
+        lines.append(
+            f"runs: expires_after={self.runs.expires_after:g}s lease={self.runs.lease:g}s "
+            f"deadline={self.runs.deadline:g}s"
+        )
+        lines.append(f"server: max_request_bytes={self.server.max_request_bytes}")
         if self.resolved_plugin_dir():
             lines.append(f"plugin_dir: {self.resolved_plugin_dir()}")
         for router in self.routers:
@@ -144,13 +162,17 @@ class Settings:
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
+    """``url`` with the credentials in its authority replaced by ``***`` (the user name stays when a
+    password follows it; a lone user part may itself be a token, so it goes)."""
+    return _CREDENTIALS.sub(_redact_match, url)
+
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s?#]+)@")
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    user, colon, _ = match.group("userinfo").partition(":")
+    return f"{match.group('scheme')}{user}:***@" if colon else f"{match.group('scheme')}***@"
 
 
 class _Table:
@@ -275,7 +297,20 @@ def _serverless(t: _Table, name: str) -> ServerlessSettings:
 
 
 def _runs(t: _Table) -> RunSettings:
-    settings = RunSettings(expires_after=t.number("expires_after", 600.0), lease=t.number("lease", 15.0))
+    settings = RunSettings(
+        expires_after=t.number("expires_after", 600.0),
+        lease=t.number("lease", 15.0),
+        deadline=t.number("deadline", 600.0),
+    )
+    t.reject_unknown()
+    return settings
+
+
+def _server(t: _Table) -> ServerSettings:
+    settings = ServerSettings(
+        max_request_bytes=t.integer("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES, minimum=1024)
+        or DEFAULT_MAX_REQUEST_BYTES
+    )
     t.reject_unknown()
     return settings
 
@@ -286,6 +321,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
     top = _Table(label, "top level", data)
     connectors = top.get("connectors", dict, {})
     runs_table = top.get("runs", dict, {})
+    server_table = top.get("server", dict, {})
     plugin_dir = top.get("plugin_dir", str)
     routers = top.get("routers", list, [])
     if not all(isinstance(r, str) and ":" in r for r in routers):
@@ -334,6 +370,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
         llms=tuple(llms),
         serverless=tuple(serverless),
         runs=_runs(_Table(label, "runs", runs_table)),
+        server=_server(_Table(label, "server", server_table)),
         plugins=tuple(plugins),
         plugin_dir=plugin_dir,
         routers=tuple(routers),

@@ -7,6 +7,10 @@ into an HTTP status with the OpenAI error envelope.
 from __future__ import annotations
 
 import enum
+import secrets
+
+# Error messages stay far below gRPC's status size limit (a few kB with headers), whatever value they echo.
+MAX_ERROR_MESSAGE = 1000
 
 
 class ErrorKind(enum.Enum):
@@ -27,6 +31,10 @@ class ApiError(Exception):
     """An error to report to the caller: its kind, a readable message and the offending field, if any."""
 
     def __init__(self, kind: ErrorKind, message: str, *, param: str | None = None) -> None:
+        if len(message) > MAX_ERROR_MESSAGE:
+            message = message[: MAX_ERROR_MESSAGE - 3] + "..."
+        if param is not None and len(param) > 200:
+            param = param[:197] + "..."
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -49,3 +57,13 @@ def not_found(kind: str, object_id: str, param: str | None = None) -> ApiError:
 def precondition(message: str) -> ApiError:
     """A FAILED_PRECONDITION error: the request is valid but the object's state does not allow it."""
     return ApiError(ErrorKind.FAILED_PRECONDITION, message)
+
+
+def error_reference() -> str:
+    """A short id that ties an internal error's log line to what the client was told."""
+    return f"err_{secrets.token_hex(6)}"
+
+
+def internal_error_message(reference: str) -> str:
+    """What a client is told about an unexpected failure: no exception text, a reference to the log."""
+    return f"The server had an error while processing your request (reference {reference})."

@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Any
 
+from pygentic.config import redact_url
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
@@ -38,7 +40,9 @@ class LogfmtFormatter(logging.Formatter):
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        # Credentials inside URLs (an upstream's base_url, a database URL) never reach the log, whichever
+        # library wrote the line (httpx logs every request URL).
+        return redact_url(line) if "@" in line else line
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 
-from pygentic.codec import from_json, py_to_value
+from pygentic.codec import from_json, py_to_value, to_json
+from pygentic.errors import ApiError, ErrorKind
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.storage.tables import AssistantRow, MessageRow, RunRow, RunStepRow, ThreadRow
 
 MsgT = TypeVar("MsgT", bound=Message)
 VALUE = "google.protobuf.Value"
+log = logging.getLogger("pygentic.objects")
+
+
+def ensure_storable(message: MsgT) -> MsgT:
+    """``message`` unchanged if it survives every form it will take: protobuf bytes (as gRPC sends it and
+    as it is read back) and JSON (as the gateway sends it). Operations call this on the object they are
+    about to commit, inside the transaction, so a value that could be stored but never read again is refused
+    (INVALID_ARGUMENT) and nothing is written."""
+    try:
+        type(message).FromString(message.SerializeToString())
+        json.dumps(to_json(message), allow_nan=False)
+    except (ValueError, RecursionError, TypeError) as exc:  # DecodeError is a ValueError
+        log.info("refused an object that does not round-trip", extra={"reason": f"{type(exc).__name__}"})
+        raise ApiError(
+            ErrorKind.INVALID_ARGUMENT,
+            "The request cannot be stored: a value in it is nested too deeply or is not valid JSON.",
+        ) from exc
+    return message
 
 
 def text_part(value: str) -> dict[str, Any]:

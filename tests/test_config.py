@@ -118,7 +118,8 @@ timeout = 12.5
         ('[runs]\nexpires_after = "ten"\n', ["[runs]", "'expires_after'"]),
         ("connectors = 3\n", ["[top level]", "'connectors'"]),
         ("[connectors]\nfoo = 1\n", ["[connectors]", "'foo'"]),
-        ("[server]\nport = 1\n", ["[top level]", "'server'", "unknown key"]),
+        ("[server]\nport = 1\n", ["[server]", "'port'", "unknown key"]),
+        ("[webserver]\nport = 1\n", ["[top level]", "'webserver'", "unknown key"]),
         ("[connectors.database\n", ["not valid TOML"]),
     ],
 )

@@ -416,7 +416,7 @@ def test_docs_and_their_examples(client: openai.OpenAI, server: ThreadedServer) 
     page = httpx.get(f"{root}/docs")
     assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
     assert "cdn.jsdelivr" not in page.text and "https://" not in page.text.split("<body>")[0]  # works offline
-    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"):
         assert httpx.get(f"{root}/docs-assets/{asset}").status_code == 200
     spec = httpx.get(f"{root}/openapi.json").json()
     assistant = client.beta.assistants.create(model="echo")

@@ -91,7 +91,7 @@ async def test_killed_server_runs_are_failed_or_resumed_on_restart(
             # The dead process's lease (1 s) lapses, then the new one takes its runs over.
             failed = await _wait(runs, t1, active, ("failed",))
             assert failed.last_error.code == "server_error"
-            assert "The server executing this run stopped" in failed.last_error.message
+            assert "the server executing it stopped" in failed.last_error.message
             messages = messages_pb2_grpc.MessagesStub(channel)
             page = await messages.ListMessages(messages_pb2.ListMessagesRequest(thread_id=t1, run_id=active))
             (partial,) = page.data

@@ -108,7 +108,9 @@ async def test_unexpected_failures_are_internal_never_unknown(stubs: Stubs, app:
     error = await expect_status(
         stubs.assistants.ListAssistants(pb.ListAssistantsRequest()), grpc.StatusCode.INTERNAL
     )
-    assert "Internal server error" in (error.details() or "")
+    details = error.details() or ""
+    assert "The server had an error while processing your request (reference err_" in details
+    assert "assistants" not in details and "SELECT" not in details  # no SQL or table names leak
 
 
 def test_check_prints_resolved_connectors(tmp_path: Path) -> None:

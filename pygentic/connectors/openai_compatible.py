@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import openai
 
-from pygentic.config import LLMSettings
+from pygentic.config import LLMSettings, redact_url
 from pygentic.connectors.llm import ChatChunk, ChatRequest, LLMConnector, LLMError, ToolCallDelta
 
 log = logging.getLogger("pygentic.connectors.openai")
@@ -66,7 +66,7 @@ class OpenAICompatibleConnector(LLMConnector):
 
     def describe(self) -> str:
         base = self.settings.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        return f"openai base_url={base}"
+        return f"openai base_url={redact_url(base)}"
 
     def _arguments(self, request: ChatRequest) -> dict[str, Any]:
         messages = []

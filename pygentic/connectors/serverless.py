@@ -18,7 +18,7 @@ import os
 
 import httpx
 
-from pygentic.config import ServerlessSettings
+from pygentic.config import ServerlessSettings, redact_url
 from pygentic.connectors.base import BaseConnector
 
 log = logging.getLogger("pygentic.connectors.serverless")
@@ -48,7 +48,7 @@ class ServerlessConnector(BaseConnector):
         self._secret: bytes | None = None
 
     def describe(self) -> str:
-        endpoint = self.settings.endpoint or "(none)"
+        endpoint = redact_url(self.settings.endpoint) if self.settings.endpoint else "(none)"
         return f"serverless endpoint={endpoint} functions={sorted(self.settings.functions)}"
 
     async def connect(self) -> None:

@@ -5,25 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pygentic import __version__
+from pygentic.config import DEFAULT_MAX_REQUEST_BYTES
 from pygentic.errors import ApiError
 from pygentic.gateway import assistants, messages, runs, threads
 from pygentic.gateway.docs import add_docs
-from pygentic.gateway.errors import (
-    handle_api_error,
-    handle_http_error,
-    handle_unexpected,
-    handle_validation_error,
-)
+from pygentic.gateway.errors import handle_api_error, handle_http_error, handle_validation_error
+from pygentic.gateway.middleware import GatewayMiddleware
 from pygentic.operations.bundle import Operations
 
 log = logging.getLogger("pygentic.http")
@@ -35,11 +31,13 @@ def create_app(
     connectors: Mapping[str, Any] | None = None,
     *,
     keepalive: float = DEFAULT_KEEPALIVE_S,
+    max_body_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ready: Callable[[], bool] = lambda: True,
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The OpenAI-compatible REST API over ``operations``, plus the plugin directory's ``routers``. Each
-    connector is reachable in route handlers as ``request.state.<connector name>``."""
+    connector is reachable in route handlers as ``request.state.<connector name>``; request bodies above
+    ``max_body_bytes`` are refused with 413."""
     app = FastAPI(
         docs_url=None,
         redoc_url=None,
@@ -51,26 +49,7 @@ def create_app(
     add_docs(app)
     app.state.operations = operations
     app.state.keepalive = keepalive
-    named = dict(connectors or {})
-
-    @app.middleware("http")
-    async def state_and_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        for name, connector in named.items():
-            setattr(request.state, name, connector)
-        start = time.perf_counter()
-        response = await call_next(request)
-        log.info(
-            "http",
-            extra={
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - start) * 1000, 2),
-            },
-        )
-        return response
+    app.add_middleware(GatewayMiddleware, max_body_bytes=max_body_bytes, state=dict(connectors or {}))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -81,7 +60,6 @@ def create_app(
     app.add_exception_handler(ApiError, handle_api_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
-    app.add_exception_handler(Exception, handle_unexpected)
     # Runs first: POST /v1/threads/runs must not be taken for POST /v1/threads/{thread_id}.
     for module in (runs, assistants, messages, threads):
         app.include_router(module.router)

@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from pygentic.errors import invalid
 from pygentic.gateway.wire import parse_request, to_openai
 from pygentic.operations.bundle import Operations
+from pygentic.operations.json_values import check_request_values, shorten
 
 MsgT = TypeVar("MsgT", bound=Message)
 
@@ -35,11 +36,14 @@ def build(cls: type[MsgT], body: dict[str, Any] | None, **fields: Any) -> MsgT:
     for key, value in fields.items():
         if value is None:
             continue
-        target = getattr(message, key)
-        if isinstance(value, list):
-            target.extend(value)
-        else:
-            setattr(message, key, value)
+        try:
+            if isinstance(value, list):
+                getattr(message, key).extend(value)
+            else:
+                setattr(message, key, value)
+        except (ValueError, TypeError) as exc:  # e.g. a limit beyond the field's 32 bits
+            raise invalid(key, f"{shorten(value)} is out of range.") from exc
+    check_request_values(message)
     return message
 
 

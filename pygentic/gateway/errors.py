@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import Request
@@ -11,8 +10,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pygentic.errors import ApiError, ErrorKind
-
-log = logging.getLogger("pygentic.gateway")
 
 HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.INVALID_ARGUMENT: 400,
@@ -30,6 +27,7 @@ HTTP_STATUS: dict[ErrorKind, int] = {
 def error_body(
     message: str, status: int, param: str | None = None, code: str | None = None
 ) -> dict[str, Any]:
+    """The OpenAI error envelope."""
     kind = "invalid_request_error" if status < 500 else "server_error"
     if status == 429:
         kind = "rate_limit_exceeded"
@@ -67,8 +65,3 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     elif exc.status_code == 405:
         message = f"Method {request.method} is not allowed for {request.url.path}."
     return JSONResponse(error_body(message, exc.status_code), status_code=exc.status_code)
-
-
-async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return JSONResponse(error_body(f"Internal server error ({type(exc).__name__}).", 500), status_code=500)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi.responses import StreamingResponse
 
-from pygentic.errors import ApiError
+from pygentic.errors import ApiError, error_reference, internal_error_message
 from pygentic.gateway.errors import api_error_body, error_body
 from pygentic.gateway.wire import sse_event, to_openai
 from pygentic.proto.v1 import runs_pb2
 
+log = logging.getLogger("pygentic.http")
 DELTA_FIELDS = ("message_delta", "run_step_delta")
 QUEUE_SIZE = 256
 
@@ -56,7 +58,13 @@ async def sse_response(events: AsyncIterator[runs_pb2.RunEvent], keepalive: floa
                     if isinstance(item, ApiError):
                         _, payload = api_error_body(item)
                     else:
-                        payload = error_body(f"Internal server error ({type(item).__name__}).", 500)
+                        reference = error_reference()
+                        log.error(
+                            "unhandled error in an event stream",
+                            exc_info=item,
+                            extra={"error_id": reference, "error_type": type(item).__name__},
+                        )
+                        payload = error_body(internal_error_message(reference), 500)
                     yield sse_event("error", payload["error"])
                     return
                 yield encode(item)

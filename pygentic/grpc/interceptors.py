@@ -11,7 +11,8 @@ from typing import Any
 import grpc
 from grpc import aio
 
-from pygentic.errors import ApiError, ErrorKind
+from pygentic.errors import ApiError, ErrorKind, error_reference, internal_error_message
+from pygentic.operations.json_values import check_request_values
 
 log = logging.getLogger("pygentic.rpc")
 
@@ -55,22 +56,47 @@ class _Outcome:
 
 
 async def _abort_for(exc: BaseException, outcome: _Outcome, context: aio.ServicerContext) -> None:
-    """Translate ``exc`` into a status on ``context`` (always raises)."""
+    """Translate ``exc`` into a status on ``context`` (always raises). An unexpected exception is logged
+    with a reference the client also gets; its details (SQL, paths, values) stay in the log."""
     if isinstance(exc, ApiError):
         outcome.code = STATUS_FOR_KIND[exc.kind]
         outcome.detail = exc.message
         await context.abort(outcome.code, exc.message)
-    log.exception("unhandled error in %s", outcome.method, exc_info=exc)
+    reference = error_reference()
+    log.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={"method": outcome.method, "error_id": reference, "error_type": type(exc).__name__},
+    )
     outcome.code = grpc.StatusCode.INTERNAL
-    outcome.detail = f"{type(exc).__name__}: {exc}"
-    await context.abort(grpc.StatusCode.INTERNAL, f"Internal server error ({type(exc).__name__}).")
+    outcome.detail = f"{type(exc).__name__} ({reference})"
+    await context.abort(grpc.StatusCode.INTERNAL, internal_error_message(reference))
 
 
-def _wrap_unary(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def wrapper(request: Any, context: aio.ServicerContext) -> Any:
+def _decode(raw: Any, deserialize: Callable[[bytes], Any] | None) -> Any:
+    """The request message from its bytes; undecodable bytes (corrupt, or nested deeper than protobuf
+    allows) are INVALID_ARGUMENT instead of grpc's UNKNOWN. Then every JSON value in it is checked."""
+    if deserialize is None:
+        return raw
+    try:
+        request = deserialize(raw)
+    except Exception as exc:  # DecodeError, RecursionError, ...
+        raise ApiError(
+            ErrorKind.INVALID_ARGUMENT,
+            "The request message could not be decoded: its bytes are not a valid message of this method's "
+            "request type, or it is nested too deeply.",
+        ) from exc
+    check_request_values(request)
+    return request
+
+
+def _wrap_unary(
+    method: str, behavior: Callable[..., Awaitable[Any]], deserialize: Callable[[bytes], Any] | None
+) -> Callable[..., Awaitable[Any]]:
+    async def wrapper(raw: Any, context: aio.ServicerContext) -> Any:
         outcome = _Outcome(method)
         try:
-            return await behavior(request, context)
+            return await behavior(_decode(raw, deserialize), context)
         except aio.AbortError:
             raise
         except asyncio.CancelledError:
@@ -85,12 +111,12 @@ def _wrap_unary(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callabl
 
 
 def _wrap_stream(
-    method: str, behavior: Callable[..., AsyncIterator[Any]]
+    method: str, behavior: Callable[..., AsyncIterator[Any]], deserialize: Callable[[bytes], Any] | None
 ) -> Callable[..., AsyncIterator[Any]]:
-    async def wrapper(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
+    async def wrapper(raw: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
         outcome = _Outcome(method)
         try:
-            async for item in behavior(request, context):
+            async for item in behavior(_decode(raw, deserialize), context):
                 yield item
         except aio.AbortError:
             raise
@@ -106,8 +132,9 @@ def _wrap_stream(
 
 
 class ErrorAndLogInterceptor(aio.ServerInterceptor):
-    """Turns :class:`ApiError` into its status code, any other exception into INTERNAL (never UNKNOWN),
-    and logs ``method``, ``status`` and ``duration_ms`` once per RPC."""
+    """Decodes and checks requests (INVALID_ARGUMENT when they are not valid), turns :class:`ApiError`
+    into its status code and any other exception into INTERNAL (never UNKNOWN), and logs ``method``,
+    ``status`` and ``duration_ms`` once per RPC."""
 
     async def intercept_service(
         self,
@@ -118,16 +145,16 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
+        # The wrappers decode the request themselves (grpc gets no deserializer), so that a request that
+        # cannot be decoded is answered INVALID_ARGUMENT.
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                _wrap_unary(method, handler.unary_unary, handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                _wrap_stream(method, handler.unary_stream, handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler

@@ -8,6 +8,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from pygentic.config import DEFAULT_MAX_REQUEST_BYTES
 from pygentic.grpc.assistants import AssistantsServicer
 from pygentic.grpc.interceptors import ErrorAndLogInterceptor
 from pygentic.grpc.messages import MessagesServicer
@@ -31,7 +32,7 @@ SERVICE_NAMES = (
     messages_pb2.DESCRIPTOR.services_by_name["Messages"].full_name,
     runs_pb2.DESCRIPTOR.services_by_name["Runs"].full_name,
 )
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -50,13 +51,16 @@ class GrpcServer:
             await self.health.set(name, status)
 
 
-def build_server(operations: Operations, host: str, port: int) -> GrpcServer:
-    """Create the server with every servicer, bound to ``host:port`` (port 0 picks a free one)."""
+def build_server(
+    operations: Operations, host: str, port: int, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+) -> GrpcServer:
+    """Create the server with every servicer, bound to ``host:port`` (port 0 picks a free one). A request
+    message above ``max_request_bytes`` is refused by grpc with RESOURCE_EXHAUSTED before it is decoded."""
     server = aio.server(
         interceptors=[ErrorAndLogInterceptor()],
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", max_request_bytes),
+            ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),
             ("grpc.so_reuseport", 0),
             # Long run streams stay open through proxies and load balancers that drop idle connections.
             ("grpc.keepalive_time_ms", 30_000),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found
-from pygentic.objects import assistant_to_proto
+from pygentic.objects import assistant_to_proto, ensure_storable
 from pygentic.operations.paging import list_response
 from pygentic.operations.validation import (
     MAX_DESCRIPTION,
@@ -68,9 +68,10 @@ class AssistantOperations:
             response_format=value_to_py(request, "response_format"),
             reasoning_effort=request.reasoning_effort if request.HasField("reasoning_effort") else None,
         )
+        proto = ensure_storable(assistant_to_proto(row))
         async with self.db.write() as session:
             await repos.assistants.add(session, row)
-        return assistant_to_proto(row)
+        return proto
 
     async def get(self, request: pb.GetAssistantRequest) -> res.Assistant:
         return assistant_to_proto(await self.require(request.assistant_id))
@@ -118,8 +119,9 @@ class AssistantOperations:
                     row.model = request.model
                 else:
                     setattr(row, name, getattr(request, name) if request.HasField(name) else None)
+            proto = ensure_storable(assistant_to_proto(row))
             session.add(row)
-        return assistant_to_proto(row)
+        return proto
 
     async def delete(self, request: pb.DeleteAssistantRequest) -> pb.DeleteAssistantResponse:
         require_id(request.assistant_id, "assistant_id")

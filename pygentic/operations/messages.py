@@ -8,11 +8,14 @@ from typing import Any
 from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found, precondition
-from pygentic.objects import message_to_proto, text_part
+from pygentic.objects import ensure_storable, message_to_proto, text_part
+from pygentic.operations.json_values import shorten
 from pygentic.operations.paging import list_response
 from pygentic.operations.validation import (
+    MAX_CONTENT_PARTS,
     MAX_MESSAGE_CHARS,
     check_metadata,
+    check_text,
     fields_to_update,
     page_params,
     require_id,
@@ -39,7 +42,10 @@ def normalize_content(content: Any, param: str) -> list[dict[str, Any]]:
         return [text_part(content)]
     if not isinstance(content, list) or not content:
         raise invalid(param, "must be a string or a non-empty list of content parts.")
+    if len(content) > MAX_CONTENT_PARTS:
+        raise invalid(param, f"at most {MAX_CONTENT_PARTS} content parts are allowed, got {len(content)}.")
     parts: list[dict[str, Any]] = []
+    chars = 0
     for i, part in enumerate(content):
         where = f"{param}[{i}]"
         if not isinstance(part, dict):
@@ -51,6 +57,9 @@ def normalize_content(content: Any, param: str) -> list[dict[str, Any]]:
                 text = text.get("value")
             if not isinstance(text, str) or not text:
                 raise invalid(f"{where}.text", "must be a non-empty string.")
+            chars += len(text)
+            if chars > MAX_MESSAGE_CHARS:
+                raise invalid(param, f"the text of all parts must be at most {MAX_MESSAGE_CHARS} characters.")
             parts.append(text_part(text))
         elif kind == "image_file":
             image = part.get("image_file")
@@ -60,6 +69,7 @@ def normalize_content(content: Any, param: str) -> list[dict[str, Any]]:
                 or not image["file_id"]
             ):
                 raise invalid(f"{where}.image_file.file_id", "is required.")
+            require_id(image["file_id"], f"{where}.image_file.file_id")
             _check_detail(image, f"{where}.image_file.detail")
             parts.append(
                 {
@@ -71,12 +81,15 @@ def normalize_content(content: Any, param: str) -> list[dict[str, Any]]:
             image = part.get("image_url")
             if not isinstance(image, dict) or not isinstance(image.get("url"), str) or not image["url"]:
                 raise invalid(f"{where}.image_url.url", "is required.")
+            check_text(image["url"], f"{where}.image_url.url", MAX_MESSAGE_CHARS)
             _check_detail(image, f"{where}.image_url.detail")
             parts.append(
                 {"type": "image_url", "image_url": {k: image[k] for k in ("url", "detail") if k in image}}
             )
         else:
-            raise invalid(f"{where}.type", f"must be 'text', 'image_file' or 'image_url', got {kind!r}.")
+            raise invalid(
+                f"{where}.type", f"must be 'text', 'image_file' or 'image_url', got {shorten(kind)}."
+            )
     return parts
 
 
@@ -89,8 +102,7 @@ def check_attachments(attachments: Any, param: str) -> list[dict[str, Any]]:
     if len(attachments) > MAX_ATTACHMENTS:
         raise invalid(param, f"at most {MAX_ATTACHMENTS} attachments are allowed.")
     for i, attachment in enumerate(attachments):
-        if not attachment.file_id:
-            raise invalid(f"{param}[{i}].file_id", "is required.")
+        require_id(attachment.file_id, f"{param}[{i}].file_id")
         for j, tool in enumerate(attachment.tools):
             if tool.type not in ATTACHMENT_TOOLS:
                 raise invalid(f"{param}[{i}].tools[{j}].type", "must be 'code_interpreter' or 'file_search'.")
@@ -110,10 +122,10 @@ def new_message_row(
     """Validate one message input (``param`` prefixes field names in errors) and build its row."""
     prefix = f"{param}." if param else ""
     if role not in ROLES:
-        raise invalid(f"{prefix}role", f"must be 'user' or 'assistant', got '{role}'.")
+        raise invalid(f"{prefix}role", f"must be 'user' or 'assistant', got {shorten(role)}.")
     if content is None:
         raise invalid(f"{prefix}content", "is required.")
-    return MessageRow(
+    row = MessageRow(
         id=ids.new_id(ids.MESSAGE),
         created_at=created_at if created_at is not None else now(),
         thread_id=thread_id,
@@ -123,6 +135,8 @@ def new_message_row(
         attachments=check_attachments(attachments, f"{prefix}attachments"),
         meta=check_metadata(metadata, f"{prefix}metadata"),
     )
+    ensure_storable(message_to_proto(row))
+    return row
 
 
 def message_row_from_input(thread_id: str, message: res.MessageInput, param: str) -> MessageRow:

@@ -11,7 +11,8 @@ from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.config import RunSettings
 from pygentic.errors import ApiError, ErrorKind, invalid, not_found, precondition
-from pygentic.objects import run_to_proto, step_to_proto, thread_to_proto
+from pygentic.objects import ensure_storable, run_to_proto, step_to_proto, thread_to_proto
+from pygentic.operations.json_values import shorten
 from pygentic.operations.messages import message_row_from_input
 from pygentic.operations.paging import list_response
 from pygentic.operations.threads import ThreadOperations
@@ -51,7 +52,9 @@ def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> Any:
     if choice is None or choice in TOOL_CHOICE_STRINGS:
         return choice
     if isinstance(choice, str):
-        raise invalid("tool_choice", f"must be 'none', 'auto', 'required' or an object, got '{choice}'.")
+        raise invalid(
+            "tool_choice", f"must be 'none', 'auto', 'required' or an object, got {shorten(choice)}."
+        )
     if not isinstance(choice, dict):
         raise invalid("tool_choice", "must be a string or an object.")
     kind = choice.get("type")
@@ -59,7 +62,9 @@ def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> Any:
         name = (choice.get("function") or {}).get("name")
         names = [t["function"]["name"] for t in tools if t.get("type") == "function"]
         if name not in names:
-            raise invalid("tool_choice.function.name", f"'{name}' is not one of the run's function tools.")
+            raise invalid(
+                "tool_choice.function.name", f"{shorten(name)} is not one of the run's function tools."
+            )
         return choice
     if kind in ("code_interpreter", "file_search"):
         if not any(t.get("type") == kind for t in tools):
@@ -76,7 +81,7 @@ def _check_truncation(request: Any) -> dict[str, Any]:
     strategy = request.truncation_strategy
     if strategy.type not in ("auto", "last_messages"):
         raise invalid(
-            "truncation_strategy.type", f"must be 'auto' or 'last_messages', got '{strategy.type}'."
+            "truncation_strategy.type", f"must be 'auto' or 'last_messages', got {shorten(strategy.type)}."
         )
     last = strategy.last_messages if strategy.HasField("last_messages") else None
     if strategy.type == "last_messages" and (last is None or last < 1):
@@ -127,7 +132,7 @@ class RunOperations:
             response_format = assistant.response_format if assistant.response_format is not None else "auto"
         tool_choice = _check_tool_choice(value_to_py(request, "tool_choice"), tools)
         created = now()
-        return RunRow(
+        run = RunRow(
             id=run_id,
             created_at=created,
             thread_id=thread_id,
@@ -149,6 +154,8 @@ class RunOperations:
             else True,
             response_format=response_format,
         )
+        ensure_storable(run_to_proto(run))
+        return run
 
     async def _assistant(self, session: Any, assistant_id: str) -> AssistantRow:
         require_id(assistant_id, "assistant_id")
@@ -161,7 +168,7 @@ class RunOperations:
         require_id(request.thread_id, "thread_id")
         for value in request.include:
             if value not in INCLUDE_VALUES:
-                raise invalid("include", f"unsupported value '{value}'.")
+                raise invalid("include", f"unsupported value {shorten(value)}.")
         if len(request.additional_messages) > MAX_ADDITIONAL_MESSAGES:
             raise invalid("additional_messages", f"at most {MAX_ADDITIONAL_MESSAGES} messages are allowed.")
         async with self.db.write() as session:
@@ -223,8 +230,10 @@ class RunOperations:
         run_id = ids.new_id(ids.RUN)
         async with self.engine.subscribe(run_id) as subscription:
             thread, run = await self._create_thread_and_run(request, run_id)
-            yield pb.RunEvent(event="thread.created", thread=thread_to_proto(thread))
+            # Launched before the first yield: a committed run never waits for its stream's reader. The
+            # subscription buffers the run's events behind thread.created.
             self._started(run)
+            yield pb.RunEvent(event="thread.created", thread=thread_to_proto(thread))
             async for event in _drain(subscription):
                 yield event
 

@@ -7,7 +7,7 @@ from typing import Any
 from pygentic import ids
 from pygentic.codec import to_json
 from pygentic.errors import invalid, not_found, precondition
-from pygentic.objects import thread_to_proto
+from pygentic.objects import ensure_storable, thread_to_proto
 from pygentic.operations.messages import message_row_from_input
 from pygentic.operations.validation import check_metadata, check_tool_resources, fields_to_update, require_id
 from pygentic.proto.v1 import resources_pb2 as res
@@ -46,6 +46,7 @@ class ThreadOperations:
         ]
         for m in messages:
             m.created_at = created
+        ensure_storable(thread_to_proto(thread))
         return thread, messages
 
     async def create(self, request: pb.CreateThreadRequest) -> res.Thread:
@@ -79,8 +80,9 @@ class ThreadOperations:
                 row.tool_resources = (
                     to_json(request.tool_resources) if request.HasField("tool_resources") else None
                 )
+            proto = ensure_storable(thread_to_proto(row))
             session.add(row)
-        return thread_to_proto(row)
+        return proto
 
     async def delete(self, request: pb.DeleteThreadRequest) -> pb.DeleteThreadResponse:
         require_id(request.thread_id, "thread_id")

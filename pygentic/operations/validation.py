@@ -8,7 +8,9 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from pygentic.codec import value_to_py
 from pygentic.errors import invalid
+from pygentic.operations.json_values import check_json, check_json_schema, shorten
 from pygentic.storage import PageParams
 
 MAX_METADATA_PAIRS = 16
@@ -19,6 +21,8 @@ MAX_DESCRIPTION = 512
 MAX_INSTRUCTIONS = 256_000
 MAX_TOOLS = 128
 MAX_MESSAGE_CHARS = 256_000
+MAX_CONTENT_PARTS = 100
+MAX_FUNCTION_DESCRIPTION = 1024
 MAX_ID = 64
 FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TOOL_TYPES = ("code_interpreter", "file_search", "function")
@@ -45,7 +49,9 @@ def check_metadata(metadata: Mapping[str, str], param: str = "metadata") -> dict
         if len(key) > MAX_METADATA_KEY:
             raise invalid(param, f"key '{key[:20]}...' is longer than {MAX_METADATA_KEY} characters.")
         if len(value) > MAX_METADATA_VALUE:
-            raise invalid(param, f"value of key '{key}' is longer than {MAX_METADATA_VALUE} characters.")
+            raise invalid(
+                param, f"value of key {shorten(key)} is longer than {MAX_METADATA_VALUE} characters."
+            )
     return dict(metadata)
 
 
@@ -75,7 +81,9 @@ def check_tools(tools: Iterable[Any], param: str = "tools") -> None:
     names: set[str] = set()
     for i, tool in enumerate(tools):
         if tool.type not in TOOL_TYPES:
-            raise invalid(f"{param}[{i}].type", f"must be one of {', '.join(TOOL_TYPES)}, got '{tool.type}'.")
+            raise invalid(
+                f"{param}[{i}].type", f"must be one of {', '.join(TOOL_TYPES)}, got {shorten(tool.type)}."
+            )
         if tool.type == "function":
             if not tool.HasField("function"):
                 raise invalid(f"{param}[{i}].function", "is required for a function tool.")
@@ -83,11 +91,20 @@ def check_tools(tools: Iterable[Any], param: str = "tools") -> None:
             if not FUNCTION_NAME_RE.match(name):
                 raise invalid(
                     f"{param}[{i}].function.name",
-                    f"'{name}' must be 1-64 characters of a-z, A-Z, 0-9, underscores and dashes.",
+                    f"{shorten(name)} must be 1-64 characters of a-z, A-Z, 0-9, underscores and dashes.",
                 )
             if name in names:
                 raise invalid(f"{param}[{i}].function.name", f"duplicate function name '{name}'.")
             names.add(name)
+            check_text(
+                tool.function.description if tool.function.HasField("description") else None,
+                f"{param}[{i}].function.description",
+                MAX_FUNCTION_DESCRIPTION,
+            )
+            if tool.function.HasField("parameters"):
+                check_json_schema(
+                    value_to_py(tool.function, "parameters"), f"{param}[{i}].function.parameters"
+                )
 
 
 def check_response_format(value: Any, param: str = "response_format") -> Any:
@@ -103,10 +120,11 @@ def check_response_format(value: Any, param: str = "response_format") -> Any:
         schema = value.get("json_schema")
         if not isinstance(schema, dict) or not isinstance(schema.get("name"), str) or not schema["name"]:
             raise invalid(f"{param}.json_schema.name", "is required for a json_schema response format.")
-        if "schema" in schema and not isinstance(schema["schema"], dict):
-            raise invalid(f"{param}.json_schema.schema", "must be a JSON Schema object.")
+        check_json(value, param)
+        if "schema" in schema:
+            check_json_schema(schema["schema"], f"{param}.json_schema.schema")
         return value
-    raise invalid(f"{param}.type", f"must be 'text', 'json_object' or 'json_schema', got {kind!r}.")
+    raise invalid(f"{param}.type", f"must be 'text', 'json_object' or 'json_schema', got {shorten(kind)}.")
 
 
 def check_tool_resources(message: Message, param: str = "tool_resources") -> None:
@@ -124,7 +142,7 @@ def page_params(request: Any) -> PageParams:
         raise invalid("limit", f"must be between 1 and 100, got {limit}.")
     order = request.order if request.HasField("order") else "desc"
     if order not in ("asc", "desc"):
-        raise invalid("order", f"must be 'asc' or 'desc', got '{order}'.")
+        raise invalid("order", f"must be 'asc' or 'desc', got {shorten(order)}.")
     after = request.after if request.HasField("after") and request.after else None
     before = request.before if request.HasField("before") and request.before else None
     return PageParams(limit=limit, order=order, after=after, before=before)
@@ -142,7 +160,7 @@ def fields_to_update(request: Message, candidates: tuple[str, ...]) -> set[str]:
         unknown = sorted(paths - set(candidates))
         if unknown:
             raise invalid(
-                "update_mask", f"unknown field '{unknown[0]}' (updatable: {', '.join(candidates)})."
+                "update_mask", f"unknown field {shorten(unknown[0])} (updatable: {', '.join(candidates)})."
             )
         return paths
     chosen: set[str] = set()

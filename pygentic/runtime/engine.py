@@ -12,19 +12,19 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 
 from pygentic import ids
-from pygentic.config import RunSettings
+from pygentic.config import RunSettings, redact_url
 from pygentic.connectors.llm import ChatRequest, LLMConnector, LLMError
 from pygentic.connectors.router import LLMRouter
 from pygentic.connectors.serverless import ServerlessConnector, ToolCallError
-from pygentic.errors import invalid, not_found, precondition
+from pygentic.errors import error_reference, invalid, not_found, precondition
 from pygentic.objects import message_to_proto, run_to_proto, step_to_proto, text_part
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
@@ -45,6 +45,23 @@ log = logging.getLogger("pygentic.runs")
 
 FLUSH_INTERVAL_S = 1.0
 COMPLETION_RESERVE_TOKENS = 512  # room left for the answer when fitting a prompt into a context window
+
+
+class RunDeadlineExceeded(Exception):
+    """The run executed longer than ``[runs] deadline``."""
+
+
+@contextlib.asynccontextmanager
+async def _deadline(when: float) -> AsyncIterator[None]:
+    """Cancel the block at loop time ``when``, as :class:`RunDeadlineExceeded`."""
+    timeout = asyncio.timeout_at(when)
+    try:
+        async with timeout:
+            yield
+    except TimeoutError:
+        if timeout.expired():
+            raise RunDeadlineExceeded from None
+        raise
 
 
 def run_event(name: str, **data: Any) -> runs_pb2.RunEvent:
@@ -106,8 +123,10 @@ class RunEngine:
         run.lease_expires_at = time.time() + self.settings.lease
 
     async def sweep(self) -> None:
-        """Handle active runs nobody owns any more (their owner's lease lapsed, e.g. it died): in_progress ->
-        failed, cancelling -> cancelled, queued -> started here; and expire runs past ``expires_at``."""
+        """Handle active runs nobody executes any more: those whose owner's lease lapsed (it died) and this
+        process's own runs whose task is gone (it died on an error it could not record, e.g. a full disk):
+        in_progress -> failed, cancelling -> cancelled, queued -> started here; and expire runs past
+        ``expires_at``."""
         t = now()
         resume: list[RunRow] = []
         closed: list[tuple[RunRow, list[MessageRow | RunStepRow]]] = []
@@ -118,12 +137,15 @@ class RunEngine:
                     col(RunRow.status).in_(EXECUTING_RUN_STATUSES),
                     or_(
                         col(RunRow.owner).is_(None),
-                        and_(RunRow.owner != self.instance_id, col(RunRow.lease_expires_at) < time.time()),
+                        RunRow.owner == self.instance_id,
+                        col(RunRow.lease_expires_at) < time.time(),
                     ),
                 )
                 .with_for_update(skip_locked=True)
             )
             for run in (await session.exec(stmt)).all():
+                if run.owner == self.instance_id and run.id in self._tasks:
+                    continue  # executing here
                 if run.status == "queued":
                     self.claim(run)
                     session.add(run)
@@ -135,7 +157,8 @@ class RunEngine:
                     run.status, run.failed_at = "failed", t
                     run.last_error = {
                         "code": "server_error",
-                        "message": "The server executing this run stopped; start a new run.",
+                        "message": "The run was interrupted: the server executing it stopped or hit an "
+                        "internal error. Start a new run.",
                     }
                 run.owner = run.lease_expires_at = None
                 session.add(run)
@@ -214,6 +237,9 @@ class RunEngine:
 
     def launch(self, run: RunRow) -> None:
         """Start executing a queued run (its ``thread.run.created``/``queued`` events already published)."""
+        running = self._tasks.get(run.id)
+        if running is not None and not running.done():
+            return
         live = self._live.setdefault(run.id, LiveRun(run=run))
         live.run = run
         task = asyncio.create_task(self._drive(live), name=f"run {run.id}")
@@ -348,44 +374,64 @@ class RunEngine:
     async def _drive(self, live: LiveRun) -> None:
         run_id = live.run.id
         ended = True
+        deadline: float | None = None
         try:
             connector, model = self.router.resolve(live.run.model)
-            started = False
             while True:
                 # The connector's concurrency limit holds per model call; runs beyond it wait (queued).
                 async with self._limit(connector):
-                    if not started:
+                    if deadline is None:
                         await self._start(live)
-                        started = True
-                    outcome = await self._generate(live, connector, model)
+                        deadline = asyncio.get_running_loop().time() + self.settings.deadline
+                    async with _deadline(deadline):
+                        outcome = await self._generate(live, connector, model)
                 if outcome == "server_tools":
-                    if await self._run_server_tools(live):
+                    async with _deadline(deadline):
+                        answered = await self._run_server_tools(live)
+                    if answered:
                         continue
                     outcome = "waiting"
                 ended = outcome == "ended"
                 break
         except asyncio.CancelledError:
             if live.cancel_requested:
-                await self._finish(live.run, "cancelled", live)
+                await self._end_safely(live, "cancelled")
             else:
-                await self._finish(
-                    live.run, "failed", live, ("server_error", "The server shut down during the run.")
+                await self._end_safely(
+                    live, "failed", ("server_error", "The server shut down during the run; start a new run.")
                 )
             if not live.cancel_requested:
                 raise
+        except RunDeadlineExceeded:
+            log.warning(
+                "run deadline exceeded", extra={"run_id": run_id, "deadline_s": self.settings.deadline}
+            )
+            message = f"The run did not finish within its time limit of {self.settings.deadline:g} seconds."
+            await self._end_safely(live, "failed", ("server_error", message))
         except LLMError as exc:
             log.warning("upstream failed", extra={"run_id": run_id, "reason": exc.message})
-            await self._finish(live.run, "failed", live, (exc.code, exc.message))
+            await self._end_safely(live, "failed", (exc.code, exc.message))
         except Exception as exc:
-            log.exception("run crashed", extra={"run_id": run_id})
-            await self._finish(
-                live.run, "failed", live, ("server_error", f"Internal error: {type(exc).__name__}: {exc}")
-            )
+            reference = error_reference()
+            log.error("run crashed", exc_info=exc, extra={"run_id": run_id, "error_id": reference})
+            message = f"The run failed because of an internal error (reference {reference})."
+            await self._end_safely(live, "failed", ("server_error", message))
         finally:
             self._tasks.pop(run_id, None)
             if ended:
                 self._live.pop(run_id, None)
             self.bus.end(run_id)
+
+    async def _end_safely(self, live: LiveRun, status: str, error: tuple[str, str] | None = None) -> None:
+        """End the run; if even that fails (storage down), log it: the task is gone, so the next sweep
+        finds the run without a task and ends it once storage works again."""
+        try:
+            await self._finish(live.run, status, live, error)
+        except Exception as exc:
+            log.error(
+                "could not end run; the sweep will",
+                extra={"run_id": live.run.id, "status": status, "reason": type(exc).__name__},
+            )
 
     def _runner_for(self, function: str) -> ServerlessConnector | None:
         return next((r for r in self.tool_runners if r.handles(function)), None)
@@ -725,7 +771,7 @@ class RunEngine:
                 stored.completed_at = t
             elif status == "failed":
                 stored.failed_at = t
-                stored.last_error = {"code": error[0], "message": error[1]} if error else None
+                stored.last_error = {"code": error[0], "message": redact_url(error[1])} if error else None
             elif status == "cancelled":
                 stored.cancelled_at = t
             elif status == "incomplete":

@@ -1,0 +1,134 @@
+"""The gateway's outermost layer (plain ASGI): request size limit, connectors on ``request.state``, one log
+line per request, and the last word on unexpected errors.
+
+An exception a route lets escape is answered here with a 500 in the OpenAI error envelope and a reference
+to the log line; it never reaches the server, so the client's keep-alive connection survives it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pygentic.errors import error_reference, internal_error_message
+from pygentic.gateway.errors import error_body
+
+log = logging.getLogger("pygentic.http")
+
+
+class GatewayMiddleware:
+    """Wraps the FastAPI app. ``max_body_bytes`` bounds request bodies: a declared ``Content-Length`` above
+    it is refused before anything is read, a chunked body as soon as it grows past it (413)."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, state: Mapping[str, Any] | None = None) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.state = dict(state or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {}).update(self.state)
+        start = time.perf_counter()
+        status = {"code": 0}
+
+        async def send_and_record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            receive = await self._limited(scope, receive, send_and_record)
+            if receive is not None:
+                await self.app(scope, receive, send_and_record)
+        except Exception as exc:
+            reference = error_reference()
+            log.error(
+                "unhandled error",
+                exc_info=exc,
+                extra={"path": scope.get("path"), "error_id": reference, "error_type": type(exc).__name__},
+            )
+            if status["code"] == 0:  # nothing sent yet: answer properly; else the stream just ends
+                await _send_json(send_and_record, 500, error_body(internal_error_message(reference), 500))
+        finally:
+            log.info(
+                "http",
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status["code"],
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                },
+            )
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """``receive`` for a body within the limit; None once a 413 has been sent."""
+        declared = _content_length(scope)
+        if declared is not None:
+            if declared > self.max_body_bytes:
+                await self._too_large(send)
+                return None
+            return receive
+        if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            return receive
+        # No Content-Length (chunked): read the body here, up to the limit, and replay it to the app.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(send)
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+    async def _too_large(self, send: Send) -> None:
+        message = f"The request body is larger than the limit of {self.max_body_bytes} bytes."
+        await _send_json(send, 413, error_body(message, 413, code="request_too_large"))
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
