@@ -1,4 +1,4 @@
-"""The ``pygentic`` command: ``serve`` (the default) and ``check``."""
+"""The ``pygentic`` command: ``serve`` (the default), ``check``, ``connectors`` and ``db check``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pygentic import __version__
 from pygentic.config import ConfigError, Settings, load_settings, resolve_config_path
 from pygentic.logs import configure_logging
 
-COMMANDS = ("serve", "check", "connectors")
+COMMANDS = ("serve", "check", "connectors", "db")
 log = logging.getLogger("pygentic.cli")
 
 
@@ -68,7 +68,31 @@ def build_parser() -> argparse.ArgumentParser:
         "connectors", help="connect every connector and list its name, type, source file and health"
     )
     connectors.add_argument("--config", metavar="FILE", help=config_help)
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_check = db_sub.add_parser(
+        "check", help="read every stored object and list those that cannot be served (exit 1 if any)"
+    )
+    db_check.add_argument("--config", metavar="FILE", help=config_help)
     return parser
+
+
+async def _check_database(settings: Settings) -> int:
+    from pygentic.integrity import find_unreadable
+    from pygentic.storage import Database
+
+    db = Database(settings.database)
+    try:
+        await db.create_schema()
+        checked, unreadable = await find_unreadable(db)
+    finally:
+        await db.close()
+    for item in unreadable:
+        print(f"unreadable {item.kind} {item.id}: {item.reason}")
+    print(f"checked {checked} objects, {len(unreadable)} unreadable")
+    if unreadable:
+        print("lists skip these objects; delete them through the API (DELETE by id) or restore them.")
+    return 1 if unreadable else 0
 
 
 async def _list_connectors(settings: Settings) -> int:
@@ -114,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     from pygentic.app import Pygentic, ServeOptions, StartupError
+
+    if args.command == "db":
+        logging.basicConfig(level=logging.WARNING)
+        return asyncio.run(_check_database(settings))
 
     if args.command == "connectors":
         logging.basicConfig(level=logging.WARNING)

@@ -8,6 +8,7 @@ Models:
   echo:DELAY         the same, DELAY seconds before every chunk
   latency:DELAY      the same, DELAY seconds before the first chunk only
   words:N:DELAY      N numbered words, DELAY seconds apart
+  bulk:N:DELAY       N chunks of 16 kB of text, DELAY seconds apart
   tools              calls the first function tool with {"city": "Paris"} in fragments; after a tool
                      result, answers "Tool said: <output>"
   tools-quirky       the same, repeating the call's id and name in every chunk (as some local servers do)
@@ -195,6 +196,12 @@ class FakeUpstream(ThreadedASGIServer):
             for i in range(int(count or 10)):
                 await asyncio.sleep(float(delay or 0.05))
                 yield _chunk(model, {"content": f"w{i} "})
+            yield _chunk(model, {}, "stop")
+        elif kind == "bulk":
+            count, _, delay = param.partition(":")
+            for i in range(int(count or 10)):
+                await asyncio.sleep(float(delay or 0.05))
+                yield _chunk(model, {"content": f"[{i}]" + "x" * 16_000})
             yield _chunk(model, {}, "stop")
         elif kind == "length":
             for word in ["This", " answer", " is", " cut"]:

@@ -18,8 +18,9 @@ from google.protobuf.message import Message
 from pygentic.errors import invalid
 
 # Levels of objects and arrays inside one JSON-valued field. A JSON level costs up to three protobuf levels
-# (Struct, map entry, Value); 20 keeps every stored object well inside protobuf's limit of 100.
-MAX_JSON_DEPTH = 20
+# (Struct, map entry, Value); 28 keeps every stored object (and the event carrying it) inside protobuf's
+# limit of 100, and admits the 10 levels of nesting OpenAI's strict schemas allow.
+MAX_JSON_DEPTH = 28
 MAX_SCHEMA_BYTES = 100_000
 
 _STRUCT = struct_pb2.Struct.DESCRIPTOR.full_name

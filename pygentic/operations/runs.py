@@ -10,7 +10,7 @@ from typing import Any
 from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.config import RunSettings
-from pygentic.errors import ApiError, ErrorKind, invalid, not_found, precondition
+from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import ensure_storable, run_to_proto, step_to_proto, thread_to_proto
 from pygentic.operations.json_values import shorten
 from pygentic.operations.messages import message_row_from_input
@@ -30,8 +30,9 @@ from pygentic.operations.validation import (
 )
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2 as pb
-from pygentic.runtime.bus import Subscription
+from pygentic.runtime.bus import Subscription, cut_off_error
 from pygentic.runtime.engine import RunEngine
+from pygentic.runtime.follow import follow_remote
 from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import EXECUTING_RUN_STATUSES, now
@@ -306,12 +307,10 @@ class RunOperations:
         watched = self.engine.watch(request.run_id)
         if watched is None and stored.status in EXECUTING_RUN_STATUSES:
             # Executing in another process sharing the database: follow it from there.
-            remote = await self.engine.bus.watch_remote(request.run_id)
-            if remote is not None:
-                async with remote:
-                    async for event in _drain(remote):
-                        yield event
-                return
+            async for event in follow_remote(self.engine.bus, self.db, stored):
+                yield event
+            yield pb.RunEvent(event="done")
+            return
         if watched is None:
             async with self.db.read() as session:
                 run = await self._require_run(session, request.thread_id, request.run_id)
@@ -354,9 +353,5 @@ async def _drain(subscription: Subscription) -> AsyncIterator[pb.RunEvent]:
     async for event in subscription.events():
         yield event
     if subscription.overflowed:
-        raise ApiError(
-            ErrorKind.RESOURCE_EXHAUSTED,
-            "This stream fell too far behind the run and was cut off; "
-            "re-attach with WatchRun or poll GetRun.",
-        )
+        raise cut_off_error()
     yield pb.RunEvent(event="done")

@@ -13,10 +13,19 @@ import logging
 from collections.abc import AsyncIterator
 from types import TracebackType
 
+from pygentic.errors import ApiError, ErrorKind
 from pygentic.proto.v1 import runs_pb2
 
 log = logging.getLogger("pygentic.bus")
 DEFAULT_MAX_BUFFER = 10_000
+
+
+def cut_off_error() -> ApiError:
+    """What a subscriber cut off for being slow is told."""
+    return ApiError(
+        ErrorKind.RESOURCE_EXHAUSTED,
+        "This stream fell too far behind the run and was cut off; re-attach with WatchRun or poll GetRun.",
+    )
 
 
 class Subscription:
@@ -57,13 +66,25 @@ class Subscription:
 
     async def events(self) -> AsyncIterator[runs_pb2.RunEvent]:
         """Yield events until the subscription closes and its buffer is drained."""
+        async for event in self.events_or_idle(None):
+            if event is not None:
+                yield event
+
+    async def events_or_idle(self, idle: float | None) -> AsyncIterator[runs_pb2.RunEvent | None]:
+        """Like :meth:`events`, also yielding None after every ``idle`` seconds without an event."""
         while True:
             while self.buffer:
                 yield self.buffer.popleft()
             if self.closed:
                 return
             self._wakeup.clear()
-            await self._wakeup.wait()
+            if idle is None:
+                await self._wakeup.wait()
+                continue
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), idle)
+            except TimeoutError:
+                yield None
 
 
 class EventBus:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import json
 import logging
@@ -31,6 +32,10 @@ CHANNEL = "pygentic_run_events"
 MAX_NOTIFY_BYTES = 7000
 BLOB_TTL_S = 300.0
 SNAPSHOT_TIMEOUT_S = 2.0
+APPLICATION_NAME = "pygentic-bus"
+RECONNECT_MIN_S = 0.1
+RECONNECT_MAX_S = 5.0
+MAX_OUTBOX = 100_000
 
 
 def _encode(event: runs_pb2.RunEvent) -> str:
@@ -48,7 +53,13 @@ def plain_dsn(url: str) -> str:
 
 
 class PostgresEventBus(EventBus):
-    """:class:`EventBus` across processes. ``snapshot_provider`` answers other processes' late joins."""
+    """:class:`EventBus` across processes. ``snapshot_provider`` answers other processes' late joins.
+
+    The LISTEN connection is supervised: when it drops (PostgreSQL restarted, the backend was terminated,
+    the network failed), the bus reconnects with backoff and listens again; events published meanwhile
+    wait in a bounded outbox and go out once it is back. Notifications sent by other processes during the
+    gap are lost to this one, which is why a remote watch also follows the database (:mod:`follow`).
+    """
 
     def __init__(self, dsn: str, instance_id: str, max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
         super().__init__(max_buffer)
@@ -56,23 +67,78 @@ class PostgresEventBus(EventBus):
         self.instance_id = instance_id
         self.snapshot_provider: Callable[[str], list[runs_pb2.RunEvent] | None] | None = None
         self._conn: Any = None
-        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._connected = asyncio.Event()
+        self._lost = asyncio.Event()
+        self.reconnects = 0
+        self._outbox: collections.deque[dict[str, Any]] = collections.deque()
+        self._outbox_ready = asyncio.Event()
         self._inbox: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._waiting: dict[str, tuple[Subscription, asyncio.Future[None]]] = {}
 
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
     async def start(self) -> None:
-        self._conn = await asyncpg.connect(self.dsn, timeout=10)
-        await self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS pygentic_event_blobs "
-            "(id text PRIMARY KEY, payload text NOT NULL, created_at double precision NOT NULL)"
-        )
-        await self._conn.add_listener(CHANNEL, self._on_notify)
+        await self._connect()
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="bus sender"),
             asyncio.create_task(self._receive_loop(), name="bus receiver"),
+            asyncio.create_task(self._supervise(), name="bus connection"),
         ]
         log.info("shared event bus listening", extra={"channel": CHANNEL})
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(
+            self.dsn, timeout=10, server_settings={"application_name": APPLICATION_NAME}
+        )
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS pygentic_event_blobs "
+                "(id text PRIMARY KEY, payload text NOT NULL, created_at double precision NOT NULL)"
+            )
+            await conn.add_listener(CHANNEL, self._on_notify)
+        except BaseException:
+            conn.terminate()
+            raise
+        conn.add_termination_listener(self._on_terminated)
+        self._conn = conn
+        self._lost.clear()
+        self._connected.set()
+
+    def _on_terminated(self, conn: Any) -> None:
+        if conn is self._conn:
+            self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        if self._conn is None:
+            return
+        with contextlib.suppress(Exception):
+            self._conn.terminate()
+        self._conn = None
+        self._connected.clear()
+        self._lost.set()
+        log.warning("shared event bus: connection lost, reconnecting")
+
+    async def _supervise(self) -> None:
+        """Reconnect (backoff from 0.1 s up to 5 s) whenever the connection is lost."""
+        while True:
+            await self._lost.wait()
+            delay = RECONNECT_MIN_S
+            while True:
+                try:
+                    await self._connect()
+                    break
+                except Exception as exc:
+                    log.warning(
+                        "shared event bus: reconnect failed",
+                        extra={"reason": type(exc).__name__, "retry_in_s": delay},
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RECONNECT_MAX_S)
+            self.reconnects += 1
+            log.info("shared event bus reconnected", extra={"pending": len(self._outbox)})
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -81,9 +147,9 @@ class PostgresEventBus(EventBus):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._conn is not None:
+            conn, self._conn = self._conn, None
             with contextlib.suppress(Exception):
-                await self._conn.close()
-            self._conn = None
+                await conn.close()
 
     # ------------------------------------------------------------------ outgoing
 
@@ -96,33 +162,53 @@ class PostgresEventBus(EventBus):
         self._send({"k": "end", "r": run_id})
 
     def _send(self, message: dict[str, Any]) -> None:
-        if self._conn is not None:
-            message["o"] = self.instance_id
-            self._outbox.put_nowait(message)
+        if not self._tasks:
+            return  # not started (or closed): nobody else to tell
+        message["o"] = self.instance_id
+        if len(self._outbox) >= MAX_OUTBOX:
+            self._outbox.popleft()
+            log.warning("shared event bus: outbox full while disconnected, oldest event dropped")
+        self._outbox.append(message)
+        self._outbox_ready.set()
 
     async def _send_loop(self) -> None:
         last_cleanup = 0.0
         while True:
-            message = await self._outbox.get()
+            if not self._outbox:
+                self._outbox_ready.clear()
+                await self._outbox_ready.wait()
+                continue
+            await self._connected.wait()
+            conn = self._conn
+            message = self._outbox[0]
             try:
                 payload = json.dumps(message, separators=(",", ":"))
                 if len(payload) > MAX_NOTIFY_BYTES:
                     blob = uuid.uuid4().hex
-                    await self._conn.execute(
+                    await conn.execute(
                         "INSERT INTO pygentic_event_blobs (id, payload, created_at) VALUES ($1, $2, $3)",
                         blob,
                         payload,
                         time.time(),
                     )
                     payload = json.dumps({"o": self.instance_id, "k": "blob", "b": blob})
-                await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-                if time.monotonic() - last_cleanup > 60:
-                    last_cleanup = time.monotonic()
-                    await self._conn.execute(
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+                if conn is self._conn:
+                    self._drop_connection()
+                continue  # the message stays first in the outbox; sent once reconnected
+            except Exception:
+                log.exception(
+                    "shared event bus: an event could not be sent", extra={"kind": message.get("k")}
+                )
+            if self._outbox and self._outbox[0] is message:
+                self._outbox.popleft()
+            if time.monotonic() - last_cleanup > 60:
+                last_cleanup = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await conn.execute(
                         "DELETE FROM pygentic_event_blobs WHERE created_at < $1", time.time() - BLOB_TTL_S
                     )
-            except Exception:
-                log.exception("shared event bus: sending failed", extra={"kind": message.get("k")})
 
     # ------------------------------------------------------------------ incoming
 
@@ -137,6 +223,7 @@ class PostgresEventBus(EventBus):
                 if message.get("o") == self.instance_id:
                     continue
                 if message.get("k") == "blob":
+                    await self._connected.wait()
                     stored = await self._conn.fetchval(
                         "SELECT payload FROM pygentic_event_blobs WHERE id = $1", message["b"]
                     )
@@ -173,7 +260,7 @@ class PostgresEventBus(EventBus):
         """Follow a run another process executes: its snapshot, then its live events; None when no process
         answers (the run is not executing anywhere)."""
         if self._conn is None:
-            return None
+            return None  # disconnected: the caller follows the database until the bus is back
         subscription = self.subscribe(run_id)
         token = uuid.uuid4().hex
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
