@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pygentic import __version__
 from pygentic.config import DEFAULT_MAX_REQUEST_BYTES
 from pygentic.errors import ApiError
-from pygentic.gateway import assistants, messages, runs, threads
+from pygentic.gateway import assistants, messages, openapi, runs, threads
 from pygentic.gateway.docs import add_docs
 from pygentic.gateway.errors import handle_api_error, handle_http_error, handle_validation_error
 from pygentic.gateway.middleware import GatewayMiddleware
@@ -65,6 +65,7 @@ def create_app(
         app.include_router(module.router)
     for router in routers:
         app.include_router(router)
+    openapi.install(app)
     return app
 
 

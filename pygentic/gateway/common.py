@@ -16,7 +16,11 @@ from pygentic.operations.json_values import check_request_values, shorten
 MsgT = TypeVar("MsgT", bound=Message)
 
 LIMIT = Query(default=None, description="1 to 100, default 20.")
-ORDER = Query(default=None, description="'asc' or 'desc' by created_at, default 'desc'.")
+ORDER = Query(
+    default=None,
+    description="'asc' or 'desc' by created_at, default 'desc'.",
+    json_schema_extra={"enum": ["asc", "desc"]},
+)
 AFTER = Query(default=None, description="An object id: the page starts after it.")
 BEFORE = Query(default=None, description="An object id: the page ends before it.")
 

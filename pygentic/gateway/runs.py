@@ -8,7 +8,9 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from pygentic.gateway.common import AFTER, BEFORE, LIMIT, ORDER, build, ops, page, respond, with_update_mask
+from pygentic.gateway.openapi import request_body, responses
 from pygentic.gateway.sse import sse_response
+from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2 as pb
 
 router = APIRouter(tags=["runs"])
@@ -44,7 +46,12 @@ def _keepalive(request: Request) -> float:
     return seconds
 
 
-@router.post("/v1/threads/runs", summary="Create thread and run")
+@router.post(
+    "/v1/threads/runs",
+    summary="Create thread and run",
+    responses=responses(res.Run, body=True, stream=True),
+    openapi_extra=request_body(pb.CreateThreadAndRunRequest, required=["assistant_id"], stream=True),
+)
 async def create_thread_and_run(
     request: Request,
     body: dict[str, Any] = Body(..., openapi_examples={"run": {"value": THREAD_AND_RUN_EXAMPLE}}),
@@ -56,7 +63,14 @@ async def create_thread_and_run(
     return _run_response(await ops(request).runs.create_thread_and_run(message))
 
 
-@router.post("/v1/threads/{thread_id}/runs", summary="Create run")
+@router.post(
+    "/v1/threads/{thread_id}/runs",
+    summary="Create run",
+    responses=responses(res.Run, body=True, stream=True),
+    openapi_extra=request_body(
+        pb.CreateRunRequest, required=["assistant_id"], path=["thread_id"], stream=True
+    ),
+)
 async def create_run(
     request: Request,
     thread_id: str,
@@ -70,7 +84,7 @@ async def create_run(
     return _run_response(await ops(request).runs.create(message))
 
 
-@router.get("/v1/threads/{thread_id}/runs", summary="List runs")
+@router.get("/v1/threads/{thread_id}/runs", summary="List runs", responses=responses(pb.ListRunsResponse))
 async def list_runs(
     request: Request,
     thread_id: str,
@@ -83,12 +97,17 @@ async def list_runs(
     return respond(await ops(request).runs.list(message))
 
 
-@router.get("/v1/threads/{thread_id}/runs/{run_id}", summary="Retrieve run")
+@router.get("/v1/threads/{thread_id}/runs/{run_id}", summary="Retrieve run", responses=responses(res.Run))
 async def get_run(request: Request, thread_id: str, run_id: str) -> JSONResponse:
     return _run_response(await ops(request).runs.get(pb.GetRunRequest(thread_id=thread_id, run_id=run_id)))
 
 
-@router.post("/v1/threads/{thread_id}/runs/{run_id}", summary="Modify run")
+@router.post(
+    "/v1/threads/{thread_id}/runs/{run_id}",
+    summary="Modify run",
+    responses=responses(res.Run, body=True),
+    openapi_extra=request_body(pb.UpdateRunRequest, path=["thread_id", "run_id"]),
+)
 async def modify_run(
     request: Request,
     thread_id: str,
@@ -99,14 +118,23 @@ async def modify_run(
     return _run_response(await ops(request).runs.update(message))
 
 
-@router.post("/v1/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel run")
+@router.post(
+    "/v1/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel run", responses=responses(res.Run)
+)
 async def cancel_run(request: Request, thread_id: str, run_id: str) -> JSONResponse:
     return _run_response(
         await ops(request).runs.cancel(pb.CancelRunRequest(thread_id=thread_id, run_id=run_id))
     )
 
 
-@router.post("/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", summary="Submit tool outputs")
+@router.post(
+    "/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
+    summary="Submit tool outputs",
+    responses=responses(res.Run, body=True, stream=True),
+    openapi_extra=request_body(
+        pb.SubmitToolOutputsRequest, required=["tool_outputs"], path=["thread_id", "run_id"], stream=True
+    ),
+)
 async def submit_tool_outputs(
     request: Request,
     thread_id: str,
@@ -120,7 +148,11 @@ async def submit_tool_outputs(
     return _run_response(await ops(request).runs.submit_tool_outputs(message))
 
 
-@router.get("/v1/threads/{thread_id}/runs/{run_id}/steps", summary="List run steps")
+@router.get(
+    "/v1/threads/{thread_id}/runs/{run_id}/steps",
+    summary="List run steps",
+    responses=responses(pb.ListRunStepsResponse),
+)
 async def list_run_steps(
     request: Request,
     thread_id: str,
@@ -144,7 +176,11 @@ async def list_run_steps(
     return respond(await ops(request).runs.list_steps(message))
 
 
-@router.get("/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", summary="Retrieve run step")
+@router.get(
+    "/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}",
+    summary="Retrieve run step",
+    responses=responses(res.RunStep),
+)
 async def get_run_step(
     request: Request, thread_id: str, run_id: str, step_id: str, include: list[str] | None = INCLUDE
 ) -> JSONResponse:

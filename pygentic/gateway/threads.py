@@ -8,6 +8,8 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from pygentic.gateway.common import build, ops, respond, with_update_mask
+from pygentic.gateway.openapi import request_body, responses
+from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import threads_pb2 as pb
 
 router = APIRouter(prefix="/v1/threads", tags=["threads"])
@@ -19,7 +21,12 @@ CREATE_EXAMPLE = {
 MODIFY_EXAMPLE = {"metadata": {"topic": "arithmetic"}}
 
 
-@router.post("", summary="Create thread")
+@router.post(
+    "",
+    summary="Create thread",
+    responses=responses(res.Thread, body=True),
+    openapi_extra=request_body(pb.CreateThreadRequest),
+)
 async def create_thread(
     request: Request,
     body: dict[str, Any] | None = Body(None, openapi_examples={"create": {"value": CREATE_EXAMPLE}}),
@@ -27,12 +34,17 @@ async def create_thread(
     return respond(await ops(request).threads.create(build(pb.CreateThreadRequest, body)))
 
 
-@router.get("/{thread_id}", summary="Retrieve thread")
+@router.get("/{thread_id}", summary="Retrieve thread", responses=responses(res.Thread))
 async def get_thread(request: Request, thread_id: str) -> JSONResponse:
     return respond(await ops(request).threads.get(pb.GetThreadRequest(thread_id=thread_id)))
 
 
-@router.post("/{thread_id}", summary="Modify thread")
+@router.post(
+    "/{thread_id}",
+    summary="Modify thread",
+    responses=responses(res.Thread, body=True),
+    openapi_extra=request_body(pb.UpdateThreadRequest, path=["thread_id"]),
+)
 async def modify_thread(
     request: Request,
     thread_id: str,
@@ -42,6 +54,6 @@ async def modify_thread(
     return respond(await ops(request).threads.update(message))
 
 
-@router.delete("/{thread_id}", summary="Delete thread")
+@router.delete("/{thread_id}", summary="Delete thread", responses=responses(pb.DeleteThreadResponse))
 async def delete_thread(request: Request, thread_id: str) -> JSONResponse:
     return respond(await ops(request).threads.delete(pb.DeleteThreadRequest(thread_id=thread_id)))
