@@ -21,11 +21,8 @@ OPERATION = re.compile(r'opblock-summary-method">(\w+)</span>.*?data-path="([^"]
 
 @pytest.fixture
 def server(tmp_path: Path, upstream: FakeUpstream) -> Iterator[ThreadedServer]:
-    running = ThreadedServer(make_settings(f"sqlite:///{tmp_path / 'docs.db'}", upstream)).start()
-    try:
+    with ThreadedServer(make_settings(f"sqlite:///{tmp_path / 'docs.db'}", upstream)) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.mark.slow

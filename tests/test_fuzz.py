@@ -39,11 +39,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> 
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
     # Runs waiting for tool outputs expire quickly, so that every run the fuzzers start ends.
     settings = make_settings(f"sqlite:///{path}", upstream, runs=RunSettings(expires_after=EXPIRES_AFTER))
-    running = ThreadedServer(settings).start()
-    try:
+    with ThreadedServer(settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def assert_store_healthy(server: ThreadedServer) -> None:

@@ -70,11 +70,8 @@ RUN_KEYS = {
 @pytest.fixture
 def server(tmp_path: Path, upstream: FakeUpstream) -> Iterator[ThreadedServer]:
     settings = make_settings(f"sqlite:///{tmp_path / 'gw.db'}", upstream)
-    running = ThreadedServer(settings, keepalive=0.3).start()
-    try:
+    with ThreadedServer(settings, keepalive=0.3) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

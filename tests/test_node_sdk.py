@@ -66,11 +66,8 @@ def run_node(script: str, tmp_path: Path, node_modules: Path, env: dict[str, str
 
 @pytest.fixture
 def server(tmp_path: Path, upstream: FakeUpstream) -> Iterator[ThreadedServer]:
-    running = ThreadedServer(make_settings(f"sqlite:///{tmp_path / 'node.db'}", upstream)).start()
-    try:
+    with ThreadedServer(make_settings(f"sqlite:///{tmp_path / 'node.db'}", upstream)) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_node_sdk_streams_a_run(node_modules: Path, server: ThreadedServer, tmp_path: Path) -> None:

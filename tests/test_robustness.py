@@ -3,6 +3,7 @@ and errors are short, name the field and leak nothing internal (issue 8, defects
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
@@ -50,14 +51,9 @@ def tool(parameters: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def server(tmp_path: Path, upstream: FakeUpstream) -> Iterator[ThreadedServer]:
     settings = make_settings(f"sqlite:///{tmp_path / 'r.db'}", upstream)
-    settings = type(settings)(
-        **{**settings.__dict__, "server": ServerSettings(max_request_bytes=LIMIT_BYTES)}
-    )
-    running = ThreadedServer(settings).start()
-    try:
+    settings = dataclasses.replace(settings, server=ServerSettings(max_request_bytes=LIMIT_BYTES))
+    with ThreadedServer(settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pygentic.config import Settings
 
 
 class ThreadedServer:
-    """Start with ``start()``; ``base_url`` is the gateway's OpenAI base URL."""
+    """Start with ``start()`` (or ``with``); ``base_url`` is the gateway's OpenAI base URL."""
 
     def __init__(self, settings: Settings, **options: Any) -> None:
         self.loop = asyncio.new_event_loop()
@@ -39,6 +39,12 @@ class ThreadedServer:
         self.call(self.app.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+    def __enter__(self) -> ThreadedServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     @property
     def base_url(self) -> str:
