@@ -58,7 +58,7 @@ class Pygentic:
             tool_runners=self.connectors.tool_runners,
             instance_id=self.instance_id,
         )
-        self.operations = Operations.build(self.db, self.engine, settings.runs)
+        self.operations = Operations.build(self.db, self.engine, settings)
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None
         self.http_port: int | None = None
@@ -75,6 +75,7 @@ class Pygentic:
         ready."""
         await self.connectors.connect_all()
         await self.bus.start()
+        await self.operations.files.start()
         await self.engine.start()
         self.grpc = build_server(
             self.operations,
@@ -91,6 +92,7 @@ class Pygentic:
                 self.connectors.named(),
                 keepalive=self.options.keepalive,
                 max_body_bytes=self.settings.server.max_request_bytes,
+                max_file_bytes=self.settings.files.max_bytes,
                 ready=lambda: self._ready,
                 routers=self.connectors.routers(),
             )
@@ -114,6 +116,7 @@ class Pygentic:
             )
         else:
             await self.engine.close(0)
+        await self.operations.files.close()
         await self.bus.close()
         await self.connectors.disconnect_all()
         log.info("stopped")

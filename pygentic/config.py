@@ -31,6 +31,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
 DEFAULT_CONFIG_NAME = "connectors.toml"
 DEFAULT_DATABASE_URL = "sqlite:///./pygentic.db"
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
 LLM_TYPES = ("local", "openai")
 
 
@@ -93,6 +94,25 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class FilesSettings:
+    """``[connectors.files]``: where uploaded files' bytes are kept."""
+
+    # A directory (shared by every replica when several serve one PostgreSQL database); by default
+    # ``<database file>-files`` next to a SQLite database, else ``./pygentic-files``.
+    dir: str | None = None
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    def resolved_dir(self, database_url: str) -> Path:
+        if self.dir:
+            return Path(self.dir)
+        scheme, _, rest = database_url.partition("://")
+        if scheme.split("+", 1)[0] == "sqlite" and rest.startswith("/") and rest != "/:memory:":
+            database = Path(rest[1:])
+            return database.with_name(f"{database.stem}-files")
+        return Path("pygentic-files")
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """``[server]``: limits of both front doors."""
 
@@ -118,6 +138,7 @@ class Settings:
 
     source: Path | None = None
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    files: FilesSettings = field(default_factory=FilesSettings)
     llm_service: LLMSettings = field(default_factory=LLMSettings)
     llms: tuple[LLMSettings, ...] = ()
     serverless: tuple[ServerlessSettings, ...] = ()
@@ -135,6 +156,9 @@ class Settings:
         """One line per resolved connector, for ``pygentic check``."""
         lines = [f"config: {self.source if self.source else 'built-in defaults'}"]
         lines.append(f"database: url={redact_url(self.database.url)}")
+        lines.append(
+            f"files: dir={self.files.resolved_dir(self.database.url)} max_bytes={self.files.max_bytes}"
+        )
         for llm in (self.llm_service, *self.llms):
             detail = f"type={llm.type} model={llm.model or '(default)'}"
             if llm.type == "openai":
@@ -252,6 +276,15 @@ def _database(t: _Table) -> DatabaseSettings:
     return settings
 
 
+def _files(t: _Table) -> FilesSettings:
+    settings = FilesSettings(
+        dir=t.get("dir", str),
+        max_bytes=t.integer("max_bytes", DEFAULT_MAX_FILE_BYTES, minimum=1) or DEFAULT_MAX_FILE_BYTES,
+    )
+    t.reject_unknown()
+    return settings
+
+
 def _llm(t: _Table, name: str, default_type: str) -> LLMSettings:
     kind = t.choice("type", LLM_TYPES, default_type)
     models = t.get("models", list, [])
@@ -331,6 +364,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
     top.reject_unknown()
 
     database = DatabaseSettings()
+    files = FilesSettings()
     llm_service = LLMSettings()
     llms: list[LLMSettings] = []
     serverless: list[ServerlessSettings] = []
@@ -348,6 +382,8 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
         kind = table.get("type")
         if name == "database":
             database = _database(t)
+        elif name == "files":
+            files = _files(t)
         elif name == "llm_service":
             # The seed's file names only a model: without a type, llm_service is an OpenAI-compatible service.
             llm_service = _llm(t, name, "openai")
@@ -366,6 +402,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
     return Settings(
         source=source,
         database=database,
+        files=files,
         llm_service=llm_service,
         llms=tuple(llms),
         serverless=tuple(serverless),

@@ -14,6 +14,7 @@ MESSAGE = "msg_"
 RUN = "run_"
 STEP = "step_"
 TOOL_CALL = "call_"
+FILE = "file-"
 
 
 def new_id(prefix: str) -> str:

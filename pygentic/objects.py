@@ -11,7 +11,7 @@ from google.protobuf.message import Message
 from pygentic.codec import from_json, py_to_value, to_json
 from pygentic.errors import ApiError, ErrorKind
 from pygentic.proto.v1 import resources_pb2 as res
-from pygentic.storage.tables import AssistantRow, MessageRow, RunRow, RunStepRow, ThreadRow
+from pygentic.storage.tables import AssistantRow, FileRow, MessageRow, RunRow, RunStepRow, ThreadRow
 
 MsgT = TypeVar("MsgT", bound=Message)
 VALUE = "google.protobuf.Value"
@@ -156,3 +156,17 @@ def step_to_proto(row: RunStepRow) -> res.RunStep:
     return _fill(
         message, row, ("expired_at", "cancelled_at", "failed_at", "completed_at", "last_error", "usage")
     )
+
+
+def file_to_proto(row: FileRow) -> res.File:
+    """The stored file's description as the API object."""
+    message = res.File(
+        id=row.id,
+        object="file",
+        bytes=row.bytes,
+        created_at=row.created_at,
+        filename=row.filename,
+        purpose=row.purpose,
+        status=row.status,
+    )
+    return _fill(message, row, ("expires_at",))

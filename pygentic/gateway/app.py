@@ -14,9 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pygentic import __version__
-from pygentic.config import DEFAULT_MAX_REQUEST_BYTES
+from pygentic.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_REQUEST_BYTES
 from pygentic.errors import ApiError
-from pygentic.gateway import assistants, messages, openapi, runs, threads
+from pygentic.gateway import assistants, files, messages, openapi, runs, threads
 from pygentic.gateway.docs import add_docs
 from pygentic.gateway.errors import handle_api_error, handle_http_error, handle_validation_error
 from pygentic.gateway.middleware import GatewayMiddleware
@@ -24,6 +24,7 @@ from pygentic.operations.bundle import Operations
 
 log = logging.getLogger("pygentic.http")
 DEFAULT_KEEPALIVE_S = 15.0
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def create_app(
@@ -32,6 +33,7 @@ def create_app(
     *,
     keepalive: float = DEFAULT_KEEPALIVE_S,
     max_body_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ready: Callable[[], bool] = lambda: True,
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
@@ -49,7 +51,13 @@ def create_app(
     add_docs(app)
     app.state.operations = operations
     app.state.keepalive = keepalive
-    app.add_middleware(GatewayMiddleware, max_body_bytes=max_body_bytes, state=dict(connectors or {}))
+    app.add_middleware(
+        GatewayMiddleware,
+        max_body_bytes=max_body_bytes,
+        state=dict(connectors or {}),
+        # An upload's multipart body: the file, plus room for its form fields and boundaries.
+        streamed={"/v1/files": max_file_bytes + MULTIPART_OVERHEAD_BYTES},
+    )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -61,7 +69,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     # Runs first: POST /v1/threads/runs must not be taken for POST /v1/threads/{thread_id}.
-    for module in (runs, assistants, messages, threads):
+    for module in (runs, assistants, messages, threads, files):
         app.include_router(module.router)
     for router in routers:
         app.include_router(router)

@@ -21,14 +21,34 @@ from pygentic.gateway.errors import error_body
 log = logging.getLogger("pygentic.http")
 
 
+class BodyTooLarge(Exception):
+    """A streamed request body grew past its limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body over {limit} bytes")
+        self.limit = limit
+
+
 class GatewayMiddleware:
     """Wraps the FastAPI app. ``max_body_bytes`` bounds request bodies: a declared ``Content-Length`` above
-    it is refused before anything is read, a chunked body as soon as it grows past it (413)."""
+    it is refused before anything is read, a chunked body as soon as it grows past it (413).
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, state: Mapping[str, Any] | None = None) -> None:
+    ``streamed`` maps paths whose bodies are large uploads to their own limit: those bodies are counted as
+    the route reads them, never buffered here.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        state: Mapping[str, Any] | None = None,
+        streamed: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.state = dict(state or {})
+        self.streamed = dict(streamed or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,6 +67,9 @@ class GatewayMiddleware:
             receive = await self._limited(scope, receive, send_and_record)
             if receive is not None:
                 await self.app(scope, receive, send_and_record)
+        except BodyTooLarge as exc:
+            if status["code"] == 0:
+                await self._too_large(send_and_record, exc.limit)
         except Exception as exc:
             reference = error_reference()
             log.error(
@@ -69,11 +92,14 @@ class GatewayMiddleware:
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         """``receive`` for a body within the limit; None once a 413 has been sent."""
+        limit = self.streamed.get(scope.get("path", ""), self.max_body_bytes)
         declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await self._too_large(send, limit)
+            return None
+        if scope.get("path") in self.streamed:
+            return _counting(receive, limit)
         if declared is not None:
-            if declared > self.max_body_bytes:
-                await self._too_large(send)
-                return None
             return receive
         if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS"):
             return receive
@@ -86,8 +112,8 @@ class GatewayMiddleware:
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._too_large(send)
+            if size > limit:
+                await self._too_large(send, limit)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -104,9 +130,24 @@ class GatewayMiddleware:
 
         return replay
 
-    async def _too_large(self, send: Send) -> None:
-        message = f"The request body is larger than the limit of {self.max_body_bytes} bytes."
+    async def _too_large(self, send: Send, limit: int) -> None:
+        message = f"The request body is larger than the limit of {limit} bytes."
         await _send_json(send, 413, error_body(message, 413, code="request_too_large"))
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises :class:`BodyTooLarge` once more than ``limit`` bytes came in."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise BodyTooLarge(limit)
+        return message
+
+    return counted
 
 
 def _content_length(scope: Scope) -> int | None:

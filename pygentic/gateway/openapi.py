@@ -174,17 +174,23 @@ def responses(cls: type[Message], *, body: bool = False, stream: bool = False) -
             "description": "With `stream: true`: the run's events (`event:` and `data:` lines, then "
             "`data: [DONE]`).",
         }
-    out: dict[int | str, Any] = {
-        200: {"description": f"The {cls.DESCRIPTOR.name} object.", "content": content}
+    ok = {"description": f"The {cls.DESCRIPTOR.name} object.", "content": content}
+    return {200: ok, **errors(*(s for s in ERROR_STATUSES if s != 413 or body))}
+
+
+def binary_responses() -> dict[int | str, Any]:
+    """A download's answers: 200 with the bytes, the error envelope for 404 and 500."""
+    ok = {
+        "description": "The file's bytes.",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
-    for status, description in ERROR_STATUSES.items():
-        if status == 413 and not body:
-            continue
-        out[status] = {
-            "description": description,
-            "content": {"application/json": {"schema": {"$ref": REF + ERROR}}},
-        }
-    return out
+    return {200: ok, **errors(404, 500)}
+
+
+def errors(*statuses: int) -> dict[int | str, Any]:
+    """The error envelope for each of ``statuses``."""
+    envelope = {"application/json": {"schema": {"$ref": REF + ERROR}}}
+    return {status: {"description": ERROR_STATUSES[status], "content": envelope} for status in statuses}
 
 
 # ----------------------------------------------------------------------------- request bodies

@@ -131,6 +131,31 @@ def _wrap_stream(
     return wrapper
 
 
+def _wrap_client_stream(
+    method: str, behavior: Callable[..., Awaitable[Any]], deserialize: Callable[[bytes], Any] | None
+) -> Callable[..., Awaitable[Any]]:
+    async def wrapper(raw_iterator: AsyncIterator[Any], context: aio.ServicerContext) -> Any:
+        outcome = _Outcome(method)
+
+        async def requests() -> AsyncIterator[Any]:
+            async for raw in raw_iterator:
+                yield _decode(raw, deserialize)
+
+        try:
+            return await behavior(requests(), context)
+        except aio.AbortError:
+            raise
+        except asyncio.CancelledError:
+            outcome.code = grpc.StatusCode.CANCELLED
+            raise
+        except Exception as exc:
+            await _abort_for(exc, outcome, context)
+        finally:
+            outcome.log(context)
+
+    return wrapper
+
+
 class ErrorAndLogInterceptor(aio.ServerInterceptor):
     """Decodes and checks requests (INVALID_ARGUMENT when they are not valid), turns :class:`ApiError`
     into its status code and any other exception into INTERNAL (never UNKNOWN), and logs ``method``,
@@ -155,6 +180,11 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 _wrap_stream(method, handler.unary_stream, handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                _wrap_client_stream(method, handler.stream_unary, handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler

@@ -10,6 +10,7 @@ from grpc_reflection.v1alpha import reflection
 
 from pygentic.config import DEFAULT_MAX_REQUEST_BYTES
 from pygentic.grpc.assistants import AssistantsServicer
+from pygentic.grpc.files import FilesServicer
 from pygentic.grpc.interceptors import ErrorAndLogInterceptor
 from pygentic.grpc.messages import MessagesServicer
 from pygentic.grpc.runs import RunsServicer
@@ -18,6 +19,8 @@ from pygentic.operations.bundle import Operations
 from pygentic.proto.v1 import (
     assistants_pb2,
     assistants_pb2_grpc,
+    files_pb2,
+    files_pb2_grpc,
     messages_pb2,
     messages_pb2_grpc,
     runs_pb2,
@@ -31,6 +34,7 @@ SERVICE_NAMES = (
     threads_pb2.DESCRIPTOR.services_by_name["Threads"].full_name,
     messages_pb2.DESCRIPTOR.services_by_name["Messages"].full_name,
     runs_pb2.DESCRIPTOR.services_by_name["Runs"].full_name,
+    files_pb2.DESCRIPTOR.services_by_name["Files"].full_name,
 )
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -74,6 +78,7 @@ def build_server(
     threads_pb2_grpc.add_ThreadsServicer_to_server(ThreadsServicer(operations.threads), server)
     messages_pb2_grpc.add_MessagesServicer_to_server(MessagesServicer(operations.messages), server)
     runs_pb2_grpc.add_RunsServicer_to_server(RunsServicer(operations.runs), server)
+    files_pb2_grpc.add_FilesServicer_to_server(FilesServicer(operations.files), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pygentic.config import RunSettings
+from pygentic.config import Settings
 from pygentic.operations.assistants import AssistantOperations
+from pygentic.operations.files import FileOperations
 from pygentic.operations.messages import MessageOperations
 from pygentic.operations.runs import RunOperations
 from pygentic.operations.threads import ThreadOperations
 from pygentic.runtime.engine import RunEngine
 from pygentic.storage import Database
+from pygentic.storage.blobs import LocalBlobStore
 
 
 @dataclass
@@ -21,13 +23,16 @@ class Operations:
     threads: ThreadOperations
     messages: MessageOperations
     runs: RunOperations
+    files: FileOperations
 
     @classmethod
-    def build(cls, db: Database, engine: RunEngine, run_settings: RunSettings) -> Operations:
+    def build(cls, db: Database, engine: RunEngine, settings: Settings) -> Operations:
         threads = ThreadOperations(db)
+        store = LocalBlobStore(settings.files.resolved_dir(settings.database.url))
         return cls(
             assistants=AssistantOperations(db),
             threads=threads,
             messages=MessageOperations(db),
-            runs=RunOperations(db, engine, threads, run_settings),
+            runs=RunOperations(db, engine, threads, settings.runs),
+            files=FileOperations(db, store, settings.files),
         )

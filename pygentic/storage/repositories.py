@@ -9,7 +9,7 @@ from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pygentic.storage.pagination import Page, PageParams, fetch_page
-from pygentic.storage.tables import AssistantRow, MessageRow, RunRow, RunStepRow, ThreadRow
+from pygentic.storage.tables import AssistantRow, FileRow, MessageRow, RunRow, RunStepRow, ThreadRow
 
 RowT = TypeVar("RowT", bound=SQLModel)
 
@@ -88,3 +88,4 @@ threads = ThreadRepository()
 messages = Repository(MessageRow)
 runs = RunRepository()
 run_steps = Repository(RunStepRow)
+files = Repository(FileRow)

@@ -136,3 +136,18 @@ class RunStepRow(SQLModel, table=True):
     completed_at: int | None = Field(default=None, sa_type=BigInteger)
     meta: dict[str, str] = _meta()
     usage: dict[str, Any] | None = _json()
+
+
+class FileRow(SQLModel, table=True):
+    """An uploaded file; its bytes are in the blob store under ``id``."""
+
+    __tablename__ = "files"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    filename: str
+    purpose: str = Field(index=True, max_length=32)
+    bytes: int = Field(sa_type=BigInteger)
+    status: str = "processed"
+    expires_at: int | None = Field(default=None, sa_type=BigInteger)

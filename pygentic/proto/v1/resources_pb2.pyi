@@ -102,6 +102,28 @@ class Assistant(_message.Message):
     response_format: _struct_pb2.Value
     def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., created_at: _Optional[int] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., model: _Optional[str] = ..., instructions: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_resources: _Optional[_Union[ToolResources, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., response_format: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
+class File(_message.Message):
+    __slots__ = ("id", "object", "bytes", "created_at", "filename", "purpose", "status", "expires_at", "status_details")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    object: str
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: str
+    status: str
+    expires_at: int
+    status_details: str
+    def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., bytes: _Optional[int] = ..., created_at: _Optional[int] = ..., filename: _Optional[str] = ..., purpose: _Optional[str] = ..., status: _Optional[str] = ..., expires_at: _Optional[int] = ..., status_details: _Optional[str] = ...) -> None: ...
+
 class Thread(_message.Message):
     __slots__ = ("id", "object", "created_at", "tool_resources", "metadata")
     class MetadataEntry(_message.Message):
