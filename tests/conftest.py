@@ -22,6 +22,8 @@ from pygentic.app import Pygentic, ServeOptions
 from pygentic.config import DatabaseSettings, LLMSettings, RunSettings, Settings
 from pygentic.proto.v1 import (
     assistants_pb2_grpc,
+    files_pb2,
+    files_pb2_grpc,
     messages_pb2_grpc,
     runs_pb2_grpc,
     threads_pb2_grpc,
@@ -154,6 +156,19 @@ class Stubs:
     threads: threads_pb2_grpc.ThreadsStub
     messages: messages_pb2_grpc.MessagesStub
     runs: runs_pb2_grpc.RunsStub
+    files: files_pb2_grpc.FilesStub
+
+    async def upload(self, data: bytes, filename: str = "notes.txt", purpose: str = "assistants") -> str:
+        """Upload ``data`` as a file in one chunk; its id."""
+
+        async def parts() -> AsyncIterator[files_pb2.UploadFileRequest]:
+            yield files_pb2.UploadFileRequest(
+                header=files_pb2.FileUploadHeader(filename=filename, purpose=purpose)
+            )
+            yield files_pb2.UploadFileRequest(chunk=data)
+
+        uploaded = await self.files.UploadFile(parts())
+        return str(uploaded.id)
 
 
 @asynccontextmanager
@@ -167,6 +182,7 @@ async def connect(app: Pygentic) -> AsyncIterator[Stubs]:
             threads=threads_pb2_grpc.ThreadsStub(channel),
             messages=messages_pb2_grpc.MessagesStub(channel),
             runs=runs_pb2_grpc.RunsStub(channel),
+            files=files_pb2_grpc.FilesStub(channel),
         )
     finally:
         await channel.close()

@@ -66,12 +66,19 @@ async def test_create_thread_rejects_a_bad_message_and_stores_nothing(stubs: Stu
 async def test_thread_get_update_delete(stubs: Stubs) -> None:
     thread = await stubs.threads.CreateThread(tpb.CreateThreadRequest(metadata={"a": "1"}))
     assert await stubs.threads.GetThread(tpb.GetThreadRequest(thread_id=thread.id)) == thread
-    resources = res.ToolResources(code_interpreter=res.CodeInterpreterResources(file_ids=["file-1"]))
+    file_id = await stubs.upload(b"data")
+    unknown = res.ToolResources(code_interpreter=res.CodeInterpreterResources(file_ids=["file-nope"]))
+    await expect_status(
+        stubs.threads.UpdateThread(tpb.UpdateThreadRequest(thread_id=thread.id, tool_resources=unknown)),
+        NOT_FOUND,
+        "file-nope",
+    )
+    resources = res.ToolResources(code_interpreter=res.CodeInterpreterResources(file_ids=[file_id]))
     updated = await stubs.threads.UpdateThread(
         tpb.UpdateThreadRequest(thread_id=thread.id, metadata={"b": "2"}, tool_resources=resources)
     )
     assert dict(updated.metadata) == {"b": "2"}
-    assert list(updated.tool_resources.code_interpreter.file_ids) == ["file-1"]
+    assert list(updated.tool_resources.code_interpreter.file_ids) == [file_id]
     cleared = await stubs.threads.UpdateThread(
         tpb.UpdateThreadRequest(thread_id=thread.id, update_mask=field_mask_pb2.FieldMask(paths=["metadata"]))
     )
@@ -144,18 +151,26 @@ async def test_deleting_a_thread_deletes_its_messages_runs_and_steps(stubs: Stub
 
 async def test_message_crud(stubs: Stubs) -> None:
     thread = await stubs.threads.CreateThread(tpb.CreateThreadRequest())
+    file_id = await stubs.upload(b"notes")
+    await expect_status(
+        stubs.messages.CreateMessage(
+            user_message(thread.id, "hello", attachments=[res.Attachment(file_id="file-abc")])
+        ),
+        NOT_FOUND,
+        "file-abc",
+    )
     created = await stubs.messages.CreateMessage(
         user_message(
             thread.id,
             "hello",
             metadata={"x": "y"},
-            attachments=[res.Attachment(file_id="file-abc", tools=[res.AttachmentTool(type="file_search")])],
+            attachments=[res.Attachment(file_id=file_id, tools=[res.AttachmentTool(type="file_search")])],
         )
     )
     assert (
         created.id.startswith("msg_") and created.role == "user" and created.content[0].text.value == "hello"
     )
-    assert created.attachments[0].file_id == "file-abc"
+    assert created.attachments[0].file_id == file_id
     got = await stubs.messages.GetMessage(mpb.GetMessageRequest(thread_id=thread.id, message_id=created.id))
     assert got == created
     updated = await stubs.messages.UpdateMessage(
@@ -175,12 +190,13 @@ async def test_message_crud(stubs: Stubs) -> None:
 
 async def test_message_content_parts(stubs: Stubs) -> None:
     thread = await stubs.threads.CreateThread(tpb.CreateThreadRequest())
+    image_id = await stubs.upload(b"\x89PNG", "chart.png", "vision")
     request = mpb.CreateMessageRequest(thread_id=thread.id, role="user")
     json_format.ParseDict(
         [
             {"type": "text", "text": "look"},
             {"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "low"}},
-            {"type": "image_file", "image_file": {"file_id": "file-1"}},
+            {"type": "image_file", "image_file": {"file_id": image_id}},
         ],
         request.content,
     )
@@ -190,7 +206,7 @@ async def test_message_content_parts(stubs: Stubs) -> None:
     assert (
         created.content[1].image_url.url == "https://x/y.png" and created.content[1].image_url.detail == "low"
     )
-    assert created.content[2].image_file.file_id == "file-1"
+    assert created.content[2].image_file.file_id == image_id
 
 
 @pytest.mark.parametrize(

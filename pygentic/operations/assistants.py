@@ -7,6 +7,7 @@ from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found
 from pygentic.objects import assistant_to_proto, ensure_storable
 from pygentic.operations.paging import list_response
+from pygentic.operations.references import References
 from pygentic.operations.validation import (
     MAX_DESCRIPTION,
     MAX_INSTRUCTIONS,
@@ -47,8 +48,9 @@ UPDATABLE = (
 class AssistantOperations:
     """The Assistants API operations."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, references: References) -> None:
         self.db = db
+        self.references = references
 
     async def create(self, request: pb.CreateAssistantRequest) -> res.Assistant:
         check_model(request.model)
@@ -69,6 +71,7 @@ class AssistantOperations:
             reasoning_effort=request.reasoning_effort if request.HasField("reasoning_effort") else None,
         )
         proto = ensure_storable(assistant_to_proto(row))
+        await self.references.check(tool_resources=[(row.tool_resources, "tool_resources")])
         async with self.db.write() as session:
             await repos.assistants.add(session, row)
         return proto
@@ -100,6 +103,8 @@ class AssistantOperations:
         if "model" in fields:
             check_model(request.model)
         self._check_common(request)
+        if "tool_resources" in fields and request.HasField("tool_resources"):
+            await self.references.check(tool_resources=[(to_json(request.tool_resources), "tool_resources")])
         async with self.db.write() as session:
             row = await repos.assistants.get(session, request.assistant_id)
             if row is None:

@@ -8,6 +8,7 @@ from pygentic.config import Settings
 from pygentic.operations.assistants import AssistantOperations
 from pygentic.operations.files import FileOperations
 from pygentic.operations.messages import MessageOperations
+from pygentic.operations.references import References
 from pygentic.operations.runs import RunOperations
 from pygentic.operations.threads import ThreadOperations
 from pygentic.runtime.engine import RunEngine
@@ -27,12 +28,13 @@ class Operations:
 
     @classmethod
     def build(cls, db: Database, engine: RunEngine, settings: Settings) -> Operations:
-        threads = ThreadOperations(db)
+        references = References(db)
+        threads = ThreadOperations(db, references)
         store = LocalBlobStore(settings.files.resolved_dir(settings.database.url))
         return cls(
-            assistants=AssistantOperations(db),
+            assistants=AssistantOperations(db, references),
             threads=threads,
-            messages=MessageOperations(db),
+            messages=MessageOperations(db, references),
             runs=RunOperations(db, engine, threads, settings.runs),
             files=FileOperations(db, store, settings.files),
         )

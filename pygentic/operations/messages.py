@@ -11,6 +11,7 @@ from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import ensure_storable, message_to_proto, text_part
 from pygentic.operations.json_values import shorten
 from pygentic.operations.paging import list_response
+from pygentic.operations.references import References
 from pygentic.operations.validation import (
     MAX_CONTENT_PARTS,
     MAX_MESSAGE_CHARS,
@@ -154,8 +155,9 @@ def message_row_from_input(thread_id: str, message: res.MessageInput, param: str
 class MessageOperations:
     """The Messages API operations."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, references: References) -> None:
         self.db = db
+        self.references = references
 
     async def create(self, request: pb.CreateMessageRequest) -> res.Message:
         require_id(request.thread_id, "thread_id")
@@ -166,6 +168,7 @@ class MessageOperations:
             request.attachments,
             request.metadata,
         )
+        await self.references.check(messages=[(row, "")])
         async with self.db.write() as session:
             if await repos.threads.get(session, request.thread_id) is None:
                 raise not_found("thread", request.thread_id, "thread_id")

@@ -172,6 +172,13 @@ class RunOperations:
                 raise invalid("include", f"unsupported value {shorten(value)}.")
         if len(request.additional_messages) > MAX_ADDITIONAL_MESSAGES:
             raise invalid("additional_messages", f"at most {MAX_ADDITIONAL_MESSAGES} messages are allowed.")
+        additional = [
+            message_row_from_input(request.thread_id, message, f"additional_messages[{i}]")
+            for i, message in enumerate(request.additional_messages)
+        ]
+        await self.threads.references.check(
+            messages=[(m, f"additional_messages[{i}]") for i, m in enumerate(additional)]
+        )
         async with self.db.write() as session:
             thread = await repos.threads.get(session, request.thread_id, lock=True)
             if thread is None:
@@ -182,10 +189,8 @@ class RunOperations:
             active = await repos.runs.active_for_thread(session, thread.id)
             if active is not None:
                 raise precondition(f"Thread {thread.id} already has an active run {active.id}.")
-            for i, message in enumerate(request.additional_messages):
-                await repos.messages.add(
-                    session, message_row_from_input(thread.id, message, f"additional_messages[{i}]")
-                )
+            for message_row in additional:
+                await repos.messages.add(session, message_row)
             await repos.runs.add(session, run)
         self._started(run)
         return run
@@ -208,8 +213,10 @@ class RunOperations:
         self, request: pb.CreateThreadAndRunRequest, run_id: str
     ) -> tuple[ThreadRow, RunRow]:
         thread, messages = self.threads.build(request.thread, "thread")
+        await self.threads.check_references(thread, messages, "thread")
         if request.HasField("tool_resources"):
             thread.tool_resources = to_json(request.tool_resources)
+            await self.threads.references.check(tool_resources=[(thread.tool_resources, "tool_resources")])
         async with self.db.write() as session:
             assistant = await self._assistant(session, request.assistant_id)
             run = self._build_run(request, assistant, thread.id, run_id)

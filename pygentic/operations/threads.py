@@ -9,13 +9,14 @@ from pygentic.codec import to_json
 from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import ensure_storable, thread_to_proto
 from pygentic.operations.messages import message_row_from_input
+from pygentic.operations.references import References
 from pygentic.operations.validation import check_metadata, check_tool_resources, fields_to_update, require_id
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import threads_pb2 as pb
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import now
-from pygentic.storage.tables import ThreadRow
+from pygentic.storage.tables import MessageRow, ThreadRow
 
 MAX_INITIAL_MESSAGES = 32
 
@@ -23,8 +24,9 @@ MAX_INITIAL_MESSAGES = 32
 class ThreadOperations:
     """The Threads API operations."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, references: References) -> None:
         self.db = db
+        self.references = references
 
     def build(self, request: pb.CreateThreadRequest, param: str = "") -> tuple[ThreadRow, list[Any]]:
         """Validate a new thread (``param`` prefixes field names, e.g. ``thread``) into rows, unsaved."""
@@ -49,8 +51,17 @@ class ThreadOperations:
         ensure_storable(thread_to_proto(thread))
         return thread, messages
 
+    async def check_references(self, thread: ThreadRow, messages: list[MessageRow], param: str = "") -> None:
+        """The files and vector stores a new thread and its messages name exist."""
+        prefix = f"{param}." if param else ""
+        await self.references.check(
+            tool_resources=[(thread.tool_resources, f"{prefix}tool_resources")],
+            messages=[(m, f"{prefix}messages[{i}]") for i, m in enumerate(messages)],
+        )
+
     async def create(self, request: pb.CreateThreadRequest) -> res.Thread:
         thread, messages = self.build(request)
+        await self.check_references(thread, messages)
         async with self.db.write() as session:
             await repos.threads.add(session, thread)
             for m in messages:
@@ -70,6 +81,8 @@ class ThreadOperations:
         fields = fields_to_update(request, ("tool_resources", "metadata"))
         check_tool_resources(request.tool_resources)
         check_metadata(request.metadata)
+        if "tool_resources" in fields and request.HasField("tool_resources"):
+            await self.references.check(tool_resources=[(to_json(request.tool_resources), "tool_resources")])
         async with self.db.write() as session:
             row = await repos.threads.get(session, request.thread_id)
             if row is None:

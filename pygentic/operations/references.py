@@ -1,0 +1,60 @@
+"""Checks that the files and vector stores a request refers to exist: NOT_FOUND naming the first unknown id
+(with the field it was given in), before anything is written."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import col, select
+
+from pygentic.errors import not_found
+from pygentic.storage import Database
+from pygentic.storage.repositories import now
+from pygentic.storage.tables import FileRow, MessageRow
+
+
+class References:
+    """Looks up referenced ids, all of one request in one query."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def check(
+        self,
+        *,
+        tool_resources: Sequence[tuple[dict[str, Any] | None, str]] = (),
+        messages: Sequence[tuple[MessageRow, str]] = (),
+    ) -> None:
+        """Every file id in ``tool_resources`` (code_interpreter.file_ids) and ``messages`` (attachments,
+        image_file parts) names a stored file, and every vector store id a vector store. Each item comes
+        with the parameter name to report (``tool_resources``, ``messages[0]``, ...)."""
+        files: list[tuple[str, str]] = []
+        for resources, param in tool_resources:
+            if not resources:
+                continue
+            for i, file_id in enumerate((resources.get("code_interpreter") or {}).get("file_ids") or []):
+                files.append((file_id, f"{param}.code_interpreter.file_ids[{i}]"))
+            for i, store_id in enumerate((resources.get("file_search") or {}).get("vector_store_ids") or []):
+                # Vector stores are not served by this version: no id can name one.
+                raise not_found("vector store", store_id, f"{param}.file_search.vector_store_ids[{i}]")
+        for row, param in messages:
+            prefix = f"{param}." if param else ""
+            for i, attachment in enumerate(row.attachments):
+                files.append((attachment.get("file_id", ""), f"{prefix}attachments[{i}].file_id"))
+            for i, part in enumerate(row.content):
+                if part.get("type") == "image_file":
+                    files.append((part["image_file"]["file_id"], f"{prefix}content[{i}].image_file.file_id"))
+        if not files:
+            return
+        known = await self._existing_files({file_id for file_id, _ in files})
+        for file_id, param in files:
+            if file_id not in known:
+                raise not_found("file", file_id, param)
+
+    async def _existing_files(self, file_ids: set[str]) -> set[str]:
+        async with self.db.read() as session:
+            stmt = select(FileRow.id, FileRow.expires_at).where(col(FileRow.id).in_(file_ids))
+            rows = (await session.exec(stmt)).all()
+        t = now()
+        return {file_id for file_id, expires_at in rows if expires_at is None or expires_at > t}
