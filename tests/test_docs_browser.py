@@ -33,7 +33,7 @@ def test_docs_render_every_operation_in_headless_chromium_offline(
     base = f"http://127.0.0.1:{server.app.http_port}"
     document = httpx.get(f"{base}/openapi.json").json()
     expected = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
-    assert len(expected) == 23
+    assert len(expected) >= 28  # assistants, threads, messages, runs, steps, files
     page = httpx.get(f"{base}/docs").text
     assert not re.search(r"(src|href)=\"https?://(?!127\.0\.0\.1)", page)  # every asset is served here
 

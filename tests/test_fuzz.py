@@ -26,7 +26,7 @@ from sqlalchemy import text
 from threaded_server import ThreadedServer
 
 from pygentic.config import RunSettings
-from pygentic.proto.v1 import assistants_pb2, messages_pb2, runs_pb2, threads_pb2
+from pygentic.proto.v1 import assistants_pb2, files_pb2, messages_pb2, runs_pb2, threads_pb2
 
 EXPIRES_AFTER = 3.0
 SCHEMATHESIS = str(Path(sys.executable).parent / "st")
@@ -106,7 +106,7 @@ def test_schemathesis_over_the_gateway(server: ThreadedServer) -> None:
 
 def _methods() -> list[MethodDescriptor]:
     out = []
-    for module in (assistants_pb2, threads_pb2, messages_pb2, runs_pb2):
+    for module in (assistants_pb2, threads_pb2, messages_pb2, runs_pb2, files_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             out.extend(service.methods)
     return out
@@ -261,8 +261,12 @@ def test_every_grpc_method_answers_generated_requests_without_internal_errors(
     path = f"/{method.containing_service.full_name}/{method.name}"
     response_cls = message_factory.GetMessageClass(method.output_type)
     serialize = lambda m: m if isinstance(m, bytes) else m.SerializeToString()  # noqa: E731
-    if method.server_streaming:
-        call: Any = channel.unary_stream(
+    if method.client_streaming:
+        call: Any = channel.stream_unary(
+            path, request_serializer=serialize, response_deserializer=response_cls.FromString
+        )
+    elif method.server_streaming:
+        call = channel.unary_stream(
             path, request_serializer=serialize, response_deserializer=response_cls.FromString
         )
     else:
@@ -270,13 +274,17 @@ def test_every_grpc_method_answers_generated_requests_without_internal_errors(
             path, request_serializer=serialize, response_deserializer=response_cls.FromString
         )
 
+    requests = st.one_of(_message(method.input_type), st.binary(max_size=64))
+    if method.client_streaming:
+        requests = st.lists(requests, max_size=4).map(iter)
+
     @settings(
         max_examples=int(os.environ.get("PYGENTIC_FUZZ_GRPC_EXAMPLES", "40")),
         deadline=None,
         suppress_health_check=list(HealthCheck),
         derandomize=True,
     )
-    @given(request=st.one_of(_message(method.input_type), st.binary(max_size=64)))
+    @given(request=requests)
     def one(request: Any) -> None:
         try:
             if method.server_streaming:

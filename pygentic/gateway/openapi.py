@@ -179,12 +179,12 @@ def responses(cls: type[Message], *, body: bool = False, stream: bool = False) -
 
 
 def binary_responses() -> dict[int | str, Any]:
-    """A download's answers: 200 with the bytes, the error envelope for 404 and 500."""
+    """A download's answers: 200 with the bytes, the error envelope for 400, 404 and 500."""
     ok = {
         "description": "The file's bytes.",
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
-    return {200: ok, **errors(404, 500)}
+    return {200: ok, **errors(400, 404, 500)}
 
 
 def errors(*statuses: int) -> dict[int | str, Any]:
