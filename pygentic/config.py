@@ -113,6 +113,21 @@ class FilesSettings:
 
 
 @dataclass(frozen=True)
+class EmbeddingSettings:
+    """``[connectors.embeddings]``: the model that embeds vector store chunks and search queries."""
+
+    name: str = "embeddings"
+    type: str = "local"
+    model: str = "text-embedding-3-small"
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    dimensions: int | None = None
+    batch_size: int = 32
+    timeout: float = 60.0
+    max_retries: int = 2
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """``[server]``: limits of both front doors."""
 
@@ -139,6 +154,7 @@ class Settings:
     source: Path | None = None
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     files: FilesSettings = field(default_factory=FilesSettings)
+    embeddings: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     llm_service: LLMSettings = field(default_factory=LLMSettings)
     llms: tuple[LLMSettings, ...] = ()
     serverless: tuple[ServerlessSettings, ...] = ()
@@ -159,6 +175,14 @@ class Settings:
         lines.append(
             f"files: dir={self.files.resolved_dir(self.database.url)} max_bytes={self.files.max_bytes}"
         )
+        embedding = self.embeddings
+        if embedding.type == "local":
+            lines.append("embeddings: type=local model=all-MiniLM-L6-v2")
+        else:
+            base = (
+                redact_url(embedding.base_url) if embedding.base_url else "$OPENAI_BASE_URL or api.openai.com"
+            )
+            lines.append(f"embeddings: type=openai model={embedding.model} base_url={base}")
         for llm in (self.llm_service, *self.llms):
             detail = f"type={llm.type} model={llm.model or '(default)'}"
             if llm.type == "openai":
@@ -285,6 +309,21 @@ def _files(t: _Table) -> FilesSettings:
     return settings
 
 
+def _embeddings(t: _Table) -> EmbeddingSettings:
+    settings = EmbeddingSettings(
+        type=t.choice("type", ("local", "openai"), "local"),
+        model=t.get("model", str, "text-embedding-3-small"),
+        base_url=t.get("base_url", str),
+        api_key_env=t.get("api_key_env", str, "OPENAI_API_KEY"),
+        dimensions=t.integer("dimensions", None, minimum=1),
+        batch_size=t.integer("batch_size", 32, minimum=1) or 32,
+        timeout=t.number("timeout", 60.0),
+        max_retries=t.integer("max_retries", 2) or 0,
+    )
+    t.reject_unknown()
+    return settings
+
+
 def _llm(t: _Table, name: str, default_type: str) -> LLMSettings:
     kind = t.choice("type", LLM_TYPES, default_type)
     models = t.get("models", list, [])
@@ -365,6 +404,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
 
     database = DatabaseSettings()
     files = FilesSettings()
+    embeddings = EmbeddingSettings()
     llm_service = LLMSettings()
     llms: list[LLMSettings] = []
     serverless: list[ServerlessSettings] = []
@@ -384,6 +424,8 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
             database = _database(t)
         elif name == "files":
             files = _files(t)
+        elif name == "embeddings":
+            embeddings = _embeddings(t)
         elif name == "llm_service":
             # The seed's file names only a model: without a type, llm_service is an OpenAI-compatible service.
             llm_service = _llm(t, name, "openai")
@@ -403,6 +445,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
         source=source,
         database=database,
         files=files,
+        embeddings=embeddings,
         llm_service=llm_service,
         llms=tuple(llms),
         serverless=tuple(serverless),

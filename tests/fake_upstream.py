@@ -90,6 +90,7 @@ class FakeUpstream(ThreadedASGIServer):
         routes = [
             Route("/v1/chat/completions", self.completions, methods=["POST"]),
             Route("/v1/models", self.models),
+            Route("/v1/embeddings", self.embeddings, methods=["POST"]),
         ]
         super().__init__(Starlette(routes=routes))
         self.url = f"http://127.0.0.1:{self.port}/v1"
@@ -104,6 +105,23 @@ class FakeUpstream(ThreadedASGIServer):
     async def models(self, request: Request) -> Response:
         model = {"id": "echo", "object": "model", "created": 0, "owned_by": "tests"}
         return JSONResponse({"object": "list", "data": [model]})
+
+    async def embeddings(self, request: Request) -> Response:
+        """Deterministic 8-dimensional vectors: letter frequencies of a-h (so similar texts are close)."""
+        body = await request.json()
+        self.requests.append(body)
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {
+                "object": "embedding",
+                "index": i,
+                "embedding": [text.lower().count(c) + 0.01 for c in "abcdefgh"],
+            }
+            for i, text in enumerate(texts)
+        ]
+        data.reverse()  # OpenAI does not promise order; the index does
+        usage = {"prompt_tokens": 0, "total_tokens": 0}
+        return JSONResponse({"object": "list", "data": data, "model": body["model"], "usage": usage})
 
     async def completions(self, request: Request) -> Response:
         body = await request.json()

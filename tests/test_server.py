@@ -48,6 +48,7 @@ def test_grpcurl_lists_describes_and_creates(served: tuple[subprocess.Popen[str]
         "pygentic.v1.Threads",
         "pygentic.v1.Messages",
         "pygentic.v1.Runs",
+        "pygentic.v1.Files",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

@@ -1,0 +1,167 @@
+"""Embedding connectors: text in, unit vectors out (rows of a float32 matrix), for vector store search.
+
+``type = "local"`` (the default) is the embedded all-MiniLM-L6-v2 model (no key, no network);
+``type = "openai"`` is any OpenAI-compatible ``/v1/embeddings`` endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import numpy as np
+
+from pygentic.config import EmbeddingSettings, redact_url
+from pygentic.connectors.base import BaseConnector
+
+LOCAL_WINDOW_TOKENS = 250  # word pieces per window, leaving room for [CLS] and [SEP] in the model's 256
+
+
+class EmbeddingError(Exception):
+    """The embedding model or service failed."""
+
+
+class EmbeddingConnector(BaseConnector):
+    """Embeds texts. ``dimensions`` is the vectors' length; vectors have unit length."""
+
+    type = "embeddings"
+    dimensions: int = 0
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        """One unit vector per text, in order."""
+        raise NotImplementedError
+
+
+class LocalEmbeddings(EmbeddingConnector):
+    """The embedded model, run in a worker thread (one batch at a time) so the server stays responsive.
+
+    The model reads at most 256 word pieces; a longer text is embedded as the normalised mean of its
+    consecutive 250-piece windows, so every part of a long chunk counts.
+    """
+
+    type = "local"
+    dimensions = 384
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self._model: Any = None
+        self._lock = asyncio.Lock()
+
+    def initialize(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    async def connect(self) -> None:
+        """Load the model (a few hundred milliseconds)."""
+        from pygentic.connectors.minilm import MiniLM
+
+        if self._model is None:
+            self._model = await asyncio.to_thread(MiniLM)
+
+    async def disconnect(self) -> None:
+        self._model = None
+
+    def describe(self) -> str:
+        return "local all-MiniLM-L6-v2 (384 dimensions)"
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        if self._model is None:
+            await self.connect()
+        async with self._lock:
+            return await asyncio.to_thread(self._embed, texts)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        model = self._model
+        windows: list[str] = []
+        owners: list[int] = []
+        for i, text in enumerate(texts):
+            for window in split_windows(model.tokenizer, text, LOCAL_WINDOW_TOKENS):
+                windows.append(window)
+                owners.append(i)
+        vectors = model.encode(windows, batch_size=self.settings.batch_size)
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        np.add.at(out, np.asarray(owners, dtype=np.int64), vectors)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+def split_windows(tokenizer: Any, text: str, size: int) -> list[str]:
+    """``text`` cut at word-piece boundaries into pieces of at most ``size`` word pieces ([""] if empty)."""
+    encoding = tokenizer.encode(text, add_special_tokens=False)
+    offsets = encoding.offsets
+    if len(offsets) <= size:
+        return [text]
+    pieces = []
+    for start in range(0, len(offsets), size):
+        end = min(start + size, len(offsets))
+        pieces.append(text[offsets[start][0] : offsets[end - 1][1]])
+    return pieces
+
+
+class OpenAIEmbeddings(EmbeddingConnector):
+    """An OpenAI-compatible ``/v1/embeddings`` endpoint, through the ``openai`` SDK's async client."""
+
+    type = "openai"
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.dimensions = settings.dimensions or 0
+        self.client: Any = None
+
+    def initialize(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    async def connect(self) -> None:
+        import httpx
+        import openai
+
+        timeout = self.settings.timeout
+        self.client = openai.AsyncOpenAI(
+            api_key=os.environ.get(self.settings.api_key_env) or "no-key",
+            base_url=self.settings.base_url or os.environ.get("OPENAI_BASE_URL") or None,
+            max_retries=self.settings.max_retries,
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        )
+
+    async def disconnect(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    def describe(self) -> str:
+        base = self.settings.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        return f"openai embeddings base_url={redact_url(base)} model={self.settings.model}"
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        import openai
+
+        if self.client is None:
+            await self.connect()
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self.settings.batch_size):
+            batch = texts[start : start + self.settings.batch_size]
+            kwargs: dict[str, Any] = {"model": self.settings.model, "input": batch}
+            if self.settings.dimensions:
+                kwargs["dimensions"] = self.settings.dimensions
+            try:
+                response = await self.client.embeddings.create(**kwargs)
+            except openai.APIError as exc:
+                raise EmbeddingError(f"embeddings request to {self.name} failed: {exc}") from exc
+            ordered = sorted(response.data, key=lambda item: item.index)
+            if len(ordered) != len(batch):
+                raise EmbeddingError(f"{self.name} returned {len(ordered)} vectors for {len(batch)} texts")
+            rows.extend(item.embedding for item in ordered)
+        matrix = np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+        if texts:
+            self.dimensions = matrix.shape[1]
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return matrix / np.maximum(norms, 1e-12)
+
+
+def build_embeddings(settings: EmbeddingSettings) -> EmbeddingConnector:
+    """The connector ``[connectors.embeddings]`` configures."""
+    if settings.type == "openai":
+        return OpenAIEmbeddings(settings)
+    return LocalEmbeddings(settings)

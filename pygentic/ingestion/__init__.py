@@ -1,0 +1,1 @@
+"""Vector store ingestion: a file's bytes -> text -> chunks -> embeddings."""
