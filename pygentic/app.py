@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from pygentic.config import Settings
+from pygentic.connectors.embeddings import build_embeddings
 from pygentic.connectors.plugins import PluginError
 from pygentic.connectors.registry import ConnectorRegistry, ConnectorStartupError
 from pygentic.gateway.app import HttpServer, create_app
@@ -58,7 +59,8 @@ class Pygentic:
             tool_runners=self.connectors.tool_runners,
             instance_id=self.instance_id,
         )
-        self.operations = Operations.build(self.db, self.engine, settings)
+        self.embeddings = build_embeddings(settings.embeddings)  # loaded on first use
+        self.operations = Operations.build(self.db, self.engine, settings, self.embeddings)
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None
         self.http_port: int | None = None
@@ -75,7 +77,7 @@ class Pygentic:
         ready."""
         await self.connectors.connect_all()
         await self.bus.start()
-        await self.operations.files.start()
+        await self.operations.start()
         await self.engine.start()
         self.grpc = build_server(
             self.operations,
@@ -116,7 +118,8 @@ class Pygentic:
             )
         else:
             await self.engine.close(0)
-        await self.operations.files.close()
+        await self.operations.close()
+        await self.embeddings.disconnect()
         await self.bus.close()
         await self.connectors.disconnect_all()
         log.info("stopped")

@@ -15,6 +15,7 @@ RUN = "run_"
 STEP = "step_"
 TOOL_CALL = "call_"
 FILE = "file-"
+VECTOR_STORE = "vs_"
 
 
 def new_id(prefix: str) -> str:

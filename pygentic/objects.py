@@ -11,7 +11,16 @@ from google.protobuf.message import Message
 from pygentic.codec import from_json, py_to_value, to_json
 from pygentic.errors import ApiError, ErrorKind
 from pygentic.proto.v1 import resources_pb2 as res
-from pygentic.storage.tables import AssistantRow, FileRow, MessageRow, RunRow, RunStepRow, ThreadRow
+from pygentic.storage.tables import (
+    AssistantRow,
+    FileRow,
+    MessageRow,
+    RunRow,
+    RunStepRow,
+    ThreadRow,
+    VectorStoreFileRow,
+    VectorStoreRow,
+)
 
 MsgT = TypeVar("MsgT", bound=Message)
 VALUE = "google.protobuf.Value"
@@ -170,3 +179,44 @@ def file_to_proto(row: FileRow) -> res.File:
         status=row.status,
     )
     return _fill(message, row, ("expires_at",))
+
+
+FILE_STATUSES = ("in_progress", "completed", "failed", "cancelled")
+
+
+def vector_store_to_proto(
+    row: VectorStoreRow, counts: dict[str, int], usage_bytes: int, t: int
+) -> res.VectorStore:
+    """The stored vector store as the API object; ``counts`` are its files by status (derived, exact)."""
+    if row.expires_at is not None and row.expires_at <= t:
+        status = "expired"
+    else:
+        status = "in_progress" if counts.get("in_progress") else "completed"
+    file_counts = res.VectorStoreFileCounts(**{s: counts.get(s, 0) for s in FILE_STATUSES})
+    file_counts.total = sum(counts.get(s, 0) for s in FILE_STATUSES)
+    message = res.VectorStore(
+        id=row.id,
+        object="vector_store",
+        created_at=row.created_at,
+        name=row.name,
+        usage_bytes=usage_bytes,
+        file_counts=file_counts,
+        status=status,
+        metadata=row.meta,
+    )
+    return _fill(message, row, ("expires_after", "expires_at", "last_active_at"))
+
+
+def vector_store_file_to_proto(row: VectorStoreFileRow) -> res.VectorStoreFile:
+    """The stored vector store file as the API object."""
+    message = res.VectorStoreFile(
+        id=row.id,
+        object="vector_store.file",
+        created_at=row.created_at,
+        vector_store_id=row.vector_store_id,
+        status=row.status,
+        usage_bytes=row.usage_bytes,
+    )
+    if row.attributes is not None:
+        message.attributes.update(row.attributes)
+    return _fill(message, row, ("last_error", "chunking_strategy"))

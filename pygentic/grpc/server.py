@@ -15,6 +15,7 @@ from pygentic.grpc.interceptors import ErrorAndLogInterceptor
 from pygentic.grpc.messages import MessagesServicer
 from pygentic.grpc.runs import RunsServicer
 from pygentic.grpc.threads import ThreadsServicer
+from pygentic.grpc.vector_stores import VectorStoresServicer
 from pygentic.operations.bundle import Operations
 from pygentic.proto.v1 import (
     assistants_pb2,
@@ -27,6 +28,8 @@ from pygentic.proto.v1 import (
     runs_pb2_grpc,
     threads_pb2,
     threads_pb2_grpc,
+    vector_stores_pb2,
+    vector_stores_pb2_grpc,
 )
 
 SERVICE_NAMES = (
@@ -35,6 +38,7 @@ SERVICE_NAMES = (
     messages_pb2.DESCRIPTOR.services_by_name["Messages"].full_name,
     runs_pb2.DESCRIPTOR.services_by_name["Runs"].full_name,
     files_pb2.DESCRIPTOR.services_by_name["Files"].full_name,
+    vector_stores_pb2.DESCRIPTOR.services_by_name["VectorStores"].full_name,
 )
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -79,6 +83,9 @@ def build_server(
     messages_pb2_grpc.add_MessagesServicer_to_server(MessagesServicer(operations.messages), server)
     runs_pb2_grpc.add_RunsServicer_to_server(RunsServicer(operations.runs), server)
     files_pb2_grpc.add_FilesServicer_to_server(FilesServicer(operations.files), server)
+    vector_stores_pb2_grpc.add_VectorStoresServicer_to_server(
+        VectorStoresServicer(operations.vector_stores), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pygentic.config import Settings
+from pygentic.connectors.embeddings import EmbeddingConnector
+from pygentic.ingestion.worker import IngestionWorker
 from pygentic.operations.assistants import AssistantOperations
 from pygentic.operations.files import FileOperations
 from pygentic.operations.messages import MessageOperations
 from pygentic.operations.references import References
 from pygentic.operations.runs import RunOperations
 from pygentic.operations.threads import ThreadOperations
+from pygentic.operations.vector_stores import VectorStoreOperations
 from pygentic.runtime.engine import RunEngine
 from pygentic.storage import Database
 from pygentic.storage.blobs import LocalBlobStore
@@ -25,16 +28,32 @@ class Operations:
     messages: MessageOperations
     runs: RunOperations
     files: FileOperations
+    vector_stores: VectorStoreOperations
+    ingestion: IngestionWorker
 
     @classmethod
-    def build(cls, db: Database, engine: RunEngine, settings: Settings) -> Operations:
+    def build(
+        cls, db: Database, engine: RunEngine, settings: Settings, embeddings: EmbeddingConnector
+    ) -> Operations:
         references = References(db)
         threads = ThreadOperations(db, references)
         store = LocalBlobStore(settings.files.resolved_dir(settings.database.url))
+        ingestion = IngestionWorker(db, store, embeddings, engine.instance_id)
         return cls(
             assistants=AssistantOperations(db, references),
             threads=threads,
             messages=MessageOperations(db, references),
             runs=RunOperations(db, engine, threads, settings.runs),
             files=FileOperations(db, store, settings.files),
+            vector_stores=VectorStoreOperations(db, references, ingestion, embeddings),
+            ingestion=ingestion,
         )
+
+    async def start(self) -> None:
+        """Background work of the operations: file expiry, ingestion."""
+        await self.files.start()
+        await self.ingestion.start()
+
+    async def close(self) -> None:
+        await self.ingestion.close()
+        await self.files.close()

@@ -9,7 +9,17 @@ from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pygentic.storage.pagination import Page, PageParams, fetch_page
-from pygentic.storage.tables import AssistantRow, FileRow, MessageRow, RunRow, RunStepRow, ThreadRow
+from pygentic.storage.tables import (
+    AssistantRow,
+    ChunkRow,
+    FileRow,
+    MessageRow,
+    RunRow,
+    RunStepRow,
+    ThreadRow,
+    VectorStoreFileRow,
+    VectorStoreRow,
+)
 
 RowT = TypeVar("RowT", bound=SQLModel)
 
@@ -89,3 +99,34 @@ messages = Repository(MessageRow)
 runs = RunRepository()
 run_steps = Repository(RunStepRow)
 files = Repository(FileRow)
+
+
+class VectorStoreRepository(Repository[VectorStoreRow]):
+    """Vector stores; deleting one deletes its file entries and chunks (not the files)."""
+
+    def __init__(self) -> None:
+        super().__init__(VectorStoreRow)
+
+    async def delete(self, session: AsyncSession, row: VectorStoreRow) -> None:
+        for model in (ChunkRow, VectorStoreFileRow):
+            await session.exec(delete(model).where(col(model.vector_store_id) == row.id))
+        await super().delete(session, row)
+
+
+class VectorStoreFileRepository(Repository[VectorStoreFileRow]):
+    """A vector store's files; removing one removes its chunks."""
+
+    def __init__(self) -> None:
+        super().__init__(VectorStoreFileRow)
+
+    async def delete(self, session: AsyncSession, row: VectorStoreFileRow) -> None:
+        await session.exec(
+            delete(ChunkRow).where(
+                col(ChunkRow.vector_store_id) == row.vector_store_id, col(ChunkRow.file_id) == row.id
+            )
+        )
+        await super().delete(session, row)
+
+
+vector_stores = VectorStoreRepository()
+vector_store_files = VectorStoreFileRepository()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger
+from sqlalchemy import JSON, BigInteger, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -151,3 +151,53 @@ class FileRow(SQLModel, table=True):
     bytes: int = Field(sa_type=BigInteger)
     status: str = "processed"
     expires_at: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class VectorStoreRow(SQLModel, table=True):
+    """A vector store. Its file counts, usage and status are derived from its files when read."""
+
+    __tablename__ = "vector_stores"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    name: str = ""
+    description: str | None = None
+    meta: dict[str, str] = _meta()
+    expires_after: dict[str, Any] | None = _json()
+    expires_at: int | None = Field(default=None, sa_type=BigInteger)
+    last_active_at: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class VectorStoreFileRow(SQLModel, table=True):
+    """A file in a vector store; ``id`` is the file's id. Rows ``in_progress`` are the ingestion queue: a
+    worker claims one with a lease, so a dead worker's files are taken up again."""
+
+    __tablename__ = "vector_store_files"
+    __table_args__ = (UniqueConstraint("vector_store_id", "id", name="uq_vector_store_file"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, max_length=64)
+    vector_store_id: str = Field(index=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    status: str = Field(default="in_progress", index=True, max_length=16)
+    usage_bytes: int = Field(default=0, sa_type=BigInteger)
+    last_error: dict[str, Any] | None = _json()
+    attributes: dict[str, Any] | None = _json()
+    chunking_strategy: dict[str, Any] | None = _json()
+    owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: float | None = None
+
+
+class ChunkRow(SQLModel, table=True):
+    """One indexed piece of a vector store file: its text and its embedding (float32 bytes)."""
+
+    __tablename__ = "chunks"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    vector_store_id: str = Field(index=True, max_length=64)
+    file_id: str = Field(index=True, max_length=64)
+    position: int
+    text: str
+    tokens: int
+    embedding: bytes = Field(sa_type=LargeBinary)

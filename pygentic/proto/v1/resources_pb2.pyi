@@ -124,6 +124,113 @@ class File(_message.Message):
     status_details: str
     def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., bytes: _Optional[int] = ..., created_at: _Optional[int] = ..., filename: _Optional[str] = ..., purpose: _Optional[str] = ..., status: _Optional[str] = ..., expires_at: _Optional[int] = ..., status_details: _Optional[str] = ...) -> None: ...
 
+class VectorStoreFileCounts(_message.Message):
+    __slots__ = ("in_progress", "completed", "failed", "cancelled", "total")
+    IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    in_progress: int
+    completed: int
+    failed: int
+    cancelled: int
+    total: int
+    def __init__(self, in_progress: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., cancelled: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
+
+class VectorStoreExpiresAfter(_message.Message):
+    __slots__ = ("anchor", "days")
+    ANCHOR_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    anchor: str
+    days: int
+    def __init__(self, anchor: _Optional[str] = ..., days: _Optional[int] = ...) -> None: ...
+
+class VectorStore(_message.Message):
+    __slots__ = ("id", "object", "created_at", "name", "usage_bytes", "file_counts", "status", "expires_after", "expires_at", "last_active_at", "metadata")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    USAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FILE_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AFTER_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ACTIVE_AT_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    object: str
+    created_at: int
+    name: str
+    usage_bytes: int
+    file_counts: VectorStoreFileCounts
+    status: str
+    expires_after: VectorStoreExpiresAfter
+    expires_at: int
+    last_active_at: int
+    metadata: _containers.ScalarMap[str, str]
+    def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., created_at: _Optional[int] = ..., name: _Optional[str] = ..., usage_bytes: _Optional[int] = ..., file_counts: _Optional[_Union[VectorStoreFileCounts, _Mapping]] = ..., status: _Optional[str] = ..., expires_after: _Optional[_Union[VectorStoreExpiresAfter, _Mapping]] = ..., expires_at: _Optional[int] = ..., last_active_at: _Optional[int] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class VectorStoreFileError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class VectorStoreFile(_message.Message):
+    __slots__ = ("id", "object", "created_at", "vector_store_id", "status", "usage_bytes", "last_error", "attributes", "chunking_strategy")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    CHUNKING_STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    object: str
+    created_at: int
+    vector_store_id: str
+    status: str
+    usage_bytes: int
+    last_error: VectorStoreFileError
+    attributes: _struct_pb2.Struct
+    chunking_strategy: _struct_pb2.Value
+    def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., created_at: _Optional[int] = ..., vector_store_id: _Optional[str] = ..., status: _Optional[str] = ..., usage_bytes: _Optional[int] = ..., last_error: _Optional[_Union[VectorStoreFileError, _Mapping]] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., chunking_strategy: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+
+class VectorStoreSearchContent(_message.Message):
+    __slots__ = ("type", "text")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    text: str
+    def __init__(self, type: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class VectorStoreSearchResult(_message.Message):
+    __slots__ = ("file_id", "filename", "score", "attributes", "content")
+    FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    file_id: str
+    filename: str
+    score: float
+    attributes: _struct_pb2.Struct
+    content: _containers.RepeatedCompositeFieldContainer[VectorStoreSearchContent]
+    def __init__(self, file_id: _Optional[str] = ..., filename: _Optional[str] = ..., score: _Optional[float] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., content: _Optional[_Iterable[_Union[VectorStoreSearchContent, _Mapping]]] = ...) -> None: ...
+
 class Thread(_message.Message):
     __slots__ = ("id", "object", "created_at", "tool_resources", "metadata")
     class MetadataEntry(_message.Message):

@@ -1,0 +1,313 @@
+"""Vector store operations: stores, their files, and search. Ingestion runs in the background
+(:mod:`pygentic.ingestion.worker`); these operations record what to ingest and read what is indexed."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from pygentic import ids
+from pygentic.codec import value_to_py
+from pygentic.connectors.embeddings import EmbeddingConnector, EmbeddingError
+from pygentic.errors import ApiError, ErrorKind, invalid, not_found
+from pygentic.ingestion import index
+from pygentic.ingestion.chunking import check_strategy
+from pygentic.ingestion.filters import check_attributes, check_filter
+from pygentic.ingestion.worker import IngestionWorker
+from pygentic.objects import vector_store_file_to_proto, vector_store_to_proto
+from pygentic.operations.json_values import shorten
+from pygentic.operations.paging import list_response
+from pygentic.operations.references import References
+from pygentic.operations.validation import (
+    MAX_NAME,
+    check_metadata,
+    check_text,
+    fields_to_update,
+    page_params,
+    require_id,
+)
+from pygentic.proto.v1 import resources_pb2 as res
+from pygentic.proto.v1 import vector_stores_pb2 as pb
+from pygentic.storage import Database, Page
+from pygentic.storage import repositories as repos
+from pygentic.storage.repositories import now
+from pygentic.storage.tables import VectorStoreFileRow, VectorStoreRow
+
+MAX_FILES_PER_REQUEST = 500
+MAX_QUERY_CHARS = 4096
+FILE_FILTERS = ("in_progress", "completed", "failed", "cancelled")
+DAY_S = 86_400
+
+
+def _expiry(message: Any, param: str = "expires_after") -> dict[str, Any] | None:
+    if not message.HasField("expires_after"):
+        return None
+    expiry = message.expires_after
+    if expiry.anchor != "last_active_at":
+        raise invalid(f"{param}.anchor", f"must be 'last_active_at', got {shorten(expiry.anchor)}.")
+    if not 1 <= expiry.days <= 365:
+        raise invalid(f"{param}.days", f"must be between 1 and 365, got {expiry.days}.")
+    return {"anchor": "last_active_at", "days": expiry.days}
+
+
+class VectorStoreOperations:
+    """The VectorStores API operations."""
+
+    def __init__(
+        self,
+        db: Database,
+        references: References,
+        worker: IngestionWorker,
+        embeddings: EmbeddingConnector,
+    ) -> None:
+        self.db = db
+        self.references = references
+        self.worker = worker
+        self.embeddings = embeddings
+
+    # ----------------------------------------------------------------- stores
+
+    async def create(self, request: pb.CreateVectorStoreRequest) -> res.VectorStore:
+        name = request.name if request.HasField("name") else ""
+        check_text(name, "name", MAX_NAME)
+        check_text(request.description if request.HasField("description") else None, "description", 512)
+        check_metadata(request.metadata)
+        strategy = check_strategy(value_to_py(request, "chunking_strategy"))
+        if len(request.file_ids) > MAX_FILES_PER_REQUEST:
+            raise invalid("file_ids", f"at most {MAX_FILES_PER_REQUEST} files are allowed.")
+        await self.references.files(list(request.file_ids), "file_ids")
+        t = now()
+        expires_after = _expiry(request)
+        row = VectorStoreRow(
+            id=ids.new_id(ids.VECTOR_STORE),
+            created_at=t,
+            name=name,
+            description=request.description if request.HasField("description") else None,
+            meta=dict(request.metadata),
+            expires_after=expires_after,
+            expires_at=t + expires_after["days"] * DAY_S if expires_after else None,
+            last_active_at=t,
+        )
+        async with self.db.write() as session:
+            await repos.vector_stores.add(session, row)
+            for file_id in dict.fromkeys(request.file_ids):
+                await repos.vector_store_files.add(session, self._file_row(row.id, file_id, strategy, None))
+        if request.file_ids:
+            self.worker.wake()
+        return (await self._with_counts([row]))[0]
+
+    async def require(self, vector_store_id: str, session: Any = None) -> VectorStoreRow:
+        require_id(vector_store_id, "vector_store_id")
+        if session is None:
+            async with self.db.read() as own:
+                row = await repos.vector_stores.get(own, vector_store_id)
+        else:
+            row = await repos.vector_stores.get(session, vector_store_id)
+        if row is None:
+            raise not_found("vector store", vector_store_id, "vector_store_id")
+        return row
+
+    async def get(self, request: pb.GetVectorStoreRequest) -> res.VectorStore:
+        return (await self._with_counts([await self.require(request.vector_store_id)]))[0]
+
+    async def list(self, request: pb.ListVectorStoresRequest) -> pb.ListVectorStoresResponse:
+        params = page_params(request)
+        counted: dict[str, res.VectorStore] = {}
+
+        async def fetch() -> Page[VectorStoreRow]:
+            async with self.db.read() as session:
+                page = await repos.vector_stores.page(session, params)
+            counted.update((o.id, o) for o in await self._with_counts(page.items))
+            return page
+
+        return await list_response(
+            pb.ListVectorStoresResponse, "vector store", fetch, lambda r: counted[r.id]
+        )
+
+    async def update(self, request: pb.UpdateVectorStoreRequest) -> res.VectorStore:
+        require_id(request.vector_store_id, "vector_store_id")
+        fields = fields_to_update(request, ("name", "expires_after", "metadata"))
+        check_text(request.name if request.HasField("name") else None, "name", MAX_NAME)
+        check_metadata(request.metadata)
+        expires_after = _expiry(request)
+        async with self.db.write() as session:
+            row = await self.require(request.vector_store_id, session)
+            if "name" in fields:
+                row.name = request.name if request.HasField("name") else ""
+            if "metadata" in fields:
+                row.meta = dict(request.metadata)
+            if "expires_after" in fields:
+                row.expires_after = expires_after
+                anchor = row.last_active_at or row.created_at
+                row.expires_at = anchor + expires_after["days"] * DAY_S if expires_after else None
+            session.add(row)
+        return (await self._with_counts([row]))[0]
+
+    async def delete(self, request: pb.DeleteVectorStoreRequest) -> pb.DeleteVectorStoreResponse:
+        async with self.db.write() as session:
+            row = await self.require(request.vector_store_id, session)
+            await repos.vector_stores.delete(session, row)
+        return pb.DeleteVectorStoreResponse(id=row.id, object="vector_store.deleted", deleted=True)
+
+    async def _with_counts(self, rows: list[VectorStoreRow]) -> list[res.VectorStore]:
+        """The API objects, with file counts and usage read in one grouped query."""
+        counts: dict[str, dict[str, int]] = {r.id: {} for r in rows}
+        usage: dict[str, int] = dict.fromkeys(counts, 0)
+        if rows:
+            async with self.db.read() as session:
+                stmt = (
+                    select(
+                        VectorStoreFileRow.vector_store_id,
+                        VectorStoreFileRow.status,
+                        func.count(),
+                        func.coalesce(func.sum(VectorStoreFileRow.usage_bytes), 0),
+                    )
+                    .where(col(VectorStoreFileRow.vector_store_id).in_(list(counts)))
+                    .group_by(VectorStoreFileRow.vector_store_id, VectorStoreFileRow.status)
+                )
+                for store_id, status, count, used in (await session.exec(stmt)).all():
+                    counts[store_id][status] = int(count)
+                    usage[store_id] += int(used)
+        t = now()
+        return [vector_store_to_proto(r, counts[r.id], usage[r.id], t) for r in rows]
+
+    # ----------------------------------------------------------------- files
+
+    @staticmethod
+    def _file_row(
+        store_id: str, file_id: str, strategy: dict[str, Any], attributes: dict[str, Any] | None
+    ) -> VectorStoreFileRow:
+        return VectorStoreFileRow(
+            id=file_id,
+            vector_store_id=store_id,
+            created_at=now(),
+            status="in_progress",
+            chunking_strategy=strategy,
+            attributes=attributes,
+        )
+
+    async def create_file(self, request: pb.CreateVectorStoreFileRequest) -> res.VectorStoreFile:
+        require_id(request.file_id, "file_id")
+        strategy = check_strategy(value_to_py(request, "chunking_strategy"))
+        attributes = check_attributes(
+            value_to_py(request, "attributes") if request.HasField("attributes") else None
+        )
+        await self.references.files([request.file_id], "file_id")
+        async with self.db.write() as session:
+            await self.require(request.vector_store_id, session)
+            existing = await repos.vector_store_files.get(
+                session, request.file_id, vector_store_id=request.vector_store_id
+            )
+            if existing is not None:
+                return vector_store_file_to_proto(existing)  # adding a file twice is harmless, as at OpenAI
+            row = self._file_row(request.vector_store_id, request.file_id, strategy, attributes)
+            await repos.vector_store_files.add(session, row)
+        self.worker.wake()
+        return vector_store_file_to_proto(row)
+
+    async def _require_file(self, session: Any, vector_store_id: str, file_id: str) -> VectorStoreFileRow:
+        require_id(file_id, "file_id")
+        row = await repos.vector_store_files.get(session, file_id, vector_store_id=vector_store_id)
+        if row is None:
+            await self.require(vector_store_id, session)
+            raise not_found("vector store file", file_id, "file_id")
+        return row
+
+    async def get_file(self, request: pb.GetVectorStoreFileRequest) -> res.VectorStoreFile:
+        async with self.db.read() as session:
+            return vector_store_file_to_proto(
+                await self._require_file(session, request.vector_store_id, request.file_id)
+            )
+
+    async def list_files(self, request: pb.ListVectorStoreFilesRequest) -> pb.ListVectorStoreFilesResponse:
+        params = page_params(request)
+        filters: dict[str, Any] = {"vector_store_id": request.vector_store_id}
+        if request.HasField("filter") and request.filter:
+            if request.filter not in FILE_FILTERS:
+                raise invalid("filter", f"must be one of {', '.join(FILE_FILTERS)}.")
+            filters["status"] = request.filter
+
+        async def fetch() -> Page[VectorStoreFileRow]:
+            async with self.db.read() as session:
+                await self.require(request.vector_store_id, session)
+                return await repos.vector_store_files.page(session, params, **filters)
+
+        return await list_response(
+            pb.ListVectorStoreFilesResponse, "vector store file", fetch, vector_store_file_to_proto
+        )
+
+    async def update_file(self, request: pb.UpdateVectorStoreFileRequest) -> res.VectorStoreFile:
+        attributes = check_attributes(
+            value_to_py(request, "attributes") if request.HasField("attributes") else {}
+        )
+        async with self.db.write() as session:
+            row = await self._require_file(session, request.vector_store_id, request.file_id)
+            row.attributes = attributes or None
+            session.add(row)
+        return vector_store_file_to_proto(row)
+
+    async def delete_file(self, request: pb.DeleteVectorStoreFileRequest) -> pb.DeleteVectorStoreFileResponse:
+        async with self.db.write() as session:
+            row = await self._require_file(session, request.vector_store_id, request.file_id)
+            await repos.vector_store_files.delete(session, row)
+        return pb.DeleteVectorStoreFileResponse(id=row.id, object="vector_store.file.deleted", deleted=True)
+
+    # ----------------------------------------------------------------- search
+
+    async def search(self, request: pb.SearchVectorStoreRequest) -> pb.SearchVectorStoreResponse:
+        query = value_to_py(request, "query")
+        queries = [query] if isinstance(query, str) else query
+        if not isinstance(queries, list) or not queries or not all(isinstance(q, str) and q for q in queries):
+            raise invalid("query", "must be a non-empty string or a list of non-empty strings.")
+        if len(queries) > 8 or sum(len(q) for q in queries) > MAX_QUERY_CHARS:
+            raise invalid("query", f"at most 8 queries of {MAX_QUERY_CHARS} characters in all.")
+        limit = request.max_num_results if request.HasField("max_num_results") else 10
+        if not 1 <= limit <= 50:
+            raise invalid("max_num_results", f"must be between 1 and 50, got {limit}.")
+        filters = check_filter(value_to_py(request, "filters"))
+        threshold = request.ranking_options.score_threshold if request.HasField("ranking_options") else 0.0
+        if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
+            raise invalid("ranking_options.score_threshold", "must be between 0 and 1.")
+        ranker = request.ranking_options.ranker if request.ranking_options.HasField("ranker") else "auto"
+        if ranker not in ("auto", "default-2024-11-15", "none"):
+            raise invalid(
+                "ranking_options.ranker", f"must be 'auto' or 'default-2024-11-15', got {shorten(ranker)}."
+            )
+        await self.touch(request.vector_store_id)
+        try:
+            vectors = await self.embeddings.embed(queries)
+        except EmbeddingError as exc:
+            raise ApiError(ErrorKind.UNAVAILABLE, f"The embedding service failed: {exc}") from exc
+        hits = await index.search(
+            self.db,
+            [request.vector_store_id],
+            vectors,
+            limit=limit,
+            score_threshold=threshold,
+            filters=filters,
+        )
+        response = pb.SearchVectorStoreResponse(
+            object="vector_store.search_results.page", search_query=queries, has_more=False
+        )
+        for hit in hits:
+            result = response.data.add(file_id=hit.file_id, filename=hit.filename, score=hit.score)
+            result.content.add(type="text", text=hit.text)
+            if hit.attributes is not None:
+                result.attributes.update(hit.attributes)
+        return response
+
+    async def touch(self, vector_store_id: str) -> None:
+        """Mark the store active (a search uses it): its expiry counts from now. NOT_FOUND if unknown;
+        FAILED_PRECONDITION if it has expired."""
+        async with self.db.write() as session:
+            row = await self.require(vector_store_id, session)
+            t = now()
+            if row.expires_at is not None and row.expires_at <= t:
+                raise ApiError(ErrorKind.FAILED_PRECONDITION, f"Vector store {row.id} has expired.")
+            row.last_active_at = t
+            if row.expires_after:
+                row.expires_at = t + int(row.expires_after["days"]) * DAY_S
+            session.add(row)
