@@ -26,7 +26,14 @@ from sqlalchemy import text
 from threaded_server import ThreadedServer
 
 from pygentic.config import RunSettings
-from pygentic.proto.v1 import assistants_pb2, files_pb2, messages_pb2, runs_pb2, threads_pb2
+from pygentic.proto.v1 import (
+    assistants_pb2,
+    files_pb2,
+    messages_pb2,
+    runs_pb2,
+    threads_pb2,
+    vector_stores_pb2,
+)
 
 EXPIRES_AFTER = 3.0
 SCHEMATHESIS = str(Path(sys.executable).parent / "st")
@@ -95,6 +102,7 @@ def test_schemathesis_over_the_gateway(server: ThreadedServer) -> None:
         capture_output=True,
         text=True,
         timeout=900,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent / "schemathesis_env")},
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert re.search(r"\b[1-9]\d* generated, [1-9]\d* passed", result.stdout), result.stdout[-3000:]
@@ -106,7 +114,7 @@ def test_schemathesis_over_the_gateway(server: ThreadedServer) -> None:
 
 def _methods() -> list[MethodDescriptor]:
     out = []
-    for module in (assistants_pb2, threads_pb2, messages_pb2, runs_pb2, files_pb2):
+    for module in (assistants_pb2, threads_pb2, messages_pb2, runs_pb2, files_pb2, vector_stores_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             out.extend(service.methods)
     return out
