@@ -16,6 +16,7 @@ STEP = "step_"
 TOOL_CALL = "call_"
 FILE = "file-"
 VECTOR_STORE = "vs_"
+FILE_BATCH = "vsfb_"
 
 
 def new_id(prefix: str) -> str:

@@ -18,6 +18,7 @@ from pygentic.storage.tables import (
     RunRow,
     RunStepRow,
     ThreadRow,
+    VectorStoreFileBatchRow,
     VectorStoreFileRow,
     VectorStoreRow,
 )
@@ -192,15 +193,13 @@ def vector_store_to_proto(
         status = "expired"
     else:
         status = "in_progress" if counts.get("in_progress") else "completed"
-    file_counts = res.VectorStoreFileCounts(**{s: counts.get(s, 0) for s in FILE_STATUSES})
-    file_counts.total = sum(counts.get(s, 0) for s in FILE_STATUSES)
     message = res.VectorStore(
         id=row.id,
         object="vector_store",
         created_at=row.created_at,
         name=row.name,
         usage_bytes=usage_bytes,
-        file_counts=file_counts,
+        file_counts=_file_counts(counts),
         status=status,
         metadata=row.meta,
     )
@@ -220,3 +219,31 @@ def vector_store_file_to_proto(row: VectorStoreFileRow) -> res.VectorStoreFile:
     if row.attributes is not None:
         message.attributes.update(row.attributes)
     return _fill(message, row, ("last_error", "chunking_strategy"))
+
+
+def _file_counts(counts: dict[str, int]) -> res.VectorStoreFileCounts:
+    file_counts = res.VectorStoreFileCounts(**{s: counts.get(s, 0) for s in FILE_STATUSES})
+    file_counts.total = sum(counts.get(s, 0) for s in FILE_STATUSES)
+    return file_counts
+
+
+def vector_store_file_batch_to_proto(
+    row: VectorStoreFileBatchRow, counts: dict[str, int]
+) -> res.VectorStoreFileBatch:
+    """The stored batch as the API object; ``counts`` are its files by status."""
+    if counts.get("in_progress"):
+        status = "in_progress"
+    elif row.cancelled_at is not None:
+        status = "cancelled"
+    elif counts.get("completed") or not counts.get("failed"):
+        status = "completed"
+    else:
+        status = "failed"
+    return res.VectorStoreFileBatch(
+        id=row.id,
+        object="vector_store.files_batch",
+        created_at=row.created_at,
+        vector_store_id=row.vector_store_id,
+        status=status,
+        file_counts=_file_counts(counts),
+    )

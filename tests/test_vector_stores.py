@@ -254,3 +254,53 @@ async def test_ingestion_resumes_a_dead_workers_file_without_duplicates(
         assert texts == [DOCS["paris.md"]]  # the stale chunk replaced, nothing twice
         counts = (await stub.GetVectorStore(pb.GetVectorStoreRequest(vector_store_id=store.id))).file_counts
         assert (counts.completed, counts.in_progress, counts.total) == (1, 0, 1)
+
+
+def test_sdk_file_batches(client: openai.OpenAI) -> None:
+    store = client.vector_stores.create(name="batches")
+    batch = client.vector_stores.file_batches.upload_and_poll(
+        store.id,
+        files=[("a.txt", b"alpha text about apples"), ("b.md", b"# Beta\n\nbananas"), ("c.png", b"\x89PNG")],
+        poll_interval_ms=50,
+    )
+    assert batch.id.startswith("vsfb_") and batch.object == "vector_store.files_batch"
+    assert (batch.file_counts.completed, batch.file_counts.failed, batch.file_counts.total) == (2, 1, 3)
+    assert batch.status == "completed"
+    listed = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id)
+    assert sorted(f.status for f in listed) == ["completed", "completed", "failed"]
+    failed = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id, filter="failed")
+    assert [f.last_error.code for f in failed if f.last_error] == ["unsupported_file"]
+    # Cancelling a finished batch changes nothing.
+    assert client.vector_stores.file_batches.cancel(batch.id, vector_store_id=store.id).status == "completed"
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.file_batches.retrieve("vsfb_nope", vector_store_id=store.id)
+    with pytest.raises(openai.BadRequestError):
+        client.vector_stores.file_batches.create(store.id)
+
+
+async def test_cancelling_a_batch_stops_its_files(
+    database_url: str, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    async with running(_settings(database_url, upstream, tmp_path)) as app, connect(app) as stubs:
+        await app.operations.ingestion.close()  # nothing is ingested until the worker runs again
+        stub = pb_grpc.VectorStoresStub(stubs.channel)
+        store = await stub.CreateVectorStore(pb.CreateVectorStoreRequest())
+        file_ids = [await stubs.upload(text.encode(), name) for name, text in DOCS.items()]
+        batch = await stub.CreateFileBatch(
+            pb.CreateFileBatchRequest(vector_store_id=store.id, file_ids=file_ids)
+        )
+        assert (batch.status, batch.file_counts.in_progress, batch.file_counts.total) == ("in_progress", 3, 3)
+        cancelled = await stub.CancelFileBatch(
+            pb.CancelFileBatchRequest(vector_store_id=store.id, batch_id=batch.id)
+        )
+        assert (cancelled.status, cancelled.file_counts.cancelled, cancelled.file_counts.in_progress) == (
+            "cancelled",
+            3,
+            0,
+        )
+        await app.operations.ingestion.start()
+        await asyncio.sleep(1.5)  # the worker finds nothing to do
+        store = await stub.GetVectorStore(pb.GetVectorStoreRequest(vector_store_id=store.id))
+        assert (store.file_counts.cancelled, store.file_counts.completed, store.status) == (3, 0, "completed")
+        async with app.db.read() as session:
+            assert (await session.exec(ChunkRow.__table__.select())).all() == []  # type: ignore[attr-defined, call-overload]

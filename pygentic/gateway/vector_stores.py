@@ -159,3 +159,64 @@ async def search_vector_store(
 ) -> JSONResponse:
     message = build(pb.SearchVectorStoreRequest, body, vector_store_id=vector_store_id)
     return respond(await ops(request).vector_stores.search(message))
+
+
+@router.post(
+    "/{vector_store_id}/file_batches",
+    summary="Create vector store file batch",
+    responses=responses(res.VectorStoreFileBatch, body=True),
+    openapi_extra=request_body(pb.CreateFileBatchRequest, path=["vector_store_id"]),
+)
+async def create_file_batch(
+    request: Request, vector_store_id: str, body: dict[str, Any] = Body(...)
+) -> JSONResponse:
+    message = build(pb.CreateFileBatchRequest, body, vector_store_id=vector_store_id)
+    return respond(await ops(request).vector_stores.create_batch(message))
+
+
+@router.get(
+    "/{vector_store_id}/file_batches/{batch_id}",
+    summary="Retrieve vector store file batch",
+    responses=responses(res.VectorStoreFileBatch),
+)
+async def get_file_batch(request: Request, vector_store_id: str, batch_id: str) -> JSONResponse:
+    message = pb.GetFileBatchRequest(vector_store_id=vector_store_id, batch_id=batch_id)
+    return respond(await ops(request).vector_stores.get_batch(message))
+
+
+@router.post(
+    "/{vector_store_id}/file_batches/{batch_id}/cancel",
+    summary="Cancel vector store file batch",
+    responses=responses(res.VectorStoreFileBatch),
+)
+async def cancel_file_batch(request: Request, vector_store_id: str, batch_id: str) -> JSONResponse:
+    message = pb.CancelFileBatchRequest(vector_store_id=vector_store_id, batch_id=batch_id)
+    return respond(await ops(request).vector_stores.cancel_batch(message))
+
+
+@router.get(
+    "/{vector_store_id}/file_batches/{batch_id}/files",
+    summary="List vector store files in a batch",
+    responses=responses(pb.ListVectorStoreFilesResponse),
+)
+async def list_file_batch_files(
+    request: Request,
+    vector_store_id: str,
+    batch_id: str,
+    limit: int | None = LIMIT,
+    order: str | None = ORDER,
+    after: str | None = AFTER,
+    before: str | None = BEFORE,
+    filter: str | None = FILTER,
+) -> JSONResponse:
+    message = page(
+        pb.ListFileBatchFilesRequest,
+        limit,
+        order,
+        after,
+        before,
+        vector_store_id=vector_store_id,
+        batch_id=batch_id,
+        filter=filter,
+    )
+    return respond(await ops(request).vector_stores.list_batch_files(message))

@@ -70,3 +70,23 @@ class VectorStoresServicer(pb_grpc.VectorStoresServicer):
         self, request: pb.SearchVectorStoreRequest, context: aio.ServicerContext
     ) -> pb.SearchVectorStoreResponse:
         return await self.ops.search(request)
+
+    async def CreateFileBatch(
+        self, request: pb.CreateFileBatchRequest, context: aio.ServicerContext
+    ) -> res.VectorStoreFileBatch:
+        return await self.ops.create_batch(request)
+
+    async def GetFileBatch(
+        self, request: pb.GetFileBatchRequest, context: aio.ServicerContext
+    ) -> res.VectorStoreFileBatch:
+        return await self.ops.get_batch(request)
+
+    async def CancelFileBatch(
+        self, request: pb.CancelFileBatchRequest, context: aio.ServicerContext
+    ) -> res.VectorStoreFileBatch:
+        return await self.ops.cancel_batch(request)
+
+    async def ListFileBatchFiles(
+        self, request: pb.ListFileBatchFilesRequest, context: aio.ServicerContext
+    ) -> pb.ListVectorStoreFilesResponse:
+        return await self.ops.list_batch_files(request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from pygentic import ids
@@ -17,7 +17,11 @@ from pygentic.ingestion import index
 from pygentic.ingestion.chunking import check_strategy
 from pygentic.ingestion.filters import check_attributes, check_filter
 from pygentic.ingestion.worker import IngestionWorker
-from pygentic.objects import vector_store_file_to_proto, vector_store_to_proto
+from pygentic.objects import (
+    vector_store_file_batch_to_proto,
+    vector_store_file_to_proto,
+    vector_store_to_proto,
+)
 from pygentic.operations.json_values import shorten
 from pygentic.operations.paging import list_response
 from pygentic.operations.references import References
@@ -34,7 +38,7 @@ from pygentic.proto.v1 import vector_stores_pb2 as pb
 from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import now
-from pygentic.storage.tables import VectorStoreFileRow, VectorStoreRow
+from pygentic.storage.tables import VectorStoreFileBatchRow, VectorStoreFileRow, VectorStoreRow
 
 MAX_FILES_PER_REQUEST = 500
 MAX_QUERY_CHARS = 4096
@@ -154,25 +158,30 @@ class VectorStoreOperations:
 
     async def _with_counts(self, rows: list[VectorStoreRow]) -> list[res.VectorStore]:
         """The API objects, with file counts and usage read in one grouped query."""
-        counts: dict[str, dict[str, int]] = {r.id: {} for r in rows}
-        usage: dict[str, int] = dict.fromkeys(counts, 0)
-        if rows:
+        counts, usage = await self._counts(VectorStoreFileRow.vector_store_id, [r.id for r in rows])
+        t = now()
+        return [vector_store_to_proto(r, counts[r.id], usage[r.id], t) for r in rows]
+
+    async def _counts(self, column: Any, keys: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        """Files by status, and their usage in bytes, per value of ``column`` (a store or batch id)."""
+        counts: dict[str, dict[str, int]] = {key: {} for key in keys}
+        usage: dict[str, int] = dict.fromkeys(keys, 0)
+        if keys:
             async with self.db.read() as session:
                 stmt = (
                     select(
-                        VectorStoreFileRow.vector_store_id,
+                        column,
                         VectorStoreFileRow.status,
                         func.count(),
                         func.coalesce(func.sum(VectorStoreFileRow.usage_bytes), 0),
                     )
-                    .where(col(VectorStoreFileRow.vector_store_id).in_(list(counts)))
-                    .group_by(VectorStoreFileRow.vector_store_id, VectorStoreFileRow.status)
+                    .where(col(column).in_(keys))
+                    .group_by(column, VectorStoreFileRow.status)
                 )
-                for store_id, status, count, used in (await session.exec(stmt)).all():
-                    counts[store_id][status] = int(count)
-                    usage[store_id] += int(used)
-        t = now()
-        return [vector_store_to_proto(r, counts[r.id], usage[r.id], t) for r in rows]
+                for key, status, count, used in (await session.exec(stmt)).all():
+                    counts[key][status] = int(count)
+                    usage[key] += int(used)
+        return counts, usage
 
     # ----------------------------------------------------------------- files
 
@@ -254,6 +263,100 @@ class VectorStoreOperations:
             row = await self._require_file(session, request.vector_store_id, request.file_id)
             await repos.vector_store_files.delete(session, row)
         return pb.DeleteVectorStoreFileResponse(id=row.id, object="vector_store.file.deleted", deleted=True)
+
+    # ----------------------------------------------------------------- file batches
+
+    async def create_batch(self, request: pb.CreateFileBatchRequest) -> res.VectorStoreFileBatch:
+        if request.file_ids and request.files:
+            raise invalid("files", "give either 'file_ids' or 'files', not both.")
+        shared_strategy = check_strategy(value_to_py(request, "chunking_strategy"))
+        shared_attributes = check_attributes(
+            value_to_py(request, "attributes") if request.HasField("attributes") else None
+        )
+        items: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
+            (file_id, shared_strategy, shared_attributes) for file_id in request.file_ids
+        ]
+        for i, item in enumerate(request.files):
+            strategy = check_strategy(value_to_py(item, "chunking_strategy"), f"files[{i}].chunking_strategy")
+            given = value_to_py(item, "attributes") if item.HasField("attributes") else None
+            items.append((item.file_id, strategy, check_attributes(given, f"files[{i}].attributes")))
+        if not items:
+            raise invalid("file_ids", "at least one file is required.")
+        if len(items) > MAX_FILES_PER_REQUEST:
+            raise invalid("file_ids", f"at most {MAX_FILES_PER_REQUEST} files are allowed.")
+        param = "file_ids" if request.file_ids else "files"
+        await self.references.files([file_id for file_id, _, _ in items], param)
+        batch = VectorStoreFileBatchRow(
+            id=ids.new_id(ids.FILE_BATCH), vector_store_id=request.vector_store_id, created_at=now()
+        )
+        async with self.db.write() as session:
+            await self.require(request.vector_store_id, session)
+            await repos.file_batches.add(session, batch)
+            for file_id, strategy, attributes in {item[0]: item for item in items}.values():
+                existing = await repos.vector_store_files.get(
+                    session, file_id, vector_store_id=request.vector_store_id
+                )
+                if existing is not None:
+                    existing.batch_id = batch.id
+                    session.add(existing)
+                    continue
+                row = self._file_row(request.vector_store_id, file_id, strategy, attributes)
+                row.batch_id = batch.id
+                await repos.vector_store_files.add(session, row)
+        self.worker.wake()
+        return await self._batch(batch)
+
+    async def _require_batch(
+        self, session: Any, vector_store_id: str, batch_id: str
+    ) -> VectorStoreFileBatchRow:
+        require_id(batch_id, "batch_id")
+        row = await repos.file_batches.get(session, batch_id, vector_store_id=vector_store_id)
+        if row is None:
+            await self.require(vector_store_id, session)
+            raise not_found("vector store file batch", batch_id, "batch_id")
+        return row
+
+    async def _batch(self, row: VectorStoreFileBatchRow) -> res.VectorStoreFileBatch:
+        counts, _ = await self._counts(VectorStoreFileRow.batch_id, [row.id])
+        return vector_store_file_batch_to_proto(row, counts[row.id])
+
+    async def get_batch(self, request: pb.GetFileBatchRequest) -> res.VectorStoreFileBatch:
+        async with self.db.read() as session:
+            row = await self._require_batch(session, request.vector_store_id, request.batch_id)
+        return await self._batch(row)
+
+    async def cancel_batch(self, request: pb.CancelFileBatchRequest) -> res.VectorStoreFileBatch:
+        """Cancel the batch's files still in progress (a worker on one of them stops at its next step)."""
+        async with self.db.write() as session:
+            row = await self._require_batch(session, request.vector_store_id, request.batch_id)
+            result = await session.exec(
+                update(VectorStoreFileRow)
+                .where(VectorStoreFileRow.batch_id == row.id, VectorStoreFileRow.status == "in_progress")
+                .values(status="cancelled", owner=None, lease_expires_at=None)
+            )
+            if result.rowcount and row.cancelled_at is None:  # a finished batch stays as it ended
+                row.cancelled_at = now()
+                session.add(row)
+        return await self._batch(row)
+
+    async def list_batch_files(
+        self, request: pb.ListFileBatchFilesRequest
+    ) -> pb.ListVectorStoreFilesResponse:
+        params = page_params(request)
+        filters: dict[str, Any] = {"vector_store_id": request.vector_store_id, "batch_id": request.batch_id}
+        if request.HasField("filter") and request.filter:
+            if request.filter not in FILE_FILTERS:
+                raise invalid("filter", f"must be one of {', '.join(FILE_FILTERS)}.")
+            filters["status"] = request.filter
+
+        async def fetch() -> Page[VectorStoreFileRow]:
+            async with self.db.read() as session:
+                await self._require_batch(session, request.vector_store_id, request.batch_id)
+                return await repos.vector_store_files.page(session, params, **filters)
+
+        return await list_response(
+            pb.ListVectorStoreFilesResponse, "vector store file", fetch, vector_store_file_to_proto
+        )
 
     # ----------------------------------------------------------------- search
 

@@ -17,6 +17,7 @@ from pygentic.storage.tables import (
     RunRow,
     RunStepRow,
     ThreadRow,
+    VectorStoreFileBatchRow,
     VectorStoreFileRow,
     VectorStoreRow,
 )
@@ -108,7 +109,7 @@ class VectorStoreRepository(Repository[VectorStoreRow]):
         super().__init__(VectorStoreRow)
 
     async def delete(self, session: AsyncSession, row: VectorStoreRow) -> None:
-        for model in (ChunkRow, VectorStoreFileRow):
+        for model in (ChunkRow, VectorStoreFileRow, VectorStoreFileBatchRow):
             await session.exec(delete(model).where(col(model.vector_store_id) == row.id))
         await super().delete(session, row)
 
@@ -130,3 +131,4 @@ class VectorStoreFileRepository(Repository[VectorStoreFileRow]):
 
 vector_stores = VectorStoreRepository()
 vector_store_files = VectorStoreFileRepository()
+file_batches = Repository(VectorStoreFileBatchRow)

@@ -185,8 +185,21 @@ class VectorStoreFileRow(SQLModel, table=True):
     last_error: dict[str, Any] | None = _json()
     attributes: dict[str, Any] | None = _json()
     chunking_strategy: dict[str, Any] | None = _json()
+    batch_id: str | None = Field(default=None, index=True, max_length=64)
     owner: str | None = Field(default=None, max_length=64)
     lease_expires_at: float | None = None
+
+
+class VectorStoreFileBatchRow(SQLModel, table=True):
+    """A batch of files added to a vector store; its counts are its files' (``batch_id``)."""
+
+    __tablename__ = "vector_store_file_batches"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    vector_store_id: str = Field(index=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    cancelled_at: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class ChunkRow(SQLModel, table=True):

@@ -209,6 +209,22 @@ class VectorStoreFile(_message.Message):
     chunking_strategy: _struct_pb2.Value
     def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., created_at: _Optional[int] = ..., vector_store_id: _Optional[str] = ..., status: _Optional[str] = ..., usage_bytes: _Optional[int] = ..., last_error: _Optional[_Union[VectorStoreFileError, _Mapping]] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., chunking_strategy: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
+class VectorStoreFileBatch(_message.Message):
+    __slots__ = ("id", "object", "created_at", "vector_store_id", "status", "file_counts")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FILE_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    object: str
+    created_at: int
+    vector_store_id: str
+    status: str
+    file_counts: VectorStoreFileCounts
+    def __init__(self, id: _Optional[str] = ..., object: _Optional[str] = ..., created_at: _Optional[int] = ..., vector_store_id: _Optional[str] = ..., status: _Optional[str] = ..., file_counts: _Optional[_Union[VectorStoreFileCounts, _Mapping]] = ...) -> None: ...
+
 class VectorStoreSearchContent(_message.Message):
     __slots__ = ("type", "text")
     TYPE_FIELD_NUMBER: _ClassVar[int]

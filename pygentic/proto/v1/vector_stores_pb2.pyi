@@ -9,6 +9,64 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class FileBatchItem(_message.Message):
+    __slots__ = ("file_id", "attributes", "chunking_strategy")
+    FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    CHUNKING_STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    file_id: str
+    attributes: _struct_pb2.Struct
+    chunking_strategy: _struct_pb2.Value
+    def __init__(self, file_id: _Optional[str] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., chunking_strategy: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+
+class CreateFileBatchRequest(_message.Message):
+    __slots__ = ("vector_store_id", "file_ids", "chunking_strategy", "attributes", "files")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHUNKING_STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    file_ids: _containers.RepeatedScalarFieldContainer[str]
+    chunking_strategy: _struct_pb2.Value
+    attributes: _struct_pb2.Struct
+    files: _containers.RepeatedCompositeFieldContainer[FileBatchItem]
+    def __init__(self, vector_store_id: _Optional[str] = ..., file_ids: _Optional[_Iterable[str]] = ..., chunking_strategy: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., files: _Optional[_Iterable[_Union[FileBatchItem, _Mapping]]] = ...) -> None: ...
+
+class GetFileBatchRequest(_message.Message):
+    __slots__ = ("vector_store_id", "batch_id")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    batch_id: str
+    def __init__(self, vector_store_id: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
+
+class CancelFileBatchRequest(_message.Message):
+    __slots__ = ("vector_store_id", "batch_id")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    batch_id: str
+    def __init__(self, vector_store_id: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
+
+class ListFileBatchFilesRequest(_message.Message):
+    __slots__ = ("vector_store_id", "batch_id", "limit", "order", "after", "before", "filter")
+    VECTOR_STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    vector_store_id: str
+    batch_id: str
+    limit: int
+    order: str
+    after: str
+    before: str
+    filter: str
+    def __init__(self, vector_store_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., limit: _Optional[int] = ..., order: _Optional[str] = ..., after: _Optional[str] = ..., before: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
 class CreateVectorStoreRequest(_message.Message):
     __slots__ = ("name", "file_ids", "expires_after", "chunking_strategy", "metadata", "description")
     class MetadataEntry(_message.Message):

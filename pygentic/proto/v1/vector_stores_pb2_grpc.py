@@ -91,6 +91,26 @@ class VectorStoresStub:
                 request_serializer=pygentic_dot_v1_dot_vector__stores__pb2.SearchVectorStoreRequest.SerializeToString,
                 response_deserializer=pygentic_dot_v1_dot_vector__stores__pb2.SearchVectorStoreResponse.FromString,
                 _registered_method=True)
+        self.CreateFileBatch = channel.unary_unary(
+                '/pygentic.v1.VectorStores/CreateFileBatch',
+                request_serializer=pygentic_dot_v1_dot_vector__stores__pb2.CreateFileBatchRequest.SerializeToString,
+                response_deserializer=pygentic_dot_v1_dot_resources__pb2.VectorStoreFileBatch.FromString,
+                _registered_method=True)
+        self.GetFileBatch = channel.unary_unary(
+                '/pygentic.v1.VectorStores/GetFileBatch',
+                request_serializer=pygentic_dot_v1_dot_vector__stores__pb2.GetFileBatchRequest.SerializeToString,
+                response_deserializer=pygentic_dot_v1_dot_resources__pb2.VectorStoreFileBatch.FromString,
+                _registered_method=True)
+        self.CancelFileBatch = channel.unary_unary(
+                '/pygentic.v1.VectorStores/CancelFileBatch',
+                request_serializer=pygentic_dot_v1_dot_vector__stores__pb2.CancelFileBatchRequest.SerializeToString,
+                response_deserializer=pygentic_dot_v1_dot_resources__pb2.VectorStoreFileBatch.FromString,
+                _registered_method=True)
+        self.ListFileBatchFiles = channel.unary_unary(
+                '/pygentic.v1.VectorStores/ListFileBatchFiles',
+                request_serializer=pygentic_dot_v1_dot_vector__stores__pb2.ListFileBatchFilesRequest.SerializeToString,
+                response_deserializer=pygentic_dot_v1_dot_vector__stores__pb2.ListVectorStoreFilesResponse.FromString,
+                _registered_method=True)
 
 
 class VectorStoresServicer:
@@ -174,6 +194,34 @@ class VectorStoresServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateFileBatch(self, request, context):
+        """Adds several files at once; the batch's counts follow their ingestion.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFileBatch(self, request, context):
+        """Returns a file batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelFileBatch(self, request, context):
+        """Cancels the batch's files still in progress.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFileBatchFiles(self, request, context):
+        """Lists a batch's files.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VectorStoresServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -231,6 +279,26 @@ def add_VectorStoresServicer_to_server(servicer, server):
                     servicer.SearchVectorStore,
                     request_deserializer=pygentic_dot_v1_dot_vector__stores__pb2.SearchVectorStoreRequest.FromString,
                     response_serializer=pygentic_dot_v1_dot_vector__stores__pb2.SearchVectorStoreResponse.SerializeToString,
+            ),
+            'CreateFileBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateFileBatch,
+                    request_deserializer=pygentic_dot_v1_dot_vector__stores__pb2.CreateFileBatchRequest.FromString,
+                    response_serializer=pygentic_dot_v1_dot_resources__pb2.VectorStoreFileBatch.SerializeToString,
+            ),
+            'GetFileBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFileBatch,
+                    request_deserializer=pygentic_dot_v1_dot_vector__stores__pb2.GetFileBatchRequest.FromString,
+                    response_serializer=pygentic_dot_v1_dot_resources__pb2.VectorStoreFileBatch.SerializeToString,
+            ),
+            'CancelFileBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelFileBatch,
+                    request_deserializer=pygentic_dot_v1_dot_vector__stores__pb2.CancelFileBatchRequest.FromString,
+                    response_serializer=pygentic_dot_v1_dot_resources__pb2.VectorStoreFileBatch.SerializeToString,
+            ),
+            'ListFileBatchFiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFileBatchFiles,
+                    request_deserializer=pygentic_dot_v1_dot_vector__stores__pb2.ListFileBatchFilesRequest.FromString,
+                    response_serializer=pygentic_dot_v1_dot_vector__stores__pb2.ListVectorStoreFilesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -531,6 +599,114 @@ class VectorStores:
             '/pygentic.v1.VectorStores/SearchVectorStore',
             pygentic_dot_v1_dot_vector__stores__pb2.SearchVectorStoreRequest.SerializeToString,
             pygentic_dot_v1_dot_vector__stores__pb2.SearchVectorStoreResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateFileBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pygentic.v1.VectorStores/CreateFileBatch',
+            pygentic_dot_v1_dot_vector__stores__pb2.CreateFileBatchRequest.SerializeToString,
+            pygentic_dot_v1_dot_resources__pb2.VectorStoreFileBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFileBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pygentic.v1.VectorStores/GetFileBatch',
+            pygentic_dot_v1_dot_vector__stores__pb2.GetFileBatchRequest.SerializeToString,
+            pygentic_dot_v1_dot_resources__pb2.VectorStoreFileBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelFileBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pygentic.v1.VectorStores/CancelFileBatch',
+            pygentic_dot_v1_dot_vector__stores__pb2.CancelFileBatchRequest.SerializeToString,
+            pygentic_dot_v1_dot_resources__pb2.VectorStoreFileBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFileBatchFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pygentic.v1.VectorStores/ListFileBatchFiles',
+            pygentic_dot_v1_dot_vector__stores__pb2.ListFileBatchFilesRequest.SerializeToString,
+            pygentic_dot_v1_dot_vector__stores__pb2.ListVectorStoreFilesResponse.FromString,
             options,
             channel_credentials,
             insecure,
