@@ -425,12 +425,18 @@ def test_docs_and_their_examples(client: openai.OpenAI, server: ThreadedServer) 
     waiting = client.beta.threads.runs.create_and_poll(
         thread_id=tool_thread.id, assistant_id=tool_assistant.id
     )
-    ids = {"asst_abc123": assistant.id, "call_abc123": "call_fake0"}
+    document = client.files.create(
+        file=("faq.md", b"# FAQ\n\nReset your password in Settings."), purpose="assistants"
+    )
+    store = client.vector_stores.create(name="docs", file_ids=[document.id])
+    ids = {"asst_abc123": assistant.id, "call_abc123": "call_fake0", "file-abc123": document.id}
     params = {
         "assistant_id": assistant.id,
         "thread_id": thread.id,
         "message_id": message.id,
         "run_id": run.id,
+        "vector_store_id": store.id,
+        "file_id": document.id,
     }
     checked = 0
     for path, methods in spec["paths"].items():

@@ -16,6 +16,10 @@ router = APIRouter(prefix="/v1/vector_stores", tags=["vector stores"])
 
 CREATE_EXAMPLE = {"name": "Support FAQ", "file_ids": [], "metadata": {"team": "docs"}}
 SEARCH_EXAMPLE = {"query": "How do I reset my password?", "max_num_results": 5}
+MODIFY_EXAMPLE = {"name": "Support FAQ (v2)", "metadata": {"team": "docs", "version": "2"}}
+FILE_EXAMPLE = {"file_id": "file-abc123", "attributes": {"topic": "billing"}}
+ATTRIBUTES_EXAMPLE = {"attributes": {"topic": "accounts", "year": 2025}}
+BATCH_EXAMPLE = {"file_ids": ["file-abc123"], "chunking_strategy": {"type": "auto"}}
 FILTER = Query(default=None, description="Only files in this status.")
 
 
@@ -56,7 +60,9 @@ async def get_vector_store(request: Request, vector_store_id: str) -> JSONRespon
     openapi_extra=request_body(pb.UpdateVectorStoreRequest, path=["vector_store_id"]),
 )
 async def modify_vector_store(
-    request: Request, vector_store_id: str, body: dict[str, Any] = Body(...)
+    request: Request,
+    vector_store_id: str,
+    body: dict[str, Any] = Body(..., openapi_examples={"modify": {"value": MODIFY_EXAMPLE}}),
 ) -> JSONResponse:
     message = with_update_mask(
         build(pb.UpdateVectorStoreRequest, body, vector_store_id=vector_store_id), body
@@ -81,7 +87,9 @@ async def delete_vector_store(request: Request, vector_store_id: str) -> JSONRes
     ),
 )
 async def create_vector_store_file(
-    request: Request, vector_store_id: str, body: dict[str, Any] = Body(...)
+    request: Request,
+    vector_store_id: str,
+    body: dict[str, Any] = Body(..., openapi_examples={"file": {"value": FILE_EXAMPLE}}),
 ) -> JSONResponse:
     message = build(pb.CreateVectorStoreFileRequest, body, vector_store_id=vector_store_id)
     return respond(await ops(request).vector_stores.create_file(message))
@@ -130,7 +138,10 @@ async def get_vector_store_file(request: Request, vector_store_id: str, file_id:
     openapi_extra=request_body(pb.UpdateVectorStoreFileRequest, path=["vector_store_id", "file_id"]),
 )
 async def update_vector_store_file(
-    request: Request, vector_store_id: str, file_id: str, body: dict[str, Any] = Body(...)
+    request: Request,
+    vector_store_id: str,
+    file_id: str,
+    body: dict[str, Any] = Body(..., openapi_examples={"attributes": {"value": ATTRIBUTES_EXAMPLE}}),
 ) -> JSONResponse:
     message = build(pb.UpdateVectorStoreFileRequest, body, vector_store_id=vector_store_id, file_id=file_id)
     return respond(await ops(request).vector_stores.update_file(message))
@@ -168,7 +179,9 @@ async def search_vector_store(
     openapi_extra=request_body(pb.CreateFileBatchRequest, path=["vector_store_id"]),
 )
 async def create_file_batch(
-    request: Request, vector_store_id: str, body: dict[str, Any] = Body(...)
+    request: Request,
+    vector_store_id: str,
+    body: dict[str, Any] = Body(..., openapi_examples={"batch": {"value": BATCH_EXAMPLE}}),
 ) -> JSONResponse:
     message = build(pb.CreateFileBatchRequest, body, vector_store_id=vector_store_id)
     return respond(await ops(request).vector_stores.create_batch(message))
