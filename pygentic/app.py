@@ -18,6 +18,9 @@ from pygentic.operations.bundle import Operations
 from pygentic.runtime.bus import EventBus
 from pygentic.runtime.engine import RunEngine
 from pygentic.runtime.pg_bus import PostgresEventBus
+from pygentic.runtime.tools import Toolbox
+from pygentic.runtime.tools.file_search import FileSearch
+from pygentic.runtime.tools.serverless import ServerlessFunctions
 from pygentic.storage import Database
 
 log = logging.getLogger("pygentic.app")
@@ -51,15 +54,17 @@ class Pygentic:
             EventBus() if self.db.is_sqlite else PostgresEventBus(settings.database.url, self.instance_id)
         )
         self.connectors = ConnectorRegistry(settings, self.db)
+        self.embeddings = build_embeddings(settings.embeddings)  # loaded on first use
         self.engine = RunEngine(
             self.db,
             self.bus,
             self.connectors.router,
             settings.runs,
-            tool_runners=self.connectors.tool_runners,
+            toolbox=Toolbox(
+                [ServerlessFunctions(self.connectors.tool_runners), FileSearch(self.db, self.embeddings)]
+            ),
             instance_id=self.instance_id,
         )
-        self.embeddings = build_embeddings(settings.embeddings)  # loaded on first use
         self.operations = Operations.build(self.db, self.engine, settings, self.embeddings)
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None

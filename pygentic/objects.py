@@ -45,9 +45,9 @@ def ensure_storable(message: MsgT) -> MsgT:
     return message
 
 
-def text_part(value: str) -> dict[str, Any]:
-    """A message's stored text content part (the OpenAI shape, with no annotations)."""
-    return {"type": "text", "text": {"value": value, "annotations": []}}
+def text_part(value: str, annotations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A message's stored text content part (the OpenAI shape)."""
+    return {"type": "text", "text": {"value": value, "annotations": list(annotations or [])}}
 
 
 def _fill(message: MsgT, row: Any, names: tuple[str, ...]) -> MsgT:

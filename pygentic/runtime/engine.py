@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import uuid
@@ -23,14 +22,15 @@ from pygentic import ids
 from pygentic.config import RunSettings, redact_url
 from pygentic.connectors.llm import ChatRequest, LLMConnector, LLMError
 from pygentic.connectors.router import LLMRouter
-from pygentic.connectors.serverless import ServerlessConnector, ToolCallError
 from pygentic.errors import error_reference, invalid, not_found, precondition
 from pygentic.objects import message_to_proto, run_to_proto, step_to_proto, text_part
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus, Subscription
 from pygentic.runtime.prompt import build_conversation, estimate_text_tokens, estimate_tokens, truncate
-from pygentic.runtime.toolcalls import ToolCallAssembler
+from pygentic.runtime.toolcalls import AssembledCall, ToolCallAssembler
+from pygentic.runtime.tools import Toolbox, ToolExecution, function_entry
+from pygentic.runtime.tools.citations import annotations, sources_of
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import (
@@ -79,6 +79,8 @@ class LiveRun:
     text: str = ""
     tool_step: RunStepRow | None = None
     tool_calls: ToolCallAssembler = field(default_factory=ToolCallAssembler)
+    builtin_calls: set[str] = field(default_factory=set)  # ids of calls a built-in tool (not a function) runs
+    sources: dict[str, str] = field(default_factory=dict)  # file_search result markers -> file ids
     cancel_requested: bool = False
     last_flush: float = 0.0
 
@@ -92,14 +94,14 @@ class RunEngine:
         bus: EventBus,
         router: LLMRouter,
         settings: RunSettings,
-        tool_runners: Sequence[ServerlessConnector] = (),
+        toolbox: Toolbox | None = None,
         instance_id: str | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
         self.router = router
         self.settings = settings
-        self.tool_runners = list(tool_runners)
+        self.toolbox = toolbox or Toolbox()
         self._live: dict[str, LiveRun] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
@@ -284,9 +286,7 @@ class RunEngine:
             del step.step_details.tool_calls[:]
             events.append(run_event("thread.run.step.created", run_step=step))
             for call in live.tool_calls.calls:
-                events.append(
-                    self._tool_delta(live.tool_step.id, call.position, call.id, call.name, call.arguments)
-                )
+                events.append(self._call_created_delta(live, call))
         return events
 
     async def cancel(self, thread_id: str, run_id: str) -> RunRow:
@@ -433,35 +433,21 @@ class RunEngine:
                 extra={"run_id": live.run.id, "status": status, "reason": type(exc).__name__},
             )
 
-    def _runner_for(self, function: str) -> ServerlessConnector | None:
-        return next((r for r in self.tool_runners if r.handles(function)), None)
-
     async def _run_server_tools(self, live: LiveRun) -> bool:
-        """Execute the calls a serverless connector handles. True: all answered, generate again; False: the
+        """Execute the calls server-side tools handle. True: all answered, generate again; False: the
         client must answer the rest (the run now waits in requires_action)."""
         run = live.run
-        server = [(c, r) for c in live.tool_calls.calls if (r := self._runner_for(c.name)) is not None]
-
-        async def one(call: Any, runner: ServerlessConnector) -> str:
-            try:
-                return await runner.call(call.name, call.arguments, run.id, run.thread_id, call.id)
-            except ToolCallError as exc:
-                log.warning(
-                    "serverless call failed",
-                    extra={"run_id": run.id, "function": call.name, "reason": str(exc)},
-                )
-                if runner.on_error == "fail":
-                    raise LLMError(f"function '{call.name}' failed: {exc}") from exc
-                return json.dumps({"error": f"function '{call.name}' failed: {exc}"})
-
-        results = await asyncio.gather(*(one(c, r) for c, r in server))
-        outputs = {call.id: output for (call, _), output in zip(server, results, strict=True)}
-        if len(outputs) < len(live.tool_calls.calls):
-            await self._require_action(live, outputs)
+        server = [(c, t) for c in live.tool_calls.calls if (t := self.toolbox.tool_for(c.name)) is not None]
+        results = await asyncio.gather(*(tool.execute(run, call) for call, tool in server))
+        executions = {call.id: result for (call, _), result in zip(server, results, strict=True)}
+        for result in results:
+            live.sources.update((result.step_call.get("_model") or {}).get("sources") or {})
+        if len(executions) < len(live.tool_calls.calls):
+            await self._require_action(live, executions)
             return False
         step = live.tool_step
         assert step is not None
-        step.step_details = self._tool_details(live, outputs)
+        step.step_details = self._tool_details(live, executions)
         step.status, step.completed_at = "completed", now()
         async with self.db.write() as session:
             session.add(step)
@@ -511,6 +497,7 @@ class RunEngine:
                 await self._finish(run, "incomplete", live, incomplete="max_completion_tokens")
                 return "ended"
         conversation = build_conversation(run, thread_messages, steps)
+        live.sources = sources_of(steps)
         budget = None
         if run.max_prompt_tokens is not None:
             budget = run.max_prompt_tokens - used_prompt
@@ -526,11 +513,12 @@ class RunEngine:
             await self._finish(run, "incomplete", live, incomplete="max_prompt_tokens")
             return "ended"
 
+        tools = await self.toolbox.definitions(run)
         request = ChatRequest(
             model=model,
             messages=messages,
-            tools=[t for t in run.tools if t.get("type") == "function"],
-            tool_choice=run.tool_choice if run.tools else None,
+            tools=tools,
+            tool_choice=self.toolbox.tool_choice(run.tool_choice) if tools else None,
             parallel_tool_calls=run.parallel_tool_calls if run.tools else None,
             temperature=run.temperature,
             top_p=run.top_p,
@@ -573,7 +561,7 @@ class RunEngine:
         if live.tool_calls.calls:
             if live.message is not None:
                 await self._complete_message(live, "completed")
-            if any(self._runner_for(c.name) for c in live.tool_calls.calls):
+            if any(self.toolbox.tool_for(c.name) for c in live.tool_calls.calls):
                 return "server_tools"
             await self._require_action(live, {})
             return "waiting"
@@ -665,6 +653,28 @@ class RunEngine:
             ),
         )
 
+    def _call_created_delta(
+        self, live: LiveRun, call: AssembledCall, arguments: str | None = None
+    ) -> runs_pb2.RunEvent:
+        """A call's first delta: a function's id, name and arguments so far, or a built-in tool's type."""
+        assert live.tool_step is not None
+        if call.id in live.builtin_calls:
+            kind = self.toolbox.kind_of(call.name)
+            tool_call = res.ToolCall(index=call.position, id=call.id, type=kind)
+            getattr(tool_call, kind).SetInParent()
+            return run_event(
+                "thread.run.step.delta",
+                run_step_delta=res.RunStepDelta(
+                    id=live.tool_step.id,
+                    object="thread.run.step.delta",
+                    delta=res.RunStepDeltaBody(
+                        step_details=res.StepDetails(type="tool_calls", tool_calls=[tool_call])
+                    ),
+                ),
+            )
+        text = call.arguments if arguments is None else arguments
+        return self._tool_delta(live.tool_step.id, call.position, call.id, call.name, text)
+
     async def _append_tool_call(self, live: LiveRun, delta: Any) -> None:
         run = live.run
         if live.tool_step is None or live.tool_step.status != "in_progress":
@@ -684,9 +694,11 @@ class RunEngine:
             self.bus.publish(run.id, run_event("thread.run.step.created", run_step=step_to_proto(step)))
         call, is_new, new_name, fragment = live.tool_calls.add(delta)
         if is_new:
-            self.bus.publish(
-                run.id, self._tool_delta(live.tool_step.id, call.position, call.id, call.name, fragment)
-            )
+            if self.toolbox.kind_of(call.name) != "function":
+                live.builtin_calls.add(call.id)  # streamed as its type, without the model's arguments
+            self.bus.publish(run.id, self._call_created_delta(live, call, fragment))
+        elif call.id in live.builtin_calls:
+            return
         elif new_name or fragment:
             self.bus.publish(
                 run.id, self._tool_delta(live.tool_step.id, call.position, None, new_name, fragment)
@@ -696,7 +708,7 @@ class RunEngine:
         message, step = live.message, live.message_step
         assert message is not None and step is not None
         t = now()
-        message.content = [text_part(live.text)]
+        message.content = [text_part(live.text, annotations(live.text, live.sources))]
         message.status = status
         if status == "completed":
             message.completed_at = t
@@ -713,28 +725,24 @@ class RunEngine:
         live.text = ""
 
     @staticmethod
-    def _tool_details(live: LiveRun, outputs: dict[str, str]) -> dict[str, Any]:
-        return {
-            "type": "tool_calls",
-            "tool_calls": [
-                {
-                    "id": c.id,
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments, "output": outputs.get(c.id)},
-                }
-                for c in live.tool_calls.calls
-            ],
-        }
+    def _tool_details(live: LiveRun, executions: dict[str, ToolExecution]) -> dict[str, Any]:
+        """The step's calls: each executed one as its tool recorded it, the others as functions awaiting
+        their output."""
+        calls = [
+            executions[c.id].step_call if c.id in executions else function_entry(c, None)
+            for c in live.tool_calls.calls
+        ]
+        return {"type": "tool_calls", "tool_calls": calls}
 
-    async def _require_action(self, live: LiveRun, outputs: dict[str, str]) -> None:
-        """Wait for the client's outputs of the calls not answered server-side (``outputs``)."""
+    async def _require_action(self, live: LiveRun, executions: dict[str, ToolExecution]) -> None:
+        """Wait for the client's outputs of the calls not answered server-side (``executions``)."""
         run, step = live.run, live.tool_step
         assert step is not None
-        step.step_details = self._tool_details(live, outputs)
+        step.step_details = self._tool_details(live, executions)
         calls = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
             for c in live.tool_calls.calls
-            if c.id not in outputs
+            if c.id not in executions
         ]
         run.status = "requires_action"
         run.required_action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}

@@ -74,8 +74,12 @@ def build_conversation(
             if message is not None:
                 turns.append({"role": "assistant", "content": message_text(message)})
         elif step.type == "tool_calls":
-            calls = [c for c in details.get("tool_calls", []) if c.get("type") == "function"]
-            if not calls or any(c["function"].get("output") is None for c in calls):
+            # A function call as recorded; a built-in tool's call as the model made it (its `_model` view).
+            calls = [
+                (c["id"], c["function"] if c.get("type") == "function" else c.get("_model"))
+                for c in details.get("tool_calls", [])
+            ]
+            if not calls or any(view is None or view.get("output") is None for _, view in calls):
                 continue
             turns.append(
                 {
@@ -83,19 +87,16 @@ def build_conversation(
                     "content": "",
                     "tool_calls": [
                         {
-                            "id": c["id"],
+                            "id": call_id,
                             "type": "function",
-                            "function": {
-                                "name": c["function"]["name"],
-                                "arguments": c["function"]["arguments"],
-                            },
+                            "function": {"name": view["name"], "arguments": view["arguments"]},
                         }
-                        for c in calls
+                        for call_id, view in calls
                     ],
                 }
             )
-            for c in calls:
-                turns.append({"role": "tool", "tool_call_id": c["id"], "content": c["function"]["output"]})
+            for call_id, view in calls:
+                turns.append({"role": "tool", "tool_call_id": call_id, "content": view["output"]})
     return Conversation(system=run.instructions or "", history=history, run_turns=turns)
 
 

@@ -1,0 +1,88 @@
+"""Tools executed by the server during a run, behind one interface.
+
+The engine asks the :class:`Toolbox` what to offer the model (chat-completions function definitions) and,
+for each call the model makes, which tool executes it. A call no server-side tool handles is a client
+function: the run waits in ``requires_action`` for its output. Each tool lives in its own module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pygentic.runtime.toolcalls import AssembledCall
+from pygentic.storage.tables import RunRow
+
+
+@dataclass
+class ToolExecution:
+    """What running one call produced: the text the model reads, and the run step's entry for the call
+    (its OpenAI shape; a ``_model`` key, which the API never shows, keeps the call as the model made it)."""
+
+    output: str
+    step_call: dict[str, Any]
+
+
+class RunTool(Protocol):
+    """A server-side tool."""
+
+    #: The run step type of its calls: "function", "file_search", "code_interpreter".
+    kind: str
+
+    async def offers(self, run: RunRow) -> list[dict[str, Any]]:
+        """The function definitions to offer the model for ``run`` (none if the run does not use it)."""
+        ...
+
+    def handles(self, name: str) -> bool:
+        """Whether this tool executes calls of the function ``name``."""
+        ...
+
+    async def execute(self, run: RunRow, call: AssembledCall) -> ToolExecution:
+        """Run one call. Failures the model should hear about become the output, not exceptions."""
+        ...
+
+
+def model_view(call: AssembledCall, output: str | None) -> dict[str, Any]:
+    """The call as the model made it, stored beside a built-in tool's step entry."""
+    return {"name": call.name, "arguments": call.arguments, "output": output}
+
+
+def function_entry(call: AssembledCall, output: str | None) -> dict[str, Any]:
+    """A function call's run step entry."""
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments, "output": output},
+    }
+
+
+class Toolbox:
+    """The server-side tools of one engine, in precedence order."""
+
+    def __init__(self, tools: Sequence[RunTool] = ()) -> None:
+        self.tools = list(tools)
+
+    async def definitions(self, run: RunRow) -> list[dict[str, Any]]:
+        """The run's function tools, then what the built-in tools offer."""
+        offered = [t for t in run.tools if t.get("type") == "function"]
+        for tool in self.tools:
+            offered.extend(await tool.offers(run))
+        return offered
+
+    def tool_for(self, name: str) -> RunTool | None:
+        return next((tool for tool in self.tools if tool.handles(name)), None)
+
+    def kind_of(self, name: str) -> str:
+        tool = self.tool_for(name)
+        return tool.kind if tool is not None else "function"
+
+    def tool_choice(self, choice: Any) -> Any:
+        """A built-in tool's forced choice ({"type": "file_search"}) as the function that stands for it."""
+        if isinstance(choice, dict) and choice.get("type") not in (None, "function"):
+            names = {"file_search": "file_search", "code_interpreter": "code_interpreter"}
+            name = names.get(choice["type"])
+            if name and self.tool_for(name) is not None:
+                return {"type": "function", "function": {"name": name}}
+            return "auto"
+        return choice
