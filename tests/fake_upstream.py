@@ -20,12 +20,15 @@ Models:
   hang-mid           two chunks, then silence
   cut                two chunks, then the connection drops
   garbage            a chunk that is not JSON
+  search             calls file_search with the question, then answers with the first result's text and
+                     its citation marker
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections import defaultdict
@@ -166,6 +169,32 @@ class FakeUpstream(ThreadedASGIServer):
         prompt_tokens = sum(len(str(m.get("content") or "")) // 4 + 4 for m in messages)
         yield _chunk(model, {"role": "assistant", "content": ""})
 
+        if kind == "search":
+            # Calls file_search with the user's question; then answers citing the first result's marker.
+            if messages and messages[-1].get("role") == "tool":
+                found = re.search(r"(【[^】]*】)\n(.*?)(?=\n\n【|\Z)", messages[-1]["content"], re.S)
+                answer = (
+                    f"Found: {' '.join(found.group(2).split())} {found.group(1)}"
+                    if found
+                    else "Nothing found."
+                )
+                for piece in answer.split(" "):
+                    yield _chunk(model, {"content": piece + " "})
+                yield _chunk(model, {}, "stop")
+            else:
+                call = {
+                    "index": 0,
+                    "id": "call_search0",
+                    "type": "function",
+                    "function": {"name": "file_search", "arguments": ""},
+                }
+                yield _chunk(model, {"tool_calls": [call]})
+                arguments = json.dumps({"query": _last_user_text(messages)})
+                for start in range(0, len(arguments), 8):
+                    fragment = {"index": 0, "function": {"arguments": arguments[start : start + 8]}}
+                    yield _chunk(model, {"tool_calls": [fragment]})
+                yield _chunk(model, {}, "tool_calls")
+            return
         if kind in ("tools", "tools-quirky", "two-tools") and messages and messages[-1].get("role") == "tool":
             outputs = [m["content"] for m in messages if m.get("role") == "tool"]
             for piece in ["Tool ", "said: ", " | ".join(outputs)]:

@@ -1,0 +1,143 @@
+"""The file_search tool in runs: the SDK's streamed run searches the assistant's vector store, records a
+file_search step, and the answer carries a file_citation; gRPC events and the thread's store too."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from conftest import connect, make_settings, running
+from fake_upstream import FakeUpstream
+from google.protobuf import struct_pb2
+from runhelpers import collect, names
+from threaded_server import ThreadedServer
+from typing_extensions import override
+
+from pygentic.config import FilesSettings, Settings
+from pygentic.proto.v1 import assistants_pb2, runs_pb2, threads_pb2
+from pygentic.proto.v1 import resources_pb2 as res
+from pygentic.proto.v1 import vector_stores_pb2 as vpb
+from pygentic.proto.v1 import vector_stores_pb2_grpc as vpb_grpc
+
+FAQ = b"# Account help\n\nTo reset your password, open Settings and choose Security, then Reset password."
+RIVERS = b"The Nile is the longest river in Africa."
+
+
+def _settings(database_url: str, upstream: FakeUpstream, tmp_path: Path) -> Settings:
+    return dataclasses.replace(
+        make_settings(database_url, upstream), files=FilesSettings(dir=str(tmp_path / "blobs"))
+    )
+
+
+@pytest.fixture
+def client(tmp_path: Path, upstream: FakeUpstream) -> Iterator[openai.OpenAI]:
+    with ThreadedServer(_settings(f"sqlite:///{tmp_path / 'fs.db'}", upstream, tmp_path)) as server:
+        with openai.OpenAI(
+            base_url=server.base_url, api_key="x", max_retries=0, _strict_response_validation=True
+        ) as sdk:
+            yield sdk
+
+
+def _knowledge_base(client: openai.OpenAI) -> str:
+    store = client.vector_stores.create(name="help")
+    for name, data in (("faq.md", FAQ), ("rivers.txt", RIVERS)):
+        client.vector_stores.files.upload_and_poll(
+            vector_store_id=store.id, file=(name, data), poll_interval_ms=50
+        )
+    return store.id
+
+
+def test_streamed_run_searches_and_cites(client: openai.OpenAI) -> None:
+    store_id = _knowledge_base(client)
+    assistant = client.beta.assistants.create(
+        model="search",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store_id]}},
+    )
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "How do I reset my password?"}])
+    seen: list[str] = []
+
+    class Handler(openai.AssistantEventHandler):
+        @override
+        def on_tool_call_created(self, tool_call: Any) -> None:
+            seen.append(tool_call.type)
+
+    with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id, event_handler=Handler()
+    ) as stream:
+        stream.until_done()
+        run = stream.get_final_run()
+        messages = stream.get_final_messages()
+    assert run.status == "completed" and seen == ["file_search"]
+    text = messages[-1].content[0].text  # type: ignore[union-attr]
+    assert "open Settings and choose Security" in text.value
+    (citation,) = text.annotations
+    assert citation.type == "file_citation" and citation.text in text.value
+    assert text.value[citation.start_index : citation.end_index] == citation.text
+    faq_id = next(f.id for f in client.files.list() if f.filename == "faq.md")
+    assert citation.file_citation.file_id == faq_id  # type: ignore[union-attr]
+
+    steps = list(client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc"))
+    assert [s.type for s in steps] == ["tool_calls", "message_creation"]
+    call = steps[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.type == "file_search" and call.file_search.results  # type: ignore[union-attr]
+    assert call.file_search.results[0].file_id == faq_id  # type: ignore[union-attr]
+    assert call.file_search.ranking_options.ranker == "default_2024_08_21"  # type: ignore[union-attr]
+    stored = client.beta.threads.messages.retrieve(messages[-1].id, thread_id=thread.id)
+    assert stored.content[0].text.annotations[0].file_citation.file_id == faq_id  # type: ignore[union-attr]
+
+
+def test_without_stores_the_tool_is_not_offered(client: openai.OpenAI, upstream: FakeUpstream) -> None:
+    assistant = client.beta.assistants.create(model="echo", tools=[{"type": "file_search"}])
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "hi"}]}
+    )
+    assert run.status == "completed"
+    sent = [r for r in upstream.requests if r.get("model") == "echo"][-1]
+    assert "tools" not in sent
+
+
+async def test_thread_store_over_grpc_with_step_events(
+    database_url: str, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    async with running(_settings(database_url, upstream, tmp_path)) as app, connect(app) as stubs:
+        stores = vpb_grpc.VectorStoresStub(stubs.channel)
+        file_id = await stubs.upload(FAQ, "faq.md")
+        store = await stores.CreateVectorStore(vpb.CreateVectorStoreRequest(file_ids=[file_id]))
+        deadline = time.monotonic() + 60
+        while (
+            await stores.GetVectorStore(vpb.GetVectorStoreRequest(vector_store_id=store.id))
+        ).status != "completed":
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        assistant = await stubs.assistants.CreateAssistant(
+            assistants_pb2.CreateAssistantRequest(model="search", tools=[res.Tool(type="file_search")])
+        )
+        thread = await stubs.threads.CreateThread(
+            threads_pb2.CreateThreadRequest(
+                messages=[
+                    res.MessageInput(role="user", content=struct_pb2.Value(string_value="reset password?"))
+                ],
+                tool_resources=res.ToolResources(
+                    file_search=res.FileSearchResources(vector_store_ids=[store.id])
+                ),
+            )
+        )
+        events = await collect(
+            stubs.runs.StreamRun(runs_pb2.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id))
+        )
+        assert names(events)[-2:] == ["thread.run.completed", "done"]
+        deltas = [e.run_step_delta for e in events if e.event == "thread.run.step.delta"]
+        assert len(deltas) == 1  # the call's type and id; the model's arguments are not streamed
+        call = deltas[0].delta.step_details.tool_calls[0]
+        assert call.type == "file_search" and call.id == "call_search0" and call.HasField("file_search")
+        completed = [e.run_step for e in events if e.event == "thread.run.step.completed"]
+        assert completed[0].step_details.tool_calls[0].file_search.results[0].file_id == file_id
+        final = [e.message for e in events if e.event == "thread.message.completed"][-1]
+        assert final.content[0].text.annotations[0].file_citation.file_id == file_id
