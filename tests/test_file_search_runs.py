@@ -141,3 +141,45 @@ async def test_thread_store_over_grpc_with_step_events(
         assert completed[0].step_details.tool_calls[0].file_search.results[0].file_id == file_id
         final = [e.message for e in events if e.event == "thread.message.completed"][-1]
         assert final.content[0].text.annotations[0].file_citation.file_id == file_id
+
+
+def test_message_attachments_fill_the_threads_own_store(client: openai.OpenAI) -> None:
+    faq = client.files.create(file=("faq.md", FAQ), purpose="assistants")
+    assistant = client.beta.assistants.create(model="search", tools=[{"type": "file_search"}])
+    thread = client.beta.threads.create()
+    client.beta.threads.messages.create(
+        thread.id,
+        role="user",
+        content="How do I reset my password?",
+        attachments=[{"file_id": faq.id, "tools": [{"type": "file_search"}]}],
+    )
+    thread = client.beta.threads.retrieve(thread.id)
+    (store_id,) = thread.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
+    store = client.vector_stores.retrieve(store_id)
+    assert store.expires_after is not None and store.expires_after.days == 7
+    deadline = time.monotonic() + 60
+    while client.vector_stores.retrieve(store_id).file_counts.completed < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    run = client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50
+    )
+    assert run.status == "completed"
+    answer = client.beta.threads.messages.list(thread.id).data[0].content[0].text  # type: ignore[union-attr]
+    assert "Reset password" in answer.value and answer.annotations[0].file_citation.file_id == faq.id  # type: ignore[union-attr]
+    # A second attachment joins the same store; code_interpreter-only attachments do not.
+    more = client.files.create(file=("rivers.txt", RIVERS), purpose="assistants")
+    client.beta.threads.messages.create(
+        thread.id,
+        role="user",
+        content="and rivers?",
+        attachments=[{"file_id": more.id, "tools": [{"type": "file_search"}]}],
+    )
+    client.beta.threads.messages.create(
+        thread.id,
+        role="user",
+        content="x",
+        attachments=[{"file_id": more.id, "tools": [{"type": "code_interpreter"}]}],
+    )
+    assert client.vector_stores.retrieve(store_id).file_counts.total == 2
+    assert client.beta.threads.retrieve(thread.id).tool_resources.file_search.vector_store_ids == [store_id]  # type: ignore[union-attr]

@@ -12,6 +12,7 @@ from pygentic.operations.files import FileOperations
 from pygentic.operations.messages import MessageOperations
 from pygentic.operations.references import References
 from pygentic.operations.runs import RunOperations
+from pygentic.operations.thread_stores import ThreadStores
 from pygentic.operations.threads import ThreadOperations
 from pygentic.operations.vector_stores import VectorStoreOperations
 from pygentic.runtime.engine import RunEngine
@@ -36,13 +37,14 @@ class Operations:
         cls, db: Database, engine: RunEngine, settings: Settings, embeddings: EmbeddingConnector
     ) -> Operations:
         references = References(db)
-        threads = ThreadOperations(db, references)
         store = LocalBlobStore(settings.files.resolved_dir(settings.database.url))
         ingestion = IngestionWorker(db, store, embeddings, engine.instance_id)
+        thread_stores = ThreadStores(ingestion.wake)
+        threads = ThreadOperations(db, references, thread_stores)
         return cls(
             assistants=AssistantOperations(db, references),
             threads=threads,
-            messages=MessageOperations(db, references),
+            messages=MessageOperations(db, references, thread_stores),
             runs=RunOperations(db, engine, threads, settings.runs),
             files=FileOperations(db, store, settings.files),
             vector_stores=VectorStoreOperations(db, references, ingestion, embeddings),

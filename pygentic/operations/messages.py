@@ -12,6 +12,7 @@ from pygentic.objects import ensure_storable, message_to_proto, text_part
 from pygentic.operations.json_values import shorten
 from pygentic.operations.paging import list_response
 from pygentic.operations.references import References
+from pygentic.operations.thread_stores import ThreadStores
 from pygentic.operations.validation import (
     MAX_CONTENT_PARTS,
     MAX_MESSAGE_CHARS,
@@ -155,9 +156,10 @@ def message_row_from_input(thread_id: str, message: res.MessageInput, param: str
 class MessageOperations:
     """The Messages API operations."""
 
-    def __init__(self, db: Database, references: References) -> None:
+    def __init__(self, db: Database, references: References, thread_stores: ThreadStores) -> None:
         self.db = db
         self.references = references
+        self.thread_stores = thread_stores
 
     async def create(self, request: pb.CreateMessageRequest) -> res.Message:
         require_id(request.thread_id, "thread_id")
@@ -170,7 +172,8 @@ class MessageOperations:
         )
         await self.references.check(messages=[(row, "")])
         async with self.db.write() as session:
-            if await repos.threads.get(session, request.thread_id) is None:
+            thread = await repos.threads.get(session, request.thread_id, lock=True)
+            if thread is None:
                 raise not_found("thread", request.thread_id, "thread_id")
             active = await repos.runs.active_for_thread(session, request.thread_id)
             if active is not None:
@@ -178,6 +181,9 @@ class MessageOperations:
                     f"Can't add messages to {request.thread_id} while a run {active.id} is active."
                 )
             await repos.messages.add(session, row)
+            attached = await self.thread_stores.attach(session, thread, [row])
+        if attached:
+            self.thread_stores.wake()
         return message_to_proto(row)
 
     async def get(self, request: pb.GetMessageRequest) -> res.Message:

@@ -191,7 +191,10 @@ class RunOperations:
                 raise precondition(f"Thread {thread.id} already has an active run {active.id}.")
             for message_row in additional:
                 await repos.messages.add(session, message_row)
+            attached = await self.threads.thread_stores.attach(session, thread, additional)
             await repos.runs.add(session, run)
+        if attached:
+            self.threads.thread_stores.wake()
         self._started(run)
         return run
 
@@ -224,7 +227,10 @@ class RunOperations:
             await repos.threads.add(session, thread)
             for m in messages:
                 await repos.messages.add(session, m)
+            attached = await self.threads.thread_stores.attach(session, thread, messages)
             await repos.runs.add(session, run)
+        if attached:
+            self.threads.thread_stores.wake()
         return thread, run
 
     async def create_thread_and_run(self, request: pb.CreateThreadAndRunRequest) -> res.Run:

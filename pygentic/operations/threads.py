@@ -10,6 +10,7 @@ from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import ensure_storable, thread_to_proto
 from pygentic.operations.messages import message_row_from_input
 from pygentic.operations.references import References
+from pygentic.operations.thread_stores import ThreadStores
 from pygentic.operations.validation import check_metadata, check_tool_resources, fields_to_update, require_id
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import threads_pb2 as pb
@@ -24,9 +25,10 @@ MAX_INITIAL_MESSAGES = 32
 class ThreadOperations:
     """The Threads API operations."""
 
-    def __init__(self, db: Database, references: References) -> None:
+    def __init__(self, db: Database, references: References, thread_stores: ThreadStores) -> None:
         self.db = db
         self.references = references
+        self.thread_stores = thread_stores
 
     def build(self, request: pb.CreateThreadRequest, param: str = "") -> tuple[ThreadRow, list[Any]]:
         """Validate a new thread (``param`` prefixes field names, e.g. ``thread``) into rows, unsaved."""
@@ -66,6 +68,9 @@ class ThreadOperations:
             await repos.threads.add(session, thread)
             for m in messages:
                 await repos.messages.add(session, m)
+            attached = await self.thread_stores.attach(session, thread, messages)
+        if attached:
+            self.thread_stores.wake()
         return thread_to_proto(thread)
 
     async def get(self, request: pb.GetThreadRequest) -> res.Thread:
