@@ -124,8 +124,8 @@ async def test_thread_store_over_grpc_with_step_events(
                 messages=[
                     res.MessageInput(role="user", content=struct_pb2.Value(string_value="reset password?"))
                 ],
-                tool_resources=res.ToolResources(
-                    file_search=res.FileSearchResources(vector_store_ids=[store.id])
+                tool_resources=res.ToolResourcesInput(
+                    file_search=res.FileSearchResourcesInput(vector_store_ids=[store.id])
                 ),
             )
         )
@@ -183,3 +183,41 @@ def test_message_attachments_fill_the_threads_own_store(client: openai.OpenAI) -
     )
     assert client.vector_stores.retrieve(store_id).file_counts.total == 2
     assert client.beta.threads.retrieve(thread.id).tool_resources.file_search.vector_store_ids == [store_id]  # type: ignore[union-attr]
+
+
+def test_inline_vector_store_helpers(client: openai.OpenAI) -> None:
+    faq = client.files.create(file=("faq.md", FAQ), purpose="assistants")
+    assistant = client.beta.assistants.create(
+        model="search",
+        tools=[{"type": "file_search"}],
+        tool_resources={
+            "file_search": {"vector_stores": [{"file_ids": [faq.id], "metadata": {"kb": "help"}}]}
+        },
+    )
+    (store_id,) = assistant.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
+    store = client.vector_stores.retrieve(store_id)
+    assert store.metadata == {"kb": "help"} and store.file_counts.total == 1
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "How do I reset my password?"}]},
+        poll_interval_ms=50,
+    )
+    assert run.status == "completed"
+    answer = client.beta.threads.messages.list(run.thread_id).data[0].content[0].text  # type: ignore[union-attr]
+    assert answer.annotations and answer.annotations[0].file_citation.file_id == faq.id  # type: ignore[union-attr]
+
+    thread = client.beta.threads.create(
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [faq.id]}]}}  # type: ignore[typeddict-item]
+    )
+    assert thread.tool_resources.file_search.vector_store_ids[0].startswith("vs_")  # type: ignore[union-attr]
+    with pytest.raises(openai.NotFoundError) as info:
+        client.beta.threads.create(
+            tool_resources={"file_search": {"vector_stores": [{"file_ids": ["file-nope"]}]}}
+        )  # type: ignore[typeddict-item]
+    assert info.value.body["param"] == "tool_resources.file_search.vector_stores[0].file_ids[0]"  # type: ignore[index]
+    with pytest.raises(openai.BadRequestError):
+        client.beta.threads.create(
+            tool_resources={
+                "file_search": {"vector_store_ids": [store_id], "vector_stores": [{"file_ids": []}]}
+            }  # type: ignore[typeddict-item]
+        )

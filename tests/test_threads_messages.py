@@ -67,13 +67,13 @@ async def test_thread_get_update_delete(stubs: Stubs) -> None:
     thread = await stubs.threads.CreateThread(tpb.CreateThreadRequest(metadata={"a": "1"}))
     assert await stubs.threads.GetThread(tpb.GetThreadRequest(thread_id=thread.id)) == thread
     file_id = await stubs.upload(b"data")
-    unknown = res.ToolResources(code_interpreter=res.CodeInterpreterResources(file_ids=["file-nope"]))
+    unknown = res.ToolResourcesInput(code_interpreter=res.CodeInterpreterResources(file_ids=["file-nope"]))
     await expect_status(
         stubs.threads.UpdateThread(tpb.UpdateThreadRequest(thread_id=thread.id, tool_resources=unknown)),
         NOT_FOUND,
         "file-nope",
     )
-    resources = res.ToolResources(code_interpreter=res.CodeInterpreterResources(file_ids=[file_id]))
+    resources = res.ToolResourcesInput(code_interpreter=res.CodeInterpreterResources(file_ids=[file_id]))
     updated = await stubs.threads.UpdateThread(
         tpb.UpdateThreadRequest(thread_id=thread.id, metadata={"b": "2"}, tool_resources=resources)
     )

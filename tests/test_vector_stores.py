@@ -199,8 +199,8 @@ async def test_grpc_search_with_attribute_filters(
         )
         thread = await stubs.threads.CreateThread(
             threads_pb2.CreateThreadRequest(
-                tool_resources=res.ToolResources(
-                    file_search=res.FileSearchResources(vector_store_ids=[store.id])
+                tool_resources=res.ToolResourcesInput(
+                    file_search=res.FileSearchResourcesInput(vector_store_ids=[store.id])
                 )
             )
         )
@@ -304,3 +304,16 @@ async def test_cancelling_a_batch_stops_its_files(
         assert (store.file_counts.cancelled, store.file_counts.completed, store.status) == (3, 0, "completed")
         async with app.db.read() as session:
             assert (await session.exec(ChunkRow.__table__.select())).all() == []  # type: ignore[attr-defined, call-overload]
+
+
+def test_deleting_a_file_removes_it_from_its_stores(client: openai.OpenAI) -> None:
+    store = client.vector_stores.create()
+    added = client.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("paris.md", DOCS["paris.md"].encode()), poll_interval_ms=50
+    )
+    assert client.vector_stores.search(store.id, query="Eiffel Tower").data
+    assert client.files.delete(added.id).deleted
+    assert client.vector_stores.search(store.id, query="Eiffel Tower").data == []
+    assert client.vector_stores.retrieve(store.id).file_counts.total == 0
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.files.retrieve(file_id=added.id, vector_store_id=store.id)

@@ -6,6 +6,7 @@ from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found
 from pygentic.objects import assistant_to_proto, ensure_storable
+from pygentic.operations.implicit_stores import ImplicitStores
 from pygentic.operations.paging import list_response
 from pygentic.operations.references import References
 from pygentic.operations.validation import (
@@ -48,9 +49,10 @@ UPDATABLE = (
 class AssistantOperations:
     """The Assistants API operations."""
 
-    def __init__(self, db: Database, references: References) -> None:
+    def __init__(self, db: Database, references: References, stores: ImplicitStores) -> None:
         self.db = db
         self.references = references
+        self.stores = stores
 
     async def create(self, request: pb.CreateAssistantRequest) -> res.Assistant:
         check_model(request.model)
@@ -63,7 +65,9 @@ class AssistantOperations:
             description=request.description if request.HasField("description") else None,
             instructions=request.instructions if request.HasField("instructions") else None,
             tools=[to_json(t) for t in request.tools],
-            tool_resources=to_json(request.tool_resources) if request.HasField("tool_resources") else None,
+            tool_resources=self.stores.parse(
+                request.tool_resources if request.HasField("tool_resources") else None
+            ),
             meta=dict(request.metadata),
             temperature=request.temperature if request.HasField("temperature") else None,
             top_p=request.top_p if request.HasField("top_p") else None,
@@ -73,7 +77,12 @@ class AssistantOperations:
         proto = ensure_storable(assistant_to_proto(row))
         await self.references.check(tool_resources=[(row.tool_resources, "tool_resources")])
         async with self.db.write() as session:
+            created = row.tool_resources
+            row.tool_resources = await self.stores.create_helpers(session, created)
             await repos.assistants.add(session, row)
+        if row.tool_resources is not created:
+            self.stores.wake()
+            proto = assistant_to_proto(row)
         return proto
 
     async def get(self, request: pb.GetAssistantRequest) -> res.Assistant:
@@ -103,8 +112,9 @@ class AssistantOperations:
         if "model" in fields:
             check_model(request.model)
         self._check_common(request)
-        if "tool_resources" in fields and request.HasField("tool_resources"):
-            await self.references.check(tool_resources=[(to_json(request.tool_resources), "tool_resources")])
+        resources = self.stores.parse(request.tool_resources if request.HasField("tool_resources") else None)
+        if "tool_resources" in fields:
+            await self.references.check(tool_resources=[(resources, "tool_resources")])
         async with self.db.write() as session:
             row = await repos.assistants.get(session, request.assistant_id)
             if row is None:
@@ -115,9 +125,9 @@ class AssistantOperations:
                 elif name == "metadata":
                     row.meta = dict(request.metadata)
                 elif name == "tool_resources":
-                    row.tool_resources = (
-                        to_json(request.tool_resources) if request.HasField("tool_resources") else None
-                    )
+                    row.tool_resources = await self.stores.create_helpers(session, resources)
+                    if row.tool_resources is not resources:
+                        session.info["wake_ingestion"] = True
                 elif name == "response_format":
                     row.response_format = value_to_py(request, "response_format")
                 elif name == "model":
@@ -126,6 +136,9 @@ class AssistantOperations:
                     setattr(row, name, getattr(request, name) if request.HasField(name) else None)
             proto = ensure_storable(assistant_to_proto(row))
             session.add(row)
+            wake = session.info.pop("wake_ingestion", False)
+        if wake:
+            self.stores.wake()
         return proto
 
     async def delete(self, request: pb.DeleteAssistantRequest) -> pb.DeleteAssistantResponse:

@@ -9,10 +9,10 @@ from pygentic.connectors.embeddings import EmbeddingConnector
 from pygentic.ingestion.worker import IngestionWorker
 from pygentic.operations.assistants import AssistantOperations
 from pygentic.operations.files import FileOperations
+from pygentic.operations.implicit_stores import ImplicitStores
 from pygentic.operations.messages import MessageOperations
 from pygentic.operations.references import References
 from pygentic.operations.runs import RunOperations
-from pygentic.operations.thread_stores import ThreadStores
 from pygentic.operations.threads import ThreadOperations
 from pygentic.operations.vector_stores import VectorStoreOperations
 from pygentic.runtime.engine import RunEngine
@@ -39,12 +39,12 @@ class Operations:
         references = References(db)
         store = LocalBlobStore(settings.files.resolved_dir(settings.database.url))
         ingestion = IngestionWorker(db, store, embeddings, engine.instance_id)
-        thread_stores = ThreadStores(ingestion.wake)
-        threads = ThreadOperations(db, references, thread_stores)
+        stores = ImplicitStores(ingestion.wake)
+        threads = ThreadOperations(db, references, stores)
         return cls(
-            assistants=AssistantOperations(db, references),
+            assistants=AssistantOperations(db, references, stores),
             threads=threads,
-            messages=MessageOperations(db, references, thread_stores),
+            messages=MessageOperations(db, references, stores),
             runs=RunOperations(db, engine, threads, settings.runs),
             files=FileOperations(db, store, settings.files),
             vector_stores=VectorStoreOperations(db, references, ingestion, embeddings),

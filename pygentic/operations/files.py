@@ -24,7 +24,7 @@ from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
 from pygentic.storage.blobs import BlobTooLarge, LocalBlobStore
 from pygentic.storage.repositories import now
-from pygentic.storage.tables import FileRow
+from pygentic.storage.tables import FileRow, VectorStoreFileRow
 
 log = logging.getLogger("pygentic.files")
 
@@ -137,6 +137,12 @@ class FileOperations:
             if row is None:
                 raise not_found("file", request.file_id, "file_id")
             await repos.files.delete(session, row)
+            # It leaves every vector store it was in (and their search), in the same transaction.
+            entries = (
+                await session.exec(select(VectorStoreFileRow).where(VectorStoreFileRow.id == request.file_id))
+            ).all()
+            for entry in entries:
+                await repos.vector_store_files.delete(session, entry)
         await self.store.delete(request.file_id)
         log.info("file deleted", extra={"file_id": request.file_id})
         return pb.DeleteFileResponse(id=request.file_id, object="file", deleted=True)

@@ -9,10 +9,10 @@ from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import ensure_storable, message_to_proto, text_part
+from pygentic.operations.implicit_stores import ImplicitStores
 from pygentic.operations.json_values import shorten
 from pygentic.operations.paging import list_response
 from pygentic.operations.references import References
-from pygentic.operations.thread_stores import ThreadStores
 from pygentic.operations.validation import (
     MAX_CONTENT_PARTS,
     MAX_MESSAGE_CHARS,
@@ -156,10 +156,10 @@ def message_row_from_input(thread_id: str, message: res.MessageInput, param: str
 class MessageOperations:
     """The Messages API operations."""
 
-    def __init__(self, db: Database, references: References, thread_stores: ThreadStores) -> None:
+    def __init__(self, db: Database, references: References, stores: ImplicitStores) -> None:
         self.db = db
         self.references = references
-        self.thread_stores = thread_stores
+        self.stores = stores
 
     async def create(self, request: pb.CreateMessageRequest) -> res.Message:
         require_id(request.thread_id, "thread_id")
@@ -181,9 +181,9 @@ class MessageOperations:
                     f"Can't add messages to {request.thread_id} while a run {active.id} is active."
                 )
             await repos.messages.add(session, row)
-            attached = await self.thread_stores.attach(session, thread, [row])
+            attached = await self.stores.attach(session, thread, [row])
         if attached:
-            self.thread_stores.wake()
+            self.stores.wake()
         return message_to_proto(row)
 
     async def get(self, request: pb.GetMessageRequest) -> res.Message:

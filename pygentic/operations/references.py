@@ -39,6 +39,9 @@ class References:
                 files.append((file_id, f"{param}.code_interpreter.file_ids[{i}]"))
             for i, store_id in enumerate((resources.get("file_search") or {}).get("vector_store_ids") or []):
                 stores.append((store_id, f"{param}.file_search.vector_store_ids[{i}]"))
+            for i, helper in enumerate((resources.get("file_search") or {}).get("vector_stores") or []):
+                for j, file_id in enumerate(helper.get("file_ids") or []):
+                    files.append((file_id, f"{param}.file_search.vector_stores[{i}].file_ids[{j}]"))
         for row, param in messages:
             prefix = f"{param}." if param else ""
             for i, attachment in enumerate(row.attachments):

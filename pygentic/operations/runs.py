@@ -191,10 +191,10 @@ class RunOperations:
                 raise precondition(f"Thread {thread.id} already has an active run {active.id}.")
             for message_row in additional:
                 await repos.messages.add(session, message_row)
-            attached = await self.threads.thread_stores.attach(session, thread, additional)
+            attached = await self.threads.stores.attach(session, thread, additional)
             await repos.runs.add(session, run)
         if attached:
-            self.threads.thread_stores.wake()
+            self.threads.stores.wake()
         self._started(run)
         return run
 
@@ -218,19 +218,21 @@ class RunOperations:
         thread, messages = self.threads.build(request.thread, "thread")
         await self.threads.check_references(thread, messages, "thread")
         if request.HasField("tool_resources"):
-            thread.tool_resources = to_json(request.tool_resources)
+            thread.tool_resources = self.threads.stores.parse(request.tool_resources)
             await self.threads.references.check(tool_resources=[(thread.tool_resources, "tool_resources")])
         async with self.db.write() as session:
+            created = thread.tool_resources
+            thread.tool_resources = await self.threads.stores.create_helpers(session, created)
             assistant = await self._assistant(session, request.assistant_id)
             run = self._build_run(request, assistant, thread.id, run_id)
             self.engine.claim(run)
             await repos.threads.add(session, thread)
             for m in messages:
                 await repos.messages.add(session, m)
-            attached = await self.threads.thread_stores.attach(session, thread, messages)
+            attached = await self.threads.stores.attach(session, thread, messages)
             await repos.runs.add(session, run)
-        if attached:
-            self.threads.thread_stores.wake()
+        if attached or thread.tool_resources is not created:
+            self.threads.stores.wake()
         return thread, run
 
     async def create_thread_and_run(self, request: pb.CreateThreadAndRunRequest) -> res.Run:

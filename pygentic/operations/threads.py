@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from pygentic import ids
-from pygentic.codec import to_json
 from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import ensure_storable, thread_to_proto
+from pygentic.operations.implicit_stores import ImplicitStores
 from pygentic.operations.messages import message_row_from_input
 from pygentic.operations.references import References
-from pygentic.operations.thread_stores import ThreadStores
 from pygentic.operations.validation import check_metadata, check_tool_resources, fields_to_update, require_id
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import threads_pb2 as pb
@@ -25,10 +24,10 @@ MAX_INITIAL_MESSAGES = 32
 class ThreadOperations:
     """The Threads API operations."""
 
-    def __init__(self, db: Database, references: References, thread_stores: ThreadStores) -> None:
+    def __init__(self, db: Database, references: References, stores: ImplicitStores) -> None:
         self.db = db
         self.references = references
-        self.thread_stores = thread_stores
+        self.stores = stores
 
     def build(self, request: pb.CreateThreadRequest, param: str = "") -> tuple[ThreadRow, list[Any]]:
         """Validate a new thread (``param`` prefixes field names, e.g. ``thread``) into rows, unsaved."""
@@ -41,7 +40,10 @@ class ThreadOperations:
         thread = ThreadRow(
             id=ids.new_id(ids.THREAD),
             created_at=created,
-            tool_resources=to_json(request.tool_resources) if request.HasField("tool_resources") else None,
+            tool_resources=self.stores.parse(
+                request.tool_resources if request.HasField("tool_resources") else None,
+                f"{prefix}tool_resources",
+            ),
             meta=dict(request.metadata),
         )
         messages = [
@@ -65,12 +67,14 @@ class ThreadOperations:
         thread, messages = self.build(request)
         await self.check_references(thread, messages)
         async with self.db.write() as session:
+            created = thread.tool_resources
+            thread.tool_resources = await self.stores.create_helpers(session, created)
             await repos.threads.add(session, thread)
             for m in messages:
                 await repos.messages.add(session, m)
-            attached = await self.thread_stores.attach(session, thread, messages)
-        if attached:
-            self.thread_stores.wake()
+            attached = await self.stores.attach(session, thread, messages)
+        if attached or thread.tool_resources is not created:
+            self.stores.wake()
         return thread_to_proto(thread)
 
     async def get(self, request: pb.GetThreadRequest) -> res.Thread:
@@ -86,8 +90,9 @@ class ThreadOperations:
         fields = fields_to_update(request, ("tool_resources", "metadata"))
         check_tool_resources(request.tool_resources)
         check_metadata(request.metadata)
-        if "tool_resources" in fields and request.HasField("tool_resources"):
-            await self.references.check(tool_resources=[(to_json(request.tool_resources), "tool_resources")])
+        resources = self.stores.parse(request.tool_resources if request.HasField("tool_resources") else None)
+        if "tool_resources" in fields:
+            await self.references.check(tool_resources=[(resources, "tool_resources")])
         async with self.db.write() as session:
             row = await repos.threads.get(session, request.thread_id)
             if row is None:
@@ -95,11 +100,11 @@ class ThreadOperations:
             if "metadata" in fields:
                 row.meta = dict(request.metadata)
             if "tool_resources" in fields:
-                row.tool_resources = (
-                    to_json(request.tool_resources) if request.HasField("tool_resources") else None
-                )
+                row.tool_resources = await self.stores.create_helpers(session, resources)
             proto = ensure_storable(thread_to_proto(row))
             session.add(row)
+        if "tool_resources" in fields and row.tool_resources is not resources:
+            self.stores.wake()
         return proto
 
     async def delete(self, request: pb.DeleteThreadRequest) -> pb.DeleteThreadResponse:

@@ -131,8 +131,16 @@ def check_tool_resources(message: Message, param: str = "tool_resources") -> Non
     resources: Any = message
     if len(resources.code_interpreter.file_ids) > 20:
         raise invalid(f"{param}.code_interpreter.file_ids", "at most 20 files are allowed.")
-    if len(resources.file_search.vector_store_ids) > 1:
-        raise invalid(f"{param}.file_search.vector_store_ids", "at most 1 vector store is allowed.")
+    stores = len(resources.file_search.vector_store_ids) + len(
+        getattr(resources.file_search, "vector_stores", ())
+    )
+    if stores > 1:
+        raise invalid(f"{param}.file_search", "at most 1 vector store is allowed.")
+    for i, helper in enumerate(getattr(resources.file_search, "vector_stores", ())):
+        if len(helper.file_ids) > 10_000:
+            raise invalid(
+                f"{param}.file_search.vector_stores[{i}].file_ids", "at most 10000 files are allowed."
+            )
 
 
 def page_params(request: Any) -> PageParams:

@@ -34,13 +34,13 @@ class CreateAssistantRequest(_message.Message):
     description: str
     instructions: str
     tools: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Tool]
-    tool_resources: _resources_pb2.ToolResources
+    tool_resources: _resources_pb2.ToolResourcesInput
     metadata: _containers.ScalarMap[str, str]
     temperature: float
     top_p: float
     response_format: _struct_pb2.Value
     reasoning_effort: str
-    def __init__(self, model: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., instructions: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_resources_pb2.Tool, _Mapping]]] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResources, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., response_format: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., reasoning_effort: _Optional[str] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., instructions: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_resources_pb2.Tool, _Mapping]]] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResourcesInput, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., response_format: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., reasoning_effort: _Optional[str] = ...) -> None: ...
 
 class GetAssistantRequest(_message.Message):
     __slots__ = ("assistant_id",)
@@ -102,14 +102,14 @@ class UpdateAssistantRequest(_message.Message):
     description: str
     instructions: str
     tools: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Tool]
-    tool_resources: _resources_pb2.ToolResources
+    tool_resources: _resources_pb2.ToolResourcesInput
     metadata: _containers.ScalarMap[str, str]
     temperature: float
     top_p: float
     response_format: _struct_pb2.Value
     reasoning_effort: str
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, assistant_id: _Optional[str] = ..., model: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., instructions: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_resources_pb2.Tool, _Mapping]]] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResources, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., response_format: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., reasoning_effort: _Optional[str] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    def __init__(self, assistant_id: _Optional[str] = ..., model: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., instructions: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_resources_pb2.Tool, _Mapping]]] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResourcesInput, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., response_format: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., reasoning_effort: _Optional[str] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class DeleteAssistantRequest(_message.Message):
     __slots__ = ("assistant_id",)

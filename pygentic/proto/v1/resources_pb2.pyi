@@ -65,6 +65,39 @@ class ToolResources(_message.Message):
     file_search: FileSearchResources
     def __init__(self, code_interpreter: _Optional[_Union[CodeInterpreterResources, _Mapping]] = ..., file_search: _Optional[_Union[FileSearchResources, _Mapping]] = ...) -> None: ...
 
+class VectorStoreHelper(_message.Message):
+    __slots__ = ("file_ids", "chunking_strategy", "metadata")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    FILE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHUNKING_STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    file_ids: _containers.RepeatedScalarFieldContainer[str]
+    chunking_strategy: _struct_pb2.Value
+    metadata: _containers.ScalarMap[str, str]
+    def __init__(self, file_ids: _Optional[_Iterable[str]] = ..., chunking_strategy: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class FileSearchResourcesInput(_message.Message):
+    __slots__ = ("vector_store_ids", "vector_stores")
+    VECTOR_STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_STORES_FIELD_NUMBER: _ClassVar[int]
+    vector_store_ids: _containers.RepeatedScalarFieldContainer[str]
+    vector_stores: _containers.RepeatedCompositeFieldContainer[VectorStoreHelper]
+    def __init__(self, vector_store_ids: _Optional[_Iterable[str]] = ..., vector_stores: _Optional[_Iterable[_Union[VectorStoreHelper, _Mapping]]] = ...) -> None: ...
+
+class ToolResourcesInput(_message.Message):
+    __slots__ = ("code_interpreter", "file_search")
+    CODE_INTERPRETER_FIELD_NUMBER: _ClassVar[int]
+    FILE_SEARCH_FIELD_NUMBER: _ClassVar[int]
+    code_interpreter: CodeInterpreterResources
+    file_search: FileSearchResourcesInput
+    def __init__(self, code_interpreter: _Optional[_Union[CodeInterpreterResources, _Mapping]] = ..., file_search: _Optional[_Union[FileSearchResourcesInput, _Mapping]] = ...) -> None: ...
+
 class Assistant(_message.Message):
     __slots__ = ("id", "object", "created_at", "name", "description", "model", "instructions", "tools", "tool_resources", "metadata", "temperature", "top_p", "response_format")
     class MetadataEntry(_message.Message):

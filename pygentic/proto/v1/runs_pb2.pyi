@@ -86,7 +86,7 @@ class CreateThreadAndRunRequest(_message.Message):
     model: str
     instructions: str
     tools: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Tool]
-    tool_resources: _resources_pb2.ToolResources
+    tool_resources: _resources_pb2.ToolResourcesInput
     metadata: _containers.ScalarMap[str, str]
     temperature: float
     top_p: float
@@ -96,7 +96,7 @@ class CreateThreadAndRunRequest(_message.Message):
     tool_choice: _struct_pb2.Value
     parallel_tool_calls: bool
     response_format: _struct_pb2.Value
-    def __init__(self, assistant_id: _Optional[str] = ..., thread: _Optional[_Union[_threads_pb2.CreateThreadRequest, _Mapping]] = ..., model: _Optional[str] = ..., instructions: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_resources_pb2.Tool, _Mapping]]] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResources, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_prompt_tokens: _Optional[int] = ..., max_completion_tokens: _Optional[int] = ..., truncation_strategy: _Optional[_Union[_resources_pb2.TruncationStrategy, _Mapping]] = ..., tool_choice: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., parallel_tool_calls: _Optional[bool] = ..., response_format: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    def __init__(self, assistant_id: _Optional[str] = ..., thread: _Optional[_Union[_threads_pb2.CreateThreadRequest, _Mapping]] = ..., model: _Optional[str] = ..., instructions: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_resources_pb2.Tool, _Mapping]]] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResourcesInput, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_prompt_tokens: _Optional[int] = ..., max_completion_tokens: _Optional[int] = ..., truncation_strategy: _Optional[_Union[_resources_pb2.TruncationStrategy, _Mapping]] = ..., tool_choice: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., parallel_tool_calls: _Optional[bool] = ..., response_format: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class GetRunRequest(_message.Message):
     __slots__ = ("thread_id", "run_id")

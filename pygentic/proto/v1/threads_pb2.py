@@ -26,7 +26,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from pygentic.proto.v1 import resources_pb2 as pygentic_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19pygentic/v1/threads.proto\x12\x0bpygentic.v1\x1a google/protobuf/field_mask.proto\x1a\x1bpygentic/v1/resources.proto\"\xe9\x01\n\x13\x43reateThreadRequest\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.pygentic.v1.MessageInput\x12\x32\n\x0etool_resources\x18\x02 \x01(\x0b\x32\x1a.pygentic.v1.ToolResources\x12@\n\x08metadata\x18\x03 \x03(\x0b\x32..pygentic.v1.CreateThreadRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"%\n\x10GetThreadRequest\x12\x11\n\tthread_id\x18\x01 \x01(\t\"\x80\x02\n\x13UpdateThreadRequest\x12\x11\n\tthread_id\x18\x01 \x01(\t\x12\x32\n\x0etool_resources\x18\x02 \x01(\x0b\x32\x1a.pygentic.v1.ToolResources\x12@\n\x08metadata\x18\x03 \x03(\x0b\x32..pygentic.v1.UpdateThreadRequest.MetadataEntry\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"(\n\x13\x44\x65leteThreadRequest\x12\x11\n\tthread_id\x18\x01 \x01(\t\"C\n\x14\x44\x65leteThreadResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x08\x32\xad\x02\n\x07Threads\x12\x45\n\x0c\x43reateThread\x12 .pygentic.v1.CreateThreadRequest\x1a\x13.pygentic.v1.Thread\x12?\n\tGetThread\x12\x1d.pygentic.v1.GetThreadRequest\x1a\x13.pygentic.v1.Thread\x12\x45\n\x0cUpdateThread\x12 .pygentic.v1.UpdateThreadRequest\x1a\x13.pygentic.v1.Thread\x12S\n\x0c\x44\x65leteThread\x12 .pygentic.v1.DeleteThreadRequest\x1a!.pygentic.v1.DeleteThreadResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19pygentic/v1/threads.proto\x12\x0bpygentic.v1\x1a google/protobuf/field_mask.proto\x1a\x1bpygentic/v1/resources.proto\"\xee\x01\n\x13\x43reateThreadRequest\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.pygentic.v1.MessageInput\x12\x37\n\x0etool_resources\x18\x02 \x01(\x0b\x32\x1f.pygentic.v1.ToolResourcesInput\x12@\n\x08metadata\x18\x03 \x03(\x0b\x32..pygentic.v1.CreateThreadRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"%\n\x10GetThreadRequest\x12\x11\n\tthread_id\x18\x01 \x01(\t\"\x85\x02\n\x13UpdateThreadRequest\x12\x11\n\tthread_id\x18\x01 \x01(\t\x12\x37\n\x0etool_resources\x18\x02 \x01(\x0b\x32\x1f.pygentic.v1.ToolResourcesInput\x12@\n\x08metadata\x18\x03 \x03(\x0b\x32..pygentic.v1.UpdateThreadRequest.MetadataEntry\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"(\n\x13\x44\x65leteThreadRequest\x12\x11\n\tthread_id\x18\x01 \x01(\t\"C\n\x14\x44\x65leteThreadResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x08\x32\xad\x02\n\x07Threads\x12\x45\n\x0c\x43reateThread\x12 .pygentic.v1.CreateThreadRequest\x1a\x13.pygentic.v1.Thread\x12?\n\tGetThread\x12\x1d.pygentic.v1.GetThreadRequest\x1a\x13.pygentic.v1.Thread\x12\x45\n\x0cUpdateThread\x12 .pygentic.v1.UpdateThreadRequest\x1a\x13.pygentic.v1.Thread\x12S\n\x0c\x44\x65leteThread\x12 .pygentic.v1.DeleteThreadRequest\x1a!.pygentic.v1.DeleteThreadResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,19 +38,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPDATETHREADREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_UPDATETHREADREQUEST_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_CREATETHREADREQUEST']._serialized_start=106
-  _globals['_CREATETHREADREQUEST']._serialized_end=339
-  _globals['_CREATETHREADREQUEST_METADATAENTRY']._serialized_start=292
-  _globals['_CREATETHREADREQUEST_METADATAENTRY']._serialized_end=339
-  _globals['_GETTHREADREQUEST']._serialized_start=341
-  _globals['_GETTHREADREQUEST']._serialized_end=378
-  _globals['_UPDATETHREADREQUEST']._serialized_start=381
-  _globals['_UPDATETHREADREQUEST']._serialized_end=637
-  _globals['_UPDATETHREADREQUEST_METADATAENTRY']._serialized_start=292
-  _globals['_UPDATETHREADREQUEST_METADATAENTRY']._serialized_end=339
-  _globals['_DELETETHREADREQUEST']._serialized_start=639
-  _globals['_DELETETHREADREQUEST']._serialized_end=679
-  _globals['_DELETETHREADRESPONSE']._serialized_start=681
-  _globals['_DELETETHREADRESPONSE']._serialized_end=748
-  _globals['_THREADS']._serialized_start=751
-  _globals['_THREADS']._serialized_end=1052
+  _globals['_CREATETHREADREQUEST']._serialized_end=344
+  _globals['_CREATETHREADREQUEST_METADATAENTRY']._serialized_start=297
+  _globals['_CREATETHREADREQUEST_METADATAENTRY']._serialized_end=344
+  _globals['_GETTHREADREQUEST']._serialized_start=346
+  _globals['_GETTHREADREQUEST']._serialized_end=383
+  _globals['_UPDATETHREADREQUEST']._serialized_start=386
+  _globals['_UPDATETHREADREQUEST']._serialized_end=647
+  _globals['_UPDATETHREADREQUEST_METADATAENTRY']._serialized_start=297
+  _globals['_UPDATETHREADREQUEST_METADATAENTRY']._serialized_end=344
+  _globals['_DELETETHREADREQUEST']._serialized_start=649
+  _globals['_DELETETHREADREQUEST']._serialized_end=689
+  _globals['_DELETETHREADRESPONSE']._serialized_start=691
+  _globals['_DELETETHREADRESPONSE']._serialized_end=758
+  _globals['_THREADS']._serialized_start=761
+  _globals['_THREADS']._serialized_end=1062
 # @@protoc_insertion_point(module_scope)

@@ -21,9 +21,9 @@ class CreateThreadRequest(_message.Message):
     TOOL_RESOURCES_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     messages: _containers.RepeatedCompositeFieldContainer[_resources_pb2.MessageInput]
-    tool_resources: _resources_pb2.ToolResources
+    tool_resources: _resources_pb2.ToolResourcesInput
     metadata: _containers.ScalarMap[str, str]
-    def __init__(self, messages: _Optional[_Iterable[_Union[_resources_pb2.MessageInput, _Mapping]]] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResources, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, messages: _Optional[_Iterable[_Union[_resources_pb2.MessageInput, _Mapping]]] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResourcesInput, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class GetThreadRequest(_message.Message):
     __slots__ = ("thread_id",)
@@ -45,10 +45,10 @@ class UpdateThreadRequest(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     thread_id: str
-    tool_resources: _resources_pb2.ToolResources
+    tool_resources: _resources_pb2.ToolResourcesInput
     metadata: _containers.ScalarMap[str, str]
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, thread_id: _Optional[str] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResources, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    def __init__(self, thread_id: _Optional[str] = ..., tool_resources: _Optional[_Union[_resources_pb2.ToolResourcesInput, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class DeleteThreadRequest(_message.Message):
     __slots__ = ("thread_id",)
