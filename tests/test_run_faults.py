@@ -124,16 +124,20 @@ def test_credentials_in_urls_never_reach_logs_or_check(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- the PostgreSQL bus
 
 
-async def _terminate_bus_connections() -> int:
+async def _terminate_bus_connections(*apps: Any) -> int:
+    """pg_terminate_backend on these servers' LISTEN connections (found by their backend pids)."""
+    pids = [app.bus._conn.get_server_pid() for app in apps]
     conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
     try:
         rows = await conn.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = $1 AND pid = ANY($2::int[])",
             APPLICATION_NAME,
+            pids,
         )
     finally:
         await conn.close()
-    return len(rows)
+    return sum(1 for row in rows if row[0])
 
 
 @pytest.fixture
@@ -165,7 +169,7 @@ async def test_the_bus_reconnects_and_a_cross_replica_watch_sees_the_real_end(
 
         watcher = asyncio.create_task(watch())
         await asyncio.sleep(0.6)
-        assert await _terminate_bus_connections() == 2  # both replicas' LISTEN connections, mid-stream
+        assert await _terminate_bus_connections(first, second) == 2  # both LISTEN connections, mid-stream
         await asyncio.wait_for(watcher, 20)
         final = await wait_for_status(a, thread.id, run.id)
         assert final.status == "completed"

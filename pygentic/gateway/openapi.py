@@ -169,10 +169,19 @@ def responses(cls: type[Message], *, body: bool = False, stream: bool = False) -
     error envelope for 400, 404, 500 (and 413 when it takes a body)."""
     content: dict[str, Any] = {"application/json": {"schema": schemas.ref(cls)}}
     if stream:
+        # In OpenAPI 3.1 the schema of text/event-stream describes one event (as schemathesis and 3.2's
+        # itemSchema read it): an event name, and data holding the object's JSON (or "[DONE]" at the end).
         content["text/event-stream"] = {
-            "schema": {"type": "string"},
-            "description": "With `stream: true`: the run's events (`event:` and `data:` lines, then "
-            "`data: [DONE]`).",
+            "schema": {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"type": "string"},
+                    "data": {"type": "string", "contentMediaType": "application/json"},
+                },
+            },
+            "description": "With `stream: true`: the run's events (`event:` and `data:` lines), ending with "
+            "`event: done` and `data: [DONE]`.",
         }
     ok = {"description": f"The {cls.DESCRIPTOR.name} object.", "content": content}
     return {200: ok, **errors(*(s for s in ERROR_STATUSES if s != 413 or body))}
