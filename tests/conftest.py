@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import subprocess
@@ -19,7 +20,14 @@ import pytest
 from fake_upstream import FakeUpstream
 
 from pygentic.app import Pygentic, ServeOptions
-from pygentic.config import DatabaseSettings, LLMSettings, RunSettings, Settings
+from pygentic.config import (
+    DEFAULT_MAX_FILE_BYTES,
+    DatabaseSettings,
+    FilesSettings,
+    LLMSettings,
+    RunSettings,
+    Settings,
+)
 from pygentic.proto.v1 import (
     assistants_pb2_grpc,
     files_pb2,
@@ -123,6 +131,11 @@ def make_settings(database_url: str, upstream: FakeUpstream, **llm: object) -> S
         llm_service=LLMSettings(**options),  # type: ignore[arg-type]
         runs=runs,  # type: ignore[arg-type]
     )
+
+
+def with_files(settings: Settings, files_dir: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Settings:
+    """``settings`` keeping uploaded files' bytes in ``files_dir``."""
+    return dataclasses.replace(settings, files=FilesSettings(dir=str(files_dir), max_bytes=max_bytes))
 
 
 @pytest.fixture

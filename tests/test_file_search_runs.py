@@ -4,7 +4,6 @@ file_search step, and the answer carries a file_citation; gRPC events and the th
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,14 +11,14 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import connect, make_settings, running
+from conftest import connect, make_settings, running, with_files
 from fake_upstream import FakeUpstream
 from google.protobuf import struct_pb2
 from runhelpers import collect, names
 from threaded_server import ThreadedServer
 from typing_extensions import override
 
-from pygentic.config import FilesSettings, Settings
+from pygentic.config import Settings
 from pygentic.proto.v1 import assistants_pb2, runs_pb2, threads_pb2
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import vector_stores_pb2 as vpb
@@ -30,9 +29,7 @@ RIVERS = b"The Nile is the longest river in Africa."
 
 
 def _settings(database_url: str, upstream: FakeUpstream, tmp_path: Path) -> Settings:
-    return dataclasses.replace(
-        make_settings(database_url, upstream), files=FilesSettings(dir=str(tmp_path / "blobs"))
-    )
+    return with_files(make_settings(database_url, upstream), tmp_path / "blobs")
 
 
 @pytest.fixture

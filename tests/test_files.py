@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import os
@@ -14,11 +13,11 @@ import grpc
 import httpx
 import openai
 import pytest
-from conftest import Stubs, connect, expect_status, make_settings, running
+from conftest import Stubs, connect, expect_status, make_settings, running, with_files
 from fake_upstream import FakeUpstream
 from threaded_server import ThreadedServer
 
-from pygentic.config import FilesSettings, Settings
+from pygentic.config import Settings
 from pygentic.proto.v1 import files_pb2, files_pb2_grpc
 
 MB = 1024 * 1024
@@ -27,9 +26,7 @@ MB = 1024 * 1024
 def _settings(
     database_url: str, upstream: FakeUpstream, files_dir: Path, max_bytes: int = 512 * MB
 ) -> Settings:
-    return dataclasses.replace(
-        make_settings(database_url, upstream), files=FilesSettings(dir=str(files_dir), max_bytes=max_bytes)
-    )
+    return with_files(make_settings(database_url, upstream), files_dir, max_bytes)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ service on SQLite and PostgreSQL, attribute filters, failures, and ingestion tha
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +12,12 @@ import grpc
 import numpy as np
 import openai
 import pytest
-from conftest import Stubs, connect, expect_status, make_settings, running
+from conftest import Stubs, connect, expect_status, make_settings, running, with_files
 from fake_upstream import FakeUpstream
 from google.protobuf import struct_pb2
 from threaded_server import ThreadedServer
 
-from pygentic.config import FilesSettings, Settings
+from pygentic.config import Settings
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import threads_pb2
 from pygentic.proto.v1 import vector_stores_pb2 as pb
@@ -33,9 +32,7 @@ DOCS = {
 
 
 def _settings(database_url: str, upstream: FakeUpstream, tmp_path: Path) -> Settings:
-    return dataclasses.replace(
-        make_settings(database_url, upstream), files=FilesSettings(dir=str(tmp_path / "blobs"))
-    )
+    return with_files(make_settings(database_url, upstream), tmp_path / "blobs")
 
 
 @pytest.fixture

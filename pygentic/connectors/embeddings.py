@@ -114,15 +114,13 @@ class OpenAIEmbeddings(EmbeddingConnector):
         self.config = config
 
     async def connect(self) -> None:
-        import httpx
-        import openai
+        from pygentic.connectors.openai_compatible import openai_client
 
-        timeout = self.settings.timeout
-        self.client = openai.AsyncOpenAI(
-            api_key=os.environ.get(self.settings.api_key_env) or "no-key",
-            base_url=self.settings.base_url or os.environ.get("OPENAI_BASE_URL") or None,
-            max_retries=self.settings.max_retries,
-            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        self.client = openai_client(
+            self.settings.base_url,
+            self.settings.api_key_env,
+            self.settings.max_retries,
+            self.settings.timeout,
         )
 
     async def disconnect(self) -> None:

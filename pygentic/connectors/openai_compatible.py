@@ -40,12 +40,11 @@ class OpenAICompatibleConnector(LLMConnector):
         self.config = config
 
     async def connect(self) -> None:
-        timeout = self.settings.timeout
-        self.client = openai.AsyncOpenAI(
-            api_key=os.environ.get(self.settings.api_key_env) or "no-key",
-            base_url=self.settings.base_url or os.environ.get("OPENAI_BASE_URL") or None,
-            max_retries=self.settings.max_retries,
-            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        self.client = openai_client(
+            self.settings.base_url,
+            self.settings.api_key_env,
+            self.settings.max_retries,
+            self.settings.timeout,
         )
 
     async def disconnect(self) -> None:
@@ -133,6 +132,20 @@ class OpenAICompatibleConnector(LLMConnector):
             await stream.close()
         if not finished:
             raise LLMError(f"upstream {self.name} stream ended before a finish reason (cut stream)")
+
+
+def openai_client(
+    base_url: str | None, api_key_env: str, max_retries: int, timeout: float
+) -> openai.AsyncOpenAI:
+    """The SDK's async client for an OpenAI-compatible server: the key from ``api_key_env`` (or a
+    placeholder for servers that take none), ``base_url`` else ``$OPENAI_BASE_URL``, ``timeout`` for the
+    first byte and between chunks (10 s at most to connect)."""
+    return openai.AsyncOpenAI(
+        api_key=os.environ.get(api_key_env) or "no-key",
+        base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
+        max_retries=max_retries,
+        timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+    )
 
 
 def _code_for(status: int) -> str:

@@ -57,6 +57,15 @@ def _expiry(message: Any, param: str = "expires_after") -> dict[str, Any] | None
     return {"anchor": "last_active_at", "days": expiry.days}
 
 
+def _file_filters(request: Any, **equals: Any) -> dict[str, Any]:
+    """Column filters of a file listing: ``equals`` and, with a ``filter``, that status."""
+    if request.HasField("filter") and request.filter:
+        if request.filter not in FILE_FILTERS:
+            raise invalid("filter", f"must be one of {', '.join(FILE_FILTERS)}.")
+        equals["status"] = request.filter
+    return equals
+
+
 class VectorStoreOperations:
     """The VectorStores API operations."""
 
@@ -233,11 +242,7 @@ class VectorStoreOperations:
 
     async def list_files(self, request: pb.ListVectorStoreFilesRequest) -> pb.ListVectorStoreFilesResponse:
         params = page_params(request)
-        filters: dict[str, Any] = {"vector_store_id": request.vector_store_id}
-        if request.HasField("filter") and request.filter:
-            if request.filter not in FILE_FILTERS:
-                raise invalid("filter", f"must be one of {', '.join(FILE_FILTERS)}.")
-            filters["status"] = request.filter
+        filters = _file_filters(request, vector_store_id=request.vector_store_id)
 
         async def fetch() -> Page[VectorStoreFileRow]:
             async with self.db.read() as session:
@@ -343,11 +348,7 @@ class VectorStoreOperations:
         self, request: pb.ListFileBatchFilesRequest
     ) -> pb.ListVectorStoreFilesResponse:
         params = page_params(request)
-        filters: dict[str, Any] = {"vector_store_id": request.vector_store_id, "batch_id": request.batch_id}
-        if request.HasField("filter") and request.filter:
-            if request.filter not in FILE_FILTERS:
-                raise invalid("filter", f"must be one of {', '.join(FILE_FILTERS)}.")
-            filters["status"] = request.filter
+        filters = _file_filters(request, vector_store_id=request.vector_store_id, batch_id=request.batch_id)
 
         async def fetch() -> Page[VectorStoreFileRow]:
             async with self.db.read() as session:
