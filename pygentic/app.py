@@ -14,6 +14,7 @@ from pygentic.connectors.plugins import PluginError
 from pygentic.connectors.registry import ConnectorRegistry, ConnectorStartupError
 from pygentic.gateway.app import HttpServer, create_app
 from pygentic.grpc.server import GrpcServer, build_server
+from pygentic.ingestion.index import VectorIndex
 from pygentic.operations.bundle import Operations
 from pygentic.runtime.bus import EventBus
 from pygentic.runtime.engine import RunEngine
@@ -55,17 +56,21 @@ class Pygentic:
         )
         self.connectors = ConnectorRegistry(settings, self.db)
         self.embeddings = build_embeddings(settings.embeddings)  # loaded on first use
+        self.vector_index = VectorIndex(self.db)
         self.engine = RunEngine(
             self.db,
             self.bus,
             self.connectors.router,
             settings.runs,
             toolbox=Toolbox(
-                [ServerlessFunctions(self.connectors.tool_runners), FileSearch(self.db, self.embeddings)]
+                [
+                    ServerlessFunctions(self.connectors.tool_runners),
+                    FileSearch(self.db, self.embeddings, self.vector_index),
+                ]
             ),
             instance_id=self.instance_id,
         )
-        self.operations = Operations.build(self.db, self.engine, settings, self.embeddings)
+        self.operations = Operations.build(self.db, self.engine, settings, self.embeddings, self.vector_index)
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None
         self.http_port: int | None = None

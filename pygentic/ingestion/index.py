@@ -1,17 +1,26 @@
-"""Search over the chunks of vector stores: exact cosine similarity (vectors are unit length), computed
-with NumPy over the candidate chunks' stored embeddings. Only completed files are searched."""
+"""Search over the chunks of vector stores: exact cosine similarity (vectors are unit length) with NumPy.
+
+Each store's vectors are kept in memory once read, with the chunks' ids and files, and read again only
+when the store's chunks change (one indexed query per search compares the chunk count and newest chunk
+id), so replicas sharing a database stay correct. Only completed files are searched.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import collections
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from pygentic.ingestion.filters import matches
 from pygentic.storage import Database
 from pygentic.storage.tables import ChunkRow, FileRow, VectorStoreFileRow
+
+MAX_CACHED_STORES = 64
 
 
 @dataclass(frozen=True)
@@ -25,73 +34,134 @@ class Hit:
     attributes: dict[str, Any] | None
 
 
-async def search(
-    db: Database,
-    vector_store_ids: list[str],
-    queries: np.ndarray,
-    *,
-    limit: int,
-    score_threshold: float = 0.0,
-    filters: Any = None,
-) -> list[Hit]:
-    """The ``limit`` best chunks (score = best cosine over the query vectors), at least
-    ``score_threshold``, of the files whose attributes pass ``filters``."""
-    async with db.read() as session:
-        files = (
+@dataclass(frozen=True)
+class _StoreVectors:
+    version: tuple[int, int]
+    seqs: np.ndarray
+    file_ids: np.ndarray
+    matrix: np.ndarray
+
+
+class VectorIndex:
+    """Searches vector stores; one per process (it holds the vectors it has read)."""
+
+    def __init__(self, db: Database, max_stores: int = MAX_CACHED_STORES) -> None:
+        self.db = db
+        self.max_stores = max_stores
+        self._stores: collections.OrderedDict[str, _StoreVectors] = collections.OrderedDict()
+
+    async def _vectors(self, session: Any, store_id: str) -> _StoreVectors:
+        count, newest = (
             await session.exec(
-                select(
-                    VectorStoreFileRow.vector_store_id, VectorStoreFileRow.id, VectorStoreFileRow.attributes
+                select(func.count(), func.coalesce(func.max(ChunkRow.seq), 0)).where(
+                    ChunkRow.vector_store_id == store_id
                 )
-                .where(col(VectorStoreFileRow.vector_store_id).in_(vector_store_ids))
-                .where(VectorStoreFileRow.status == "completed")
             )
-        ).all()
-        allowed = {
-            (store, file_id): attributes
-            for store, file_id, attributes in files
-            if matches(filters, attributes)
-        }
-        if not allowed:
-            return []
+        ).one()
+        version = (int(count), int(newest))
+        cached = self._stores.get(store_id)
+        if cached is not None and cached.version == version:
+            self._stores.move_to_end(store_id)
+            return cached
         rows = (
             await session.exec(
-                select(ChunkRow.seq, ChunkRow.vector_store_id, ChunkRow.file_id, ChunkRow.embedding).where(
-                    col(ChunkRow.vector_store_id).in_(vector_store_ids)
-                )
+                select(ChunkRow.seq, ChunkRow.file_id, ChunkRow.embedding)
+                .where(ChunkRow.vector_store_id == store_id)
+                .order_by(col(ChunkRow.seq))
             )
         ).all()
-        candidates = [
-            (seq, store, file_id, blob) for seq, store, file_id, blob in rows if (store, file_id) in allowed
-        ]
-        if not candidates:
-            return []
-        matrix = np.frombuffer(b"".join(c[3] for c in candidates), dtype=np.float32).reshape(
-            len(candidates), -1
-        )
-        if matrix.shape[1] != queries.shape[1]:
-            return []  # indexed with another embedding model
-        scores = (matrix @ queries.T).max(axis=1)
-        best = np.argsort(-scores, kind="stable")[:limit]
-        best = [int(i) for i in best if scores[i] >= score_threshold]
-        if not best:
-            return []
-        seqs = [candidates[i][0] for i in best]
-        texts = dict(
-            (await session.exec(select(ChunkRow.seq, ChunkRow.text).where(col(ChunkRow.seq).in_(seqs)))).all()
-        )
-        file_ids = {candidates[i][2] for i in best}
-        names = dict(
-            (
-                await session.exec(select(FileRow.id, FileRow.filename).where(col(FileRow.id).in_(file_ids)))
+        vectors = await asyncio.to_thread(_assemble, version, rows)
+        self._stores[store_id] = vectors
+        self._stores.move_to_end(store_id)
+        while len(self._stores) > self.max_stores:
+            self._stores.popitem(last=False)
+        return vectors
+
+    async def search(
+        self,
+        vector_store_ids: list[str],
+        queries: np.ndarray,
+        *,
+        limit: int,
+        score_threshold: float = 0.0,
+        filters: Any = None,
+    ) -> list[Hit]:
+        """The ``limit`` best chunks (score = best cosine over the query vectors), at least
+        ``score_threshold``, of the completed files whose attributes pass ``filters``."""
+        async with self.db.read() as session:
+            files = (
+                await session.exec(
+                    select(
+                        VectorStoreFileRow.vector_store_id,
+                        VectorStoreFileRow.id,
+                        VectorStoreFileRow.attributes,
+                    )
+                    .where(col(VectorStoreFileRow.vector_store_id).in_(vector_store_ids))
+                    .where(VectorStoreFileRow.status == "completed")
+                )
             ).all()
+            allowed = {
+                (store, fid): attributes for store, fid, attributes in files if matches(filters, attributes)
+            }
+            scored: list[tuple[float, int, str, str]] = []  # score, chunk seq, store, file
+            for store_id in vector_store_ids:
+                vectors = await self._vectors(session, store_id)
+                if not len(vectors.seqs) or vectors.matrix.shape[1] != queries.shape[1]:
+                    continue  # empty, or indexed with another embedding model
+                keep = np.fromiter(
+                    ((store_id, f) in allowed for f in vectors.file_ids),
+                    dtype=bool,
+                    count=len(vectors.file_ids),
+                )
+                if not keep.any():
+                    continue
+                scores = (vectors.matrix @ queries.T).max(axis=1)
+                scores[~keep] = -np.inf
+                top = np.argsort(-scores, kind="stable")[:limit]
+                scored.extend(
+                    (float(scores[i]), int(vectors.seqs[i]), store_id, str(vectors.file_ids[i]))
+                    for i in top
+                    if scores[i] >= score_threshold
+                )
+            scored.sort(key=lambda item: -item[0])
+            best = scored[:limit]
+            if not best:
+                return []
+            seqs = [seq for _, seq, _, _ in best]
+            texts = dict(
+                (
+                    await session.exec(select(ChunkRow.seq, ChunkRow.text).where(col(ChunkRow.seq).in_(seqs)))
+                ).all()
+            )
+            file_ids = {fid for _, _, _, fid in best}
+            names = dict(
+                (
+                    await session.exec(
+                        select(FileRow.id, FileRow.filename).where(col(FileRow.id).in_(file_ids))
+                    )
+                ).all()
+            )
+        return [
+            Hit(
+                file_id=fid,
+                filename=names.get(fid, ""),
+                score=round(score, 6),
+                text=texts[seq],
+                attributes=allowed[(store, fid)],
+            )
+            for score, seq, store, fid in best
+        ]
+
+
+def _assemble(version: tuple[int, int], rows: list[Any]) -> _StoreVectors:
+    if not rows:
+        return _StoreVectors(
+            version, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object), np.zeros((0, 0))
         )
-    return [
-        Hit(
-            file_id=candidates[i][2],
-            filename=names.get(candidates[i][2], ""),
-            score=float(round(float(scores[i]), 6)),
-            text=texts[candidates[i][0]],
-            attributes=allowed[(candidates[i][1], candidates[i][2])],
-        )
-        for i in best
-    ]
+    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    return _StoreVectors(
+        version,
+        np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        np.array([r[1] for r in rows], dtype=object),
+        matrix,
+    )

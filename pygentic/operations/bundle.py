@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pygentic.config import Settings
 from pygentic.connectors.embeddings import EmbeddingConnector
+from pygentic.ingestion.index import VectorIndex
 from pygentic.ingestion.worker import IngestionWorker
 from pygentic.operations.assistants import AssistantOperations
 from pygentic.operations.files import FileOperations
@@ -34,7 +35,12 @@ class Operations:
 
     @classmethod
     def build(
-        cls, db: Database, engine: RunEngine, settings: Settings, embeddings: EmbeddingConnector
+        cls,
+        db: Database,
+        engine: RunEngine,
+        settings: Settings,
+        embeddings: EmbeddingConnector,
+        vector_index: VectorIndex,
     ) -> Operations:
         references = References(db)
         store = LocalBlobStore(settings.files.resolved_dir(settings.database.url))
@@ -47,7 +53,7 @@ class Operations:
             messages=MessageOperations(db, references, stores),
             runs=RunOperations(db, engine, threads, settings.runs),
             files=FileOperations(db, store, settings.files),
-            vector_stores=VectorStoreOperations(db, references, ingestion, embeddings),
+            vector_stores=VectorStoreOperations(db, references, ingestion, embeddings, vector_index),
             ingestion=ingestion,
         )
 

@@ -13,9 +13,9 @@ from pygentic import ids
 from pygentic.codec import value_to_py
 from pygentic.connectors.embeddings import EmbeddingConnector, EmbeddingError
 from pygentic.errors import ApiError, ErrorKind, invalid, not_found
-from pygentic.ingestion import index
 from pygentic.ingestion.chunking import check_strategy
 from pygentic.ingestion.filters import check_attributes, check_filter
+from pygentic.ingestion.index import VectorIndex
 from pygentic.ingestion.worker import IngestionWorker
 from pygentic.objects import (
     vector_store_file_batch_to_proto,
@@ -75,11 +75,13 @@ class VectorStoreOperations:
         references: References,
         worker: IngestionWorker,
         embeddings: EmbeddingConnector,
+        vector_index: VectorIndex,
     ) -> None:
         self.db = db
         self.references = references
         self.worker = worker
         self.embeddings = embeddings
+        self.index = vector_index
 
     # ----------------------------------------------------------------- stores
 
@@ -385,8 +387,7 @@ class VectorStoreOperations:
             vectors = await self.embeddings.embed(queries)
         except EmbeddingError as exc:
             raise ApiError(ErrorKind.UNAVAILABLE, f"The embedding service failed: {exc}") from exc
-        hits = await index.search(
-            self.db,
+        hits = await self.index.search(
             [request.vector_store_id],
             vectors,
             limit=limit,

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from pygentic.connectors.embeddings import EmbeddingConnector, EmbeddingError
-from pygentic.ingestion import index
+from pygentic.ingestion.index import VectorIndex
 from pygentic.runtime.toolcalls import AssembledCall
 from pygentic.runtime.tools import ToolExecution, model_view
 from pygentic.storage import Database
@@ -45,9 +45,10 @@ class FileSearch:
 
     kind = "file_search"
 
-    def __init__(self, db: Database, embeddings: EmbeddingConnector) -> None:
+    def __init__(self, db: Database, embeddings: EmbeddingConnector, vector_index: VectorIndex) -> None:
         self.db = db
         self.embeddings = embeddings
+        self.index = vector_index
 
     def handles(self, name: str) -> bool:
         return name == NAME
@@ -84,8 +85,8 @@ class FileSearch:
             return self._entry(call, ranking_options, [], output, {})
         try:
             vectors = await self.embeddings.embed([query])
-            hits = await index.search(
-                self.db, await self._store_ids(run), vectors, limit=limit, score_threshold=threshold
+            hits = await self.index.search(
+                await self._store_ids(run), vectors, limit=limit, score_threshold=threshold
             )
         except EmbeddingError as exc:
             log.warning("file_search: embedding failed", extra={"run_id": run.id, "reason": str(exc)})

@@ -1,0 +1,165 @@
+"""Vector store search latency as a client sees it, at 10,000 and 100,000 chunks.
+
+    .venv/bin/python benchmarks/search_latency.py [--chunks 10000 100000] [--samples 200]
+
+Starts `pygentic serve` (SQLite, the embedded embedding model) as a subprocess, creates a vector store
+through the REST gateway, fills it with synthetic chunks (random unit vectors written straight into the
+database, since embedding 100,000 real chunks would take hours), then times `POST
+/v1/vector_stores/{id}/search` from this process over HTTP. Beside it, in the same run: the floor of the
+same client and server (`GET /healthz`), and the query's embedding alone (the same model in this process).
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+PYGENTIC = str(Path(sys.executable).parent / "pygentic")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {p50 * 1000:7.2f} ms   p99 {p99 * 1000:7.2f} ms"
+
+
+def fill(db_path: Path, store_id: str, chunks: int, dims: int = 384) -> None:
+    """``chunks`` synthetic chunks of one completed file in ``store_id``."""
+    rng = np.random.default_rng(7)
+    conn = sqlite3.connect(db_path, timeout=30)
+    now = int(time.time())
+    file_id = f"file-bench{chunks}"
+    conn.execute(
+        "INSERT INTO files (id, created_at, filename, purpose, bytes, status) VALUES (?, ?, ?, ?, ?, ?)",
+        (file_id, now, "synthetic.txt", "assistants", 0, "processed"),
+    )
+    conn.execute(
+        "INSERT INTO vector_store_files (id, vector_store_id, created_at, status, usage_bytes) "
+        "VALUES (?, ?, ?, 'completed', 0)",
+        (file_id, store_id, now),
+    )
+    batch = 10_000
+    for start in range(0, chunks, batch):
+        vectors = rng.standard_normal((min(batch, chunks - start), dims)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        conn.executemany(
+            "INSERT INTO chunks (vector_store_id, file_id, position, text, tokens, embedding) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (store_id, file_id, start + i, f"chunk {start + i} " + "lorem ipsum " * 60, 120, v.tobytes())
+                for i, v in enumerate(vectors)
+            ),
+        )
+    conn.commit()
+    conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chunks", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "bench.db"
+        config = Path(tmp) / "connectors.toml"
+        config.write_text(f'[connectors.database]\nurl = "sqlite:///{db_path}"\n')
+        http_port = free_port()
+        proc = subprocess.Popen(
+            [
+                PYGENTIC,
+                "serve",
+                "--config",
+                str(config),
+                "--grpc-port",
+                "0",
+                "--http-port",
+                str(http_port),
+                "--log-level",
+                "WARNING",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{http_port}"
+        try:
+            with httpx.Client(base_url=base, timeout=120) as client:
+                deadline = time.monotonic() + 120
+                while True:
+                    try:
+                        if client.get("/healthz").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise SystemExit("the server did not start")
+                    time.sleep(0.2)
+                from pygentic.connectors.minilm import MiniLM
+
+                model = MiniLM()
+                query = "How do I reset my password?"
+                embed = []
+                for _ in range(args.samples):
+                    started = time.perf_counter()
+                    model.encode([query])
+                    embed.append(time.perf_counter() - started)
+                floor = []
+                for _ in range(args.samples):
+                    started = time.perf_counter()
+                    client.get("/healthz")
+                    floor.append(time.perf_counter() - started)
+                print(f"floor: GET /healthz                       {percentiles(floor)}")
+                print(f"query embedding alone (in this process)   {percentiles(embed)}")
+                for count in args.chunks:
+                    store = client.post("/v1/vector_stores", json={"name": f"bench {count}"}).json()
+                    fill(db_path, store["id"], count)
+                    body = {"query": query, "max_num_results": 10}
+                    started = time.perf_counter()
+                    first = client.post(f"/v1/vector_stores/{store['id']}/search", json=body)
+                    cold = time.perf_counter() - started
+                    assert first.status_code == 200 and len(first.json()["data"]) == 10, first.text
+                    samples = []
+                    for _ in range(args.samples):
+                        started = time.perf_counter()
+                        response = client.post(f"/v1/vector_stores/{store['id']}/search", json=body)
+                        samples.append(time.perf_counter() - started)
+                        assert response.status_code == 200
+                    print(
+                        f"search, {count:>7,} chunks (first: {cold * 1000:7.1f} ms)  {percentiles(samples)}"
+                    )
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            errors = [
+                line
+                for line in (proc.stderr.read() if proc.stderr else "").splitlines()
+                if re.search("error", line)
+            ]
+            for line in errors[:5]:
+                print("server:", line)
+
+
+if __name__ == "__main__":
+    main()
