@@ -38,7 +38,8 @@ class Hit:
 class _StoreVectors:
     version: tuple[int, int]
     seqs: np.ndarray
-    file_ids: np.ndarray
+    files: list[str]  # the store's file ids; each chunk names its file by position in this list
+    file_of: np.ndarray
     matrix: np.ndarray
 
 
@@ -108,18 +109,17 @@ class VectorIndex:
                 vectors = await self._vectors(session, store_id)
                 if not len(vectors.seqs) or vectors.matrix.shape[1] != queries.shape[1]:
                     continue  # empty, or indexed with another embedding model
-                keep = np.fromiter(
-                    ((store_id, f) in allowed for f in vectors.file_ids),
-                    dtype=bool,
-                    count=len(vectors.file_ids),
-                )
-                if not keep.any():
+                wanted = [i for i, f in enumerate(vectors.files) if (store_id, f) in allowed]
+                if not wanted:
                     continue
                 scores = (vectors.matrix @ queries.T).max(axis=1)
-                scores[~keep] = -np.inf
-                top = np.argsort(-scores, kind="stable")[:limit]
+                if len(wanted) < len(vectors.files):
+                    scores[~np.isin(vectors.file_of, wanted)] = -np.inf
+                count = min(limit, len(scores))
+                top = np.argpartition(-scores, count - 1)[:count]
+                top = top[np.argsort(-scores[top], kind="stable")]
                 scored.extend(
-                    (float(scores[i]), int(vectors.seqs[i]), store_id, str(vectors.file_ids[i]))
+                    (float(scores[i]), int(vectors.seqs[i]), store_id, vectors.files[vectors.file_of[i]])
                     for i in top
                     if scores[i] >= score_threshold
                 )
@@ -155,13 +155,10 @@ class VectorIndex:
 
 def _assemble(version: tuple[int, int], rows: list[Any]) -> _StoreVectors:
     if not rows:
-        return _StoreVectors(
-            version, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object), np.zeros((0, 0))
-        )
+        empty = np.zeros(0, dtype=np.int64)
+        return _StoreVectors(version, empty, [], empty, np.zeros((0, 0), dtype=np.float32))
     matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-    return _StoreVectors(
-        version,
-        np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-        np.array([r[1] for r in rows], dtype=object),
-        matrix,
-    )
+    files: dict[str, int] = {}
+    file_of = np.fromiter((files.setdefault(r[1], len(files)) for r in rows), dtype=np.int64, count=len(rows))
+    seqs = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return _StoreVectors(version, seqs, list(files), file_of, matrix)

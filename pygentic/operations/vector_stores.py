@@ -44,6 +44,7 @@ MAX_FILES_PER_REQUEST = 500
 MAX_QUERY_CHARS = 4096
 FILE_FILTERS = ("in_progress", "completed", "failed", "cancelled")
 DAY_S = 86_400
+ACTIVITY_RESOLUTION_S = 60
 
 
 def _expiry(message: Any, param: str = "expires_after") -> dict[str, Any] | None:
@@ -405,13 +406,17 @@ class VectorStoreOperations:
         return response
 
     async def touch(self, vector_store_id: str) -> None:
-        """Mark the store active (a search uses it): its expiry counts from now. NOT_FOUND if unknown;
-        FAILED_PRECONDITION if it has expired."""
+        """Mark the store active (a search uses it): its expiry counts from now (recorded at most once a
+        minute, so searches do not queue on writes). NOT_FOUND if unknown; FAILED_PRECONDITION if it
+        has expired."""
+        row = await self.require(vector_store_id)
+        t = now()
+        if row.expires_at is not None and row.expires_at <= t:
+            raise ApiError(ErrorKind.FAILED_PRECONDITION, f"Vector store {row.id} has expired.")
+        if row.last_active_at is not None and t - row.last_active_at < ACTIVITY_RESOLUTION_S:
+            return
         async with self.db.write() as session:
             row = await self.require(vector_store_id, session)
-            t = now()
-            if row.expires_at is not None and row.expires_at <= t:
-                raise ApiError(ErrorKind.FAILED_PRECONDITION, f"Vector store {row.id} has expired.")
             row.last_active_at = t
             if row.expires_after:
                 row.expires_at = t + int(row.expires_after["days"]) * DAY_S
