@@ -18,13 +18,25 @@ from pygentic.errors import ApiError
 from pygentic.objects import (
     assistant_to_proto,
     ensure_storable,
+    file_to_proto,
     message_to_proto,
     run_to_proto,
     step_to_proto,
     thread_to_proto,
+    vector_store_file_to_proto,
+    vector_store_to_proto,
 )
 from pygentic.storage import Database
-from pygentic.storage.tables import AssistantRow, MessageRow, RunRow, RunStepRow, ThreadRow
+from pygentic.storage.tables import (
+    AssistantRow,
+    FileRow,
+    MessageRow,
+    RunRow,
+    RunStepRow,
+    ThreadRow,
+    VectorStoreFileRow,
+    VectorStoreRow,
+)
 
 BATCH = 500
 CONVERTERS: tuple[tuple[str, Any, Callable[[Any], Message]], ...] = (
@@ -33,6 +45,9 @@ CONVERTERS: tuple[tuple[str, Any, Callable[[Any], Message]], ...] = (
     ("message", MessageRow, message_to_proto),
     ("run", RunRow, run_to_proto),
     ("run step", RunStepRow, step_to_proto),
+    ("file", FileRow, file_to_proto),
+    ("vector store", VectorStoreRow, lambda row: vector_store_to_proto(row, {}, 0, 0)),
+    ("vector store file", VectorStoreFileRow, vector_store_file_to_proto),
 )
 
 
