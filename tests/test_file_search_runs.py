@@ -218,3 +218,15 @@ def test_inline_vector_store_helpers(client: openai.OpenAI) -> None:
                 "file_search": {"vector_store_ids": [store_id], "vector_stores": [{"file_ids": []}]}
             }  # type: ignore[typeddict-item]
         )
+
+
+def test_a_client_function_named_file_search_stays_the_clients(client: openai.OpenAI) -> None:
+    function = {"type": "function", "function": {"name": "file_search", "parameters": {"type": "object"}}}
+    assistant = client.beta.assistants.create(model="tools", tools=[function])  # type: ignore[list-item]
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "x"}]},
+        poll_interval_ms=50,
+    )
+    assert run.status == "requires_action"
+    assert run.required_action.submit_tool_outputs.tool_calls[0].function.name == "file_search"  # type: ignore[union-attr]

@@ -437,7 +437,9 @@ class RunEngine:
         """Execute the calls server-side tools handle. True: all answered, generate again; False: the
         client must answer the rest (the run now waits in requires_action)."""
         run = live.run
-        server = [(c, t) for c in live.tool_calls.calls if (t := self.toolbox.tool_for(c.name)) is not None]
+        server = [
+            (c, t) for c in live.tool_calls.calls if (t := self.toolbox.tool_for(run, c.name)) is not None
+        ]
         results = await asyncio.gather(*(tool.execute(run, call) for call, tool in server))
         executions = {call.id: result for (call, _), result in zip(server, results, strict=True)}
         for result in results:
@@ -518,7 +520,7 @@ class RunEngine:
             model=model,
             messages=messages,
             tools=tools,
-            tool_choice=self.toolbox.tool_choice(run.tool_choice) if tools else None,
+            tool_choice=self.toolbox.tool_choice(run, run.tool_choice) if tools else None,
             parallel_tool_calls=run.parallel_tool_calls if run.tools else None,
             temperature=run.temperature,
             top_p=run.top_p,
@@ -561,7 +563,7 @@ class RunEngine:
         if live.tool_calls.calls:
             if live.message is not None:
                 await self._complete_message(live, "completed")
-            if any(self.toolbox.tool_for(c.name) for c in live.tool_calls.calls):
+            if any(self.toolbox.tool_for(run, c.name) for c in live.tool_calls.calls):
                 return "server_tools"
             await self._require_action(live, {})
             return "waiting"
@@ -659,7 +661,7 @@ class RunEngine:
         """A call's first delta: a function's id, name and arguments so far, or a built-in tool's type."""
         assert live.tool_step is not None
         if call.id in live.builtin_calls:
-            kind = self.toolbox.kind_of(call.name)
+            kind = self.toolbox.kind_of(live.run, call.name)
             tool_call = res.ToolCall(index=call.position, id=call.id, type=kind)
             getattr(tool_call, kind).SetInParent()
             return run_event(
@@ -694,7 +696,7 @@ class RunEngine:
             self.bus.publish(run.id, run_event("thread.run.step.created", run_step=step_to_proto(step)))
         call, is_new, new_name, fragment = live.tool_calls.add(delta)
         if is_new:
-            if self.toolbox.kind_of(call.name) != "function":
+            if self.toolbox.kind_of(run, call.name) != "function":
                 live.builtin_calls.add(call.id)  # streamed as its type, without the model's arguments
             self.bus.publish(run.id, self._call_created_delta(live, call, fragment))
         elif call.id in live.builtin_calls:

@@ -34,8 +34,8 @@ class RunTool(Protocol):
         """The function definitions to offer the model for ``run`` (none if the run does not use it)."""
         ...
 
-    def handles(self, name: str) -> bool:
-        """Whether this tool executes calls of the function ``name``."""
+    def handles(self, run: RunRow, name: str) -> bool:
+        """Whether this tool executes ``run``'s calls of the function ``name``."""
         ...
 
     async def execute(self, run: RunRow, call: AssembledCall) -> ToolExecution:
@@ -70,19 +70,19 @@ class Toolbox:
             offered.extend(await tool.offers(run))
         return offered
 
-    def tool_for(self, name: str) -> RunTool | None:
-        return next((tool for tool in self.tools if tool.handles(name)), None)
+    def tool_for(self, run: RunRow, name: str) -> RunTool | None:
+        return next((tool for tool in self.tools if tool.handles(run, name)), None)
 
-    def kind_of(self, name: str) -> str:
-        tool = self.tool_for(name)
+    def kind_of(self, run: RunRow, name: str) -> str:
+        tool = self.tool_for(run, name)
         return tool.kind if tool is not None else "function"
 
-    def tool_choice(self, choice: Any) -> Any:
+    def tool_choice(self, run: RunRow, choice: Any) -> Any:
         """A built-in tool's forced choice ({"type": "file_search"}) as the function that stands for it."""
         if isinstance(choice, dict) and choice.get("type") not in (None, "function"):
             names = {"file_search": "file_search", "code_interpreter": "code_interpreter"}
             name = names.get(choice["type"])
-            if name and self.tool_for(name) is not None:
+            if name and self.tool_for(run, name) is not None:
                 return {"type": "function", "function": {"name": name}}
             return "auto"
         return choice

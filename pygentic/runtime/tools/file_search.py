@@ -50,8 +50,8 @@ class FileSearch:
         self.embeddings = embeddings
         self.index = vector_index
 
-    def handles(self, name: str) -> bool:
-        return name == NAME
+    def handles(self, run: RunRow, name: str) -> bool:
+        return name == NAME and _options(run) is not None  # else a client function may have the name
 
     async def offers(self, run: RunRow) -> list[dict[str, Any]]:
         if _options(run) is None or not await self._store_ids(run):

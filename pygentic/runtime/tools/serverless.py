@@ -30,7 +30,7 @@ class ServerlessFunctions:
     def _runner(self, name: str) -> ServerlessConnector | None:
         return next((r for r in self.runners if r.handles(name)), None)
 
-    def handles(self, name: str) -> bool:
+    def handles(self, run: RunRow, name: str) -> bool:
         return self._runner(name) is not None
 
     async def execute(self, run: RunRow, call: AssembledCall) -> ToolExecution:
