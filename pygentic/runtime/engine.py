@@ -142,12 +142,11 @@ class RunEngine:
                         RunRow.owner == self.instance_id,
                         col(RunRow.lease_expires_at) < time.time(),
                     ),
+                    col(RunRow.id).not_in(list(self._tasks)),  # executing here: not to be touched
                 )
                 .with_for_update(skip_locked=True)
             )
             for run in (await session.exec(stmt)).all():
-                if run.owner == self.instance_id and run.id in self._tasks:
-                    continue  # executing here
                 if run.status == "queued":
                     self.claim(run)
                     session.add(run)
