@@ -194,6 +194,10 @@ def test_inline_vector_store_helpers(client: openai.OpenAI) -> None:
     (store_id,) = assistant.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
     store = client.vector_stores.retrieve(store_id)
     assert store.metadata == {"kb": "help"} and store.file_counts.total == 1
+    deadline = time.monotonic() + 60
+    while client.vector_stores.retrieve(store_id).file_counts.completed < 1:  # ingested in the background
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     run = client.beta.threads.create_and_run_poll(
         assistant_id=assistant.id,
         thread={"messages": [{"role": "user", "content": "How do I reset my password?"}]},

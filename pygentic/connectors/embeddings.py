@@ -27,10 +27,19 @@ class EmbeddingConnector(BaseConnector):
 
     type = "embeddings"
     dimensions: int = 0
+    _tokenizer: Any = None
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         """One unit vector per text, in order."""
         raise NotImplementedError
+
+    async def tokenizer(self) -> Any:
+        """What measures chunks in tokens: the embedded model's word-piece tokenizer (for any service)."""
+        if self._tokenizer is None:
+            from pygentic.connectors.minilm import load_tokenizer
+
+            self._tokenizer = await asyncio.to_thread(load_tokenizer)
+        return self._tokenizer
 
 
 class LocalEmbeddings(EmbeddingConnector):

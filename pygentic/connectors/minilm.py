@@ -38,6 +38,19 @@ def model_dir() -> Path:
     return Path(spec.origin).parent / "model"
 
 
+def load_tokenizer(directory: Path | None = None, max_tokens: int | None = None) -> Any:
+    """The model's word-piece tokenizer (``tokenizers``), cutting at ``max_tokens`` if given."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str((directory or model_dir()) / "tokenizer.json"))
+    if max_tokens is None:
+        tokenizer.no_truncation()
+    else:
+        tokenizer.enable_truncation(max_tokens)
+    tokenizer.no_padding()
+    return tokenizer
+
+
 @dataclass
 class _Layer:
     qkv: np.ndarray  # (384, 1152): query, key and value projections side by side
@@ -57,17 +70,12 @@ class MiniLM:
 
     def __init__(self, directory: Path | None = None) -> None:
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
         directory = directory or model_dir()
         weights = load_file(str(directory / "model.safetensors"))
         # ``tokenizer`` counts and cuts whole texts; the model's own copy truncates to what it can read.
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self.tokenizer.no_truncation()
-        self.tokenizer.no_padding()
-        self._model_tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self._model_tokenizer.enable_truncation(MAX_TOKENS)
-        self._model_tokenizer.no_padding()
+        self.tokenizer = load_tokenizer(directory)
+        self._model_tokenizer = load_tokenizer(directory, MAX_TOKENS)
         self.words = weights["embeddings.word_embeddings.weight"]
         self.positions = weights["embeddings.position_embeddings.weight"]
         self.token_type = weights["embeddings.token_type_embeddings.weight"][0]

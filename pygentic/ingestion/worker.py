@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, or_, update
@@ -120,7 +119,7 @@ class IngestionWorker:
                 raise ExtractionError("invalid_file", "The file was deleted before it could be indexed.")
             data = b"".join([chunk async for chunk in self.blobs.read(file.id)])
             text = await asyncio.to_thread(extract_text, file.filename, data)
-            tokenizer = await self._tokenizer()
+            tokenizer = await self.embeddings.tokenizer()
             chunks = await asyncio.to_thread(chunk_text, tokenizer, text, row.chunking_strategy or AUTO)
             log.info("ingestion: chunked", extra={**where, "chunks": len(chunks), "bytes": len(data)})
             vectors: list[np.ndarray] = []
@@ -148,20 +147,6 @@ class IngestionWorker:
             reference = error_reference()
             log.error("ingestion: failed", exc_info=exc, extra={**where, "error_id": reference})
             await self._fail(row, "server_error", f"The file could not be indexed (reference {reference}).")
-
-    async def _tokenizer(self) -> Any:
-        """The tokenizer that measures chunks: the embedded model's (loaded once)."""
-        from pygentic.connectors.minilm import MiniLM
-
-        local = getattr(self.embeddings, "_model", None)
-        if local is None:
-            await self.embeddings.connect()
-            local = getattr(self.embeddings, "_model", None)
-        if local is None:  # a remote embedding service: count with the embedded model's tokenizer
-            if not hasattr(self, "_fallback"):
-                self._fallback = await asyncio.to_thread(MiniLM)
-            local = self._fallback
-        return local.tokenizer
 
     async def _store(self, row: VectorStoreFileRow, chunks: list[Chunk], matrix: np.ndarray) -> bool:
         usage = sum(len(c.text.encode()) for c in chunks) + int(matrix.nbytes)

@@ -106,14 +106,9 @@ class FileOperations:
         require_id(file_id, param)
         async with self.db.read() as session:
             row = await repos.files.get(session, file_id)
-        if row is None or _expired(row):
+        if row is None or expired(row.expires_at):
             raise not_found("file", file_id, param)
         return row
-
-    async def require_all(self, file_ids: list[str], param: str) -> None:
-        """Every id names a stored file; NOT_FOUND names the first that does not (``param[i]``)."""
-        for i, file_id in enumerate(file_ids):
-            await self.require(file_id, f"{param}[{i}]")
 
     async def get(self, request: pb.GetFileRequest) -> res.File:
         return file_to_proto(await self.require(request.file_id))
@@ -183,5 +178,6 @@ class FileOperations:
             await asyncio.sleep(CLEANUP_INTERVAL_S)
 
 
-def _expired(row: FileRow) -> bool:
-    return row.expires_at is not None and row.expires_at <= now()
+def expired(expires_at: int | None, t: int | None = None) -> bool:
+    """Whether a file with this ``expires_at`` has expired (at ``t``, default now)."""
+    return expires_at is not None and expires_at <= (now() if t is None else t)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from pygentic.errors import not_found
+from pygentic.operations.files import expired
 from pygentic.operations.validation import require_id
 from pygentic.storage import Database
 from pygentic.storage.repositories import now
@@ -80,4 +81,4 @@ class References:
             stmt = select(FileRow.id, FileRow.expires_at).where(col(FileRow.id).in_(file_ids))
             rows = (await session.exec(stmt)).all()
         t = now()
-        return {file_id for file_id, expires_at in rows if expires_at is None or expires_at > t}
+        return {file_id for file_id, expires_at in rows if not expired(expires_at, t)}
