@@ -23,11 +23,12 @@ from pygentic.runtime.tools import Toolbox
 from pygentic.runtime.tools.file_search import FileSearch
 from pygentic.runtime.tools.serverless import ServerlessFunctions
 from pygentic.storage import Database
+from pygentic.storage.s3_blobs import BlobStoreUnavailable
 
 log = logging.getLogger("pygentic.app")
 
 
-StartupError = (ConnectorStartupError, PluginError)
+StartupError = (ConnectorStartupError, PluginError, BlobStoreUnavailable)
 
 
 @dataclass(frozen=True)

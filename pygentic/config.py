@@ -101,6 +101,12 @@ class FilesSettings:
     # ``<database file>-files`` next to a SQLite database, else ``./pygentic-files``.
     dir: str | None = None
     max_bytes: int = DEFAULT_MAX_FILE_BYTES
+    # An S3-compatible object store instead of a directory: ``s3://bucket`` or ``s3://bucket/prefix``.
+    url: str | None = None
+    endpoint_url: str | None = None  # e.g. a MinIO or Ceph server; default AWS S3
+    region: str | None = None
+    access_key_id_env: str = "AWS_ACCESS_KEY_ID"
+    secret_access_key_env: str = "AWS_SECRET_ACCESS_KEY"
 
     def resolved_dir(self, database_url: str) -> Path:
         if self.dir:
@@ -172,9 +178,12 @@ class Settings:
         """One line per resolved connector, for ``pygentic check``."""
         lines = [f"config: {self.source if self.source else 'built-in defaults'}"]
         lines.append(f"database: url={redact_url(self.database.url)}")
-        lines.append(
-            f"files: dir={self.files.resolved_dir(self.database.url)} max_bytes={self.files.max_bytes}"
-        )
+        if self.files.url:
+            endpoint = redact_url(self.files.endpoint_url) if self.files.endpoint_url else "AWS S3"
+            where = f"url={self.files.url} endpoint={endpoint}"
+        else:
+            where = f"dir={self.files.resolved_dir(self.database.url)}"
+        lines.append(f"files: {where} max_bytes={self.files.max_bytes}")
         embedding = self.embeddings
         if embedding.type == "local":
             lines.append("embeddings: type=local model=all-MiniLM-L6-v2")
@@ -301,9 +310,21 @@ def _database(t: _Table) -> DatabaseSettings:
 
 
 def _files(t: _Table) -> FilesSettings:
+    url = t.get("url", str)
+    if url is not None:
+        bucket = url.removeprefix("s3://").split("/", 1)[0]
+        if not url.startswith("s3://") or not bucket:
+            raise t.error("url", f"expected s3://bucket or s3://bucket/prefix, got {redact_url(url)!r}")
+        if t.get("dir", str) is not None:
+            raise t.error("dir", "give either dir or url, not both")
     settings = FilesSettings(
         dir=t.get("dir", str),
         max_bytes=t.integer("max_bytes", DEFAULT_MAX_FILE_BYTES, minimum=1) or DEFAULT_MAX_FILE_BYTES,
+        url=url,
+        endpoint_url=t.get("endpoint_url", str),
+        region=t.get("region", str),
+        access_key_id_env=t.get("access_key_id_env", str, "AWS_ACCESS_KEY_ID"),
+        secret_access_key_env=t.get("secret_access_key_env", str, "AWS_SECRET_ACCESS_KEY"),
     )
     t.reject_unknown()
     return settings

@@ -24,7 +24,7 @@ from pygentic.errors import error_reference
 from pygentic.ingestion.chunking import AUTO, Chunk, chunk_text
 from pygentic.ingestion.extract import ExtractionError, extract_text
 from pygentic.storage import Database
-from pygentic.storage.blobs import LocalBlobStore
+from pygentic.storage.blobs import BlobStore
 from pygentic.storage.tables import ChunkRow, FileRow, VectorStoreFileRow
 
 log = logging.getLogger("pygentic.ingestion")
@@ -38,7 +38,7 @@ class IngestionWorker:
     """One per process; :meth:`wake` after adding files so they start at once."""
 
     def __init__(
-        self, db: Database, blobs: LocalBlobStore, embeddings: EmbeddingConnector, instance_id: str
+        self, db: Database, blobs: BlobStore, embeddings: EmbeddingConnector, instance_id: str
     ) -> None:
         self.db = db
         self.blobs = blobs

@@ -18,7 +18,7 @@ from pygentic.operations.threads import ThreadOperations
 from pygentic.operations.vector_stores import VectorStoreOperations
 from pygentic.runtime.engine import RunEngine
 from pygentic.storage import Database
-from pygentic.storage.blobs import LocalBlobStore
+from pygentic.storage.blobs import blob_store
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Operations:
         vector_index: VectorIndex,
     ) -> Operations:
         references = References(db)
-        store = LocalBlobStore(settings.files.resolved_dir(settings.database.url))
+        store = blob_store(settings.files, settings.database.url)
         ingestion = IngestionWorker(db, store, embeddings, engine.instance_id)
         stores = ImplicitStores(ingestion.wake)
         threads = ThreadOperations(db, references, stores)

@@ -22,7 +22,7 @@ from pygentic.proto.v1 import files_pb2 as pb
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
-from pygentic.storage.blobs import BlobTooLarge, LocalBlobStore
+from pygentic.storage.blobs import BlobStore, BlobTooLarge
 from pygentic.storage.repositories import now
 from pygentic.storage.tables import FileRow, VectorStoreFileRow
 
@@ -56,7 +56,7 @@ def check_header(header: pb.FileUploadHeader) -> int | None:
 class FileOperations:
     """The Files API operations over the database (descriptions) and a blob store (bytes)."""
 
-    def __init__(self, db: Database, store: LocalBlobStore, settings: FilesSettings) -> None:
+    def __init__(self, db: Database, store: BlobStore, settings: FilesSettings) -> None:
         self.db = db
         self.store = store
         self.settings = settings

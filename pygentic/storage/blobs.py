@@ -15,7 +15,10 @@ import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from pygentic.config import FilesSettings
 
 log = logging.getLogger("pygentic.files")
 
@@ -32,12 +35,41 @@ class BlobTooLarge(Exception):
         self.limit = limit
 
 
+class BlobStore(Protocol):
+    """Where file bytes live: a directory (:class:`LocalBlobStore`) or an S3-compatible object store
+    (:class:`pygentic.storage.s3_blobs.S3BlobStore`)."""
+
+    def describe(self) -> str: ...
+
+    async def start(self) -> None: ...
+
+    async def write(self, key: str, chunks: AsyncIterator[bytes], limit: int) -> int: ...
+
+    def read(self, key: str, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]: ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+def blob_store(settings: FilesSettings, database_url: str) -> BlobStore:
+    """The store ``[connectors.files]`` configures."""
+    if settings.url:
+        from pygentic.storage.s3_blobs import S3BlobStore
+
+        return S3BlobStore(settings)
+    return LocalBlobStore(settings.resolved_dir(database_url))
+
+
 class LocalBlobStore:
     """Blobs as files in one directory (a shared mount when several replicas use it)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.incoming = root / ".incoming"
+
+    def describe(self) -> str:
+        return str(self.root)
 
     async def start(self) -> None:
         """Create the directories and remove uploads a crashed process left behind."""
