@@ -12,25 +12,13 @@ from __future__ import annotations
 import argparse
 import io
 import random
-import socket
 import sqlite3
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-import httpx
 import openai
+from serving import serve_sqlite
 
-PYGENTIC = str(Path(sys.executable).parent / "pygentic")
 WORDS = "river mountain city harbor market winter summer engine library garden bridge station".split()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def text_of(words: int) -> str:
@@ -82,59 +70,26 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=60_000)
     parser.add_argument("--pages", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        db_path = Path(tmp) / "bench.db"
-        config = Path(tmp) / "connectors.toml"
-        config.write_text(f'[connectors.database]\nurl = "sqlite:///{db_path}"\n')
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                PYGENTIC,
-                "serve",
-                "--config",
-                str(config),
-                "--grpc-port",
-                "0",
-                "--http-port",
-                str(port),
-                "--log-level",
-                "WARNING",
-            ],
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.2)
-            client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
-            store = client.vector_stores.create(name="bench")
-            for name, data, unit, units in (
-                ("corpus.txt", text_of(args.words).encode(), "words", args.words),
-                ("corpus.pdf", pdf_of(args.pages), "pages", args.pages),
-            ):
-                started = time.perf_counter()
-                added = client.vector_stores.files.upload_and_poll(
-                    vector_store_id=store.id, file=(name, data), poll_interval_ms=100
-                )
-                elapsed = time.perf_counter() - started
-                conn = sqlite3.connect(db_path)
-                chunks = conn.execute(
-                    "SELECT count(*) FROM chunks WHERE file_id = ?", (added.id,)
-                ).fetchone()[0]
-                conn.close()
-                print(
-                    f"{name}: {added.status}, {units} {unit}, {chunks} chunks in {elapsed:.1f} s: "
-                    f"{chunks / elapsed:.2f} chunks/s, {units / elapsed:.1f} {unit}/s"
-                )
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+    with serve_sqlite() as served:
+        db_path = served.db_path
+        client = openai.OpenAI(base_url=f"{served.base_url}/v1", api_key="x", max_retries=0)
+        store = client.vector_stores.create(name="bench")
+        for name, data, unit, units in (
+            ("corpus.txt", text_of(args.words).encode(), "words", args.words),
+            ("corpus.pdf", pdf_of(args.pages), "pages", args.pages),
+        ):
+            started = time.perf_counter()
+            added = client.vector_stores.files.upload_and_poll(
+                vector_store_id=store.id, file=(name, data), poll_interval_ms=100
+            )
+            elapsed = time.perf_counter() - started
+            conn = sqlite3.connect(db_path)
+            chunks = conn.execute("SELECT count(*) FROM chunks WHERE file_id = ?", (added.id,)).fetchone()[0]
+            conn.close()
+            print(
+                f"{name}: {added.status}, {units} {unit}, {chunks} chunks in {elapsed:.1f} s: "
+                f"{chunks / elapsed:.2f} chunks/s, {units / elapsed:.1f} {unit}/s"
+            )
 
 
 if __name__ == "__main__":

@@ -13,26 +13,14 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import re
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
-
-PYGENTIC = str(Path(sys.executable).parent / "pygentic")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from serving import serve_sqlite
 
 
 def percentiles(samples: list[float]) -> str:
@@ -79,86 +67,39 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        db_path = Path(tmp) / "bench.db"
-        config = Path(tmp) / "connectors.toml"
-        config.write_text(f'[connectors.database]\nurl = "sqlite:///{db_path}"\n')
-        http_port = free_port()
-        proc = subprocess.Popen(
-            [
-                PYGENTIC,
-                "serve",
-                "--config",
-                str(config),
-                "--grpc-port",
-                "0",
-                "--http-port",
-                str(http_port),
-                "--log-level",
-                "WARNING",
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        base = f"http://127.0.0.1:{http_port}"
-        try:
-            with httpx.Client(base_url=base, timeout=120) as client:
-                deadline = time.monotonic() + 120
-                while True:
-                    try:
-                        if client.get("/healthz").status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit("the server did not start")
-                    time.sleep(0.2)
-                from pygentic.connectors.minilm import MiniLM
+    with serve_sqlite() as served, httpx.Client(base_url=served.base_url, timeout=120) as client:
+        db_path = served.db_path
+        from pygentic.connectors.minilm import MiniLM
 
-                model = MiniLM()
-                query = "How do I reset my password?"
-                embed = []
-                for _ in range(args.samples):
-                    started = time.perf_counter()
-                    model.encode([query])
-                    embed.append(time.perf_counter() - started)
-                floor = []
-                for _ in range(args.samples):
-                    started = time.perf_counter()
-                    client.get("/healthz")
-                    floor.append(time.perf_counter() - started)
-                print(f"floor: GET /healthz                       {percentiles(floor)}")
-                print(f"query embedding alone (in this process)   {percentiles(embed)}")
-                for count in args.chunks:
-                    store = client.post("/v1/vector_stores", json={"name": f"bench {count}"}).json()
-                    fill(db_path, store["id"], count)
-                    body = {"query": query, "max_num_results": 10}
-                    started = time.perf_counter()
-                    first = client.post(f"/v1/vector_stores/{store['id']}/search", json=body)
-                    cold = time.perf_counter() - started
-                    assert first.status_code == 200 and len(first.json()["data"]) == 10, first.text
-                    samples = []
-                    for _ in range(args.samples):
-                        started = time.perf_counter()
-                        response = client.post(f"/v1/vector_stores/{store['id']}/search", json=body)
-                        samples.append(time.perf_counter() - started)
-                        assert response.status_code == 200
-                    print(
-                        f"search, {count:>7,} chunks (first: {cold * 1000:7.1f} ms)  {percentiles(samples)}"
-                    )
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            errors = [
-                line
-                for line in (proc.stderr.read() if proc.stderr else "").splitlines()
-                if re.search("error", line)
-            ]
-            for line in errors[:5]:
-                print("server:", line)
+        model = MiniLM()
+        query = "How do I reset my password?"
+        embed = []
+        for _ in range(args.samples):
+            started = time.perf_counter()
+            model.encode([query])
+            embed.append(time.perf_counter() - started)
+        floor = []
+        for _ in range(args.samples):
+            started = time.perf_counter()
+            client.get("/healthz")
+            floor.append(time.perf_counter() - started)
+        print(f"floor: GET /healthz                       {percentiles(floor)}")
+        print(f"query embedding alone (in this process)   {percentiles(embed)}")
+        for count in args.chunks:
+            store = client.post("/v1/vector_stores", json={"name": f"bench {count}"}).json()
+            fill(db_path, store["id"], count)
+            body = {"query": query, "max_num_results": 10}
+            started = time.perf_counter()
+            first = client.post(f"/v1/vector_stores/{store['id']}/search", json=body)
+            cold = time.perf_counter() - started
+            assert first.status_code == 200 and len(first.json()["data"]) == 10, first.text
+            samples = []
+            for _ in range(args.samples):
+                started = time.perf_counter()
+                response = client.post(f"/v1/vector_stores/{store['id']}/search", json=body)
+                samples.append(time.perf_counter() - started)
+                assert response.status_code == 200
+            print(f"search, {count:>7,} chunks (first: {cold * 1000:7.1f} ms)  {percentiles(samples)}")
 
 
 if __name__ == "__main__":

@@ -34,17 +34,28 @@ def check_strategy(strategy: Any, param: str = "chunking_strategy") -> dict[str,
     static = strategy.get("static")
     if not isinstance(static, dict):
         raise invalid(f"{param}.static", "is required for a static chunking strategy.")
-    size, overlap = static.get("max_chunk_size_tokens"), static.get("chunk_overlap_tokens")
-    if not isinstance(size, int) or isinstance(size, bool) or not MIN_CHUNK <= size <= MAX_CHUNK:
+    size, overlap = _whole(static.get("max_chunk_size_tokens")), _whole(static.get("chunk_overlap_tokens"))
+    if size is None or not MIN_CHUNK <= size <= MAX_CHUNK:
         raise invalid(
             f"{param}.static.max_chunk_size_tokens", f"must be an integer from {MIN_CHUNK} to {MAX_CHUNK}."
         )
-    if not isinstance(overlap, int) or isinstance(overlap, bool) or not 0 <= overlap <= size // 2:
+    if overlap is None or not 0 <= overlap <= size // 2:
         raise invalid(
             f"{param}.static.chunk_overlap_tokens",
             "must be an integer from 0 to half of max_chunk_size_tokens.",
         )
     return {"type": "static", "static": {"max_chunk_size_tokens": size, "chunk_overlap_tokens": overlap}}
+
+
+def _whole(value: Any) -> int | None:
+    """An integer given as JSON (``google.protobuf.Value`` holds every number as a double), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def chunk_text(tokenizer: Any, text: str, strategy: dict[str, Any]) -> list[Chunk]:

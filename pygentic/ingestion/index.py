@@ -1,8 +1,15 @@
-"""Search over the chunks of vector stores: exact cosine similarity (vectors are unit length) with NumPy.
+"""Search over the chunks of vector stores: exact cosine similarity (vectors are unit length) with NumPy,
+alone or fused with keyword (BM25) ranking.
 
-Each store's vectors are kept in memory once read, with the chunks' ids and files, and read again only
-when the store's chunks change (one indexed query per search compares the chunk count and newest chunk
-id), so replicas sharing a database stay correct. Only completed files are searched.
+Each store's vectors and keyword postings are kept in memory once read, with the chunks' ids and files,
+and read again only when the store's chunks change (one indexed query per search compares the chunk count
+and newest chunk id), so replicas sharing a database stay correct. Only completed files are searched.
+
+Hybrid ranking is weighted reciprocal rank fusion, as OpenAI's ``hybrid_search`` describes it: a chunk
+scores ``embedding_weight / (60 + its rank by similarity) + text_weight / (60 + its rank by BM25)`` over
+the best :data:`CANDIDATES` of each ranking, divided by the best possible value so that scores lie in
+(0, 1] (1: first in both). In both rankings ``score_threshold`` is a floor on similarity, so it keeps its
+meaning. ``benchmarks/retrieval_quality.py`` measures the rankings on a shipped corpus.
 """
 
 from __future__ import annotations
@@ -17,10 +24,14 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from pygentic.ingestion.filters import matches
+from pygentic.ingestion.keywords import KeywordIndex
+from pygentic.ingestion.ranking import VECTOR_ONLY, Ranking
 from pygentic.storage import Database
 from pygentic.storage.tables import ChunkRow, FileRow, VectorStoreFileRow
 
 MAX_CACHED_STORES = 64
+RRF_K = 60
+CANDIDATES = 100  # per ranking and store, fused in hybrid ranking
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,7 @@ class _StoreVectors:
     files: list[str]  # the store's file ids; each chunk names its file by position in this list
     file_of: np.ndarray
     matrix: np.ndarray
+    keywords: KeywordIndex
 
 
 class VectorIndex:
@@ -66,7 +78,7 @@ class VectorIndex:
             return cached
         rows = (
             await session.exec(
-                select(ChunkRow.seq, ChunkRow.file_id, ChunkRow.embedding)
+                select(ChunkRow.seq, ChunkRow.file_id, ChunkRow.embedding, ChunkRow.text)
                 .where(ChunkRow.vector_store_id == store_id)
                 .order_by(col(ChunkRow.seq))
             )
@@ -84,11 +96,15 @@ class VectorIndex:
         queries: np.ndarray,
         *,
         limit: int,
-        score_threshold: float = 0.0,
         filters: Any = None,
+        query_texts: list[str] | None = None,
+        ranking: Ranking = VECTOR_ONLY,
     ) -> list[Hit]:
-        """The ``limit`` best chunks (score = best cosine over the query vectors), at least
-        ``score_threshold``, of the completed files whose attributes pass ``filters``."""
+        """The ``limit`` best chunks of the completed files whose attributes pass ``filters`` and whose
+        similarity to the query (its best cosine over the query vectors) is at least
+        ``ranking.score_threshold``. By similarity alone, that similarity is the chunk's score; in hybrid
+        ranking, the score fuses its rank by similarity with its BM25 rank for ``query_texts``."""
+        keyword_query = " ".join(query_texts or []) if ranking.hybrid else ""
         async with self.db.read() as session:
             files = (
                 await session.exec(
@@ -104,7 +120,9 @@ class VectorIndex:
             allowed = {
                 (store, fid): attributes for store, fid, attributes in files if matches(filters, attributes)
             }
-            scored: list[tuple[float, int, str, str]] = []  # score, chunk seq, store, file
+            by_vector: list[_Candidate] = []
+            by_text: list[_Candidate] = []
+            pool = max(limit, CANDIDATES) if ranking.hybrid else limit
             for store_id in vector_store_ids:
                 vectors = await self._vectors(session, store_id)
                 if not len(vectors.seqs) or vectors.matrix.shape[1] != queries.shape[1]:
@@ -112,28 +130,31 @@ class VectorIndex:
                 wanted = [i for i, f in enumerate(vectors.files) if (store_id, f) in allowed]
                 if not wanted:
                     continue
-                scores = (vectors.matrix @ queries.T).max(axis=1)
+                similarity = (vectors.matrix @ queries.T).max(axis=1)
+                # The threshold is a floor on similarity, for keyword matches too.
+                excluded = similarity < ranking.score_threshold
                 if len(wanted) < len(vectors.files):
-                    scores[~np.isin(vectors.file_of, wanted)] = -np.inf
-                count = min(limit, len(scores))
-                top = np.argpartition(-scores, count - 1)[:count]
-                top = top[np.argsort(-scores[top], kind="stable")]
-                scored.extend(
-                    (float(scores[i]), int(vectors.seqs[i]), store_id, vectors.files[vectors.file_of[i]])
-                    for i in top
-                    if scores[i] >= score_threshold
-                )
-            scored.sort(key=lambda item: -item[0])
+                    excluded |= ~np.isin(vectors.file_of, wanted)
+                similarity[excluded] = -np.inf
+                by_vector.extend(_best(similarity, pool, store_id, vectors))
+                if keyword_query:
+                    relevance = vectors.keywords.scores(keyword_query)
+                    relevance[excluded] = 0.0
+                    by_text.extend(c for c in _best(relevance, pool, store_id, vectors) if c.value > 0)
+            if ranking.hybrid:
+                scored = _fuse(by_vector, by_text, ranking)
+            else:
+                scored = sorted(((c.value, c) for c in by_vector), key=lambda item: -item[0])
             best = scored[:limit]
             if not best:
                 return []
-            seqs = [seq for _, seq, _, _ in best]
+            seqs = [c.seq for _, c in best]
             texts = dict(
                 (
                     await session.exec(select(ChunkRow.seq, ChunkRow.text).where(col(ChunkRow.seq).in_(seqs)))
                 ).all()
             )
-            file_ids = {fid for _, _, _, fid in best}
+            file_ids = {c.file_id for _, c in best}
             names = dict(
                 (
                     await session.exec(
@@ -143,22 +164,63 @@ class VectorIndex:
             )
         return [
             Hit(
-                file_id=fid,
-                filename=names.get(fid, ""),
+                file_id=c.file_id,
+                filename=names.get(c.file_id, ""),
                 score=round(score, 6),
-                text=texts[seq],
-                attributes=allowed[(store, fid)],
+                text=texts[c.seq],
+                attributes=allowed[(c.store_id, c.file_id)],
             )
-            for score, seq, store, fid in best
+            for score, c in best
         ]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    value: float  # similarity or BM25 score
+    seq: int
+    store_id: str
+    file_id: str
+
+
+def _best(values: np.ndarray, count: int, store_id: str, vectors: _StoreVectors) -> list[_Candidate]:
+    """The ``count`` highest of ``values`` (one per chunk of the store), best first."""
+    count = min(count, len(values))
+    top = np.argpartition(-values, count - 1)[:count]
+    top = top[np.argsort(-values[top], kind="stable")]
+    return [
+        _Candidate(float(values[i]), int(vectors.seqs[i]), store_id, vectors.files[vectors.file_of[i]])
+        for i in top
+        if np.isfinite(values[i])
+    ]
+
+
+def _fuse(
+    by_vector: list[_Candidate], by_text: list[_Candidate], ranking: Ranking
+) -> list[tuple[float, _Candidate]]:
+    """Weighted reciprocal rank fusion of the two candidate lists, scaled to (0, 1], best first."""
+    fused: dict[int, float] = {}
+    candidates: dict[int, _Candidate] = {}
+    for weight, ranked in ((ranking.embedding_weight, by_vector), (ranking.text_weight, by_text)):
+        if weight <= 0:
+            continue  # a ranking without weight contributes no candidates
+        ranked = sorted(ranked, key=lambda c: -c.value)
+        for rank, candidate in enumerate(ranked, start=1):
+            fused[candidate.seq] = fused.get(candidate.seq, 0.0) + weight / (RRF_K + rank)
+            candidates.setdefault(candidate.seq, candidate)
+    top = (ranking.embedding_weight + ranking.text_weight) / (RRF_K + 1)
+    scored = [(fused[seq] / top, candidates[seq]) for seq in fused]
+    scored.sort(key=lambda item: (-item[0], item[1].seq))
+    return scored
 
 
 def _assemble(version: tuple[int, int], rows: list[Any]) -> _StoreVectors:
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
-        return _StoreVectors(version, empty, [], empty, np.zeros((0, 0), dtype=np.float32))
+        matrix = np.zeros((0, 0), dtype=np.float32)
+        return _StoreVectors(version, empty, [], empty, matrix, KeywordIndex.build([]))
     matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
     files: dict[str, int] = {}
     file_of = np.fromiter((files.setdefault(r[1], len(files)) for r in rows), dtype=np.int64, count=len(rows))
     seqs = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    return _StoreVectors(version, seqs, list(files), file_of, matrix)
+    keywords = KeywordIndex.build([r[3] for r in rows])
+    return _StoreVectors(version, seqs, list(files), file_of, matrix, keywords)

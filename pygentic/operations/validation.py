@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 
 from pygentic.codec import value_to_py
 from pygentic.errors import invalid
+from pygentic.ingestion.ranking import ranking_of
 from pygentic.operations.json_values import check_json, check_json_schema, shorten
 from pygentic.storage import PageParams
 
@@ -84,6 +85,15 @@ def check_tools(tools: Iterable[Any], param: str = "tools") -> None:
             raise invalid(
                 f"{param}[{i}].type", f"must be one of {', '.join(TOOL_TYPES)}, got {shorten(tool.type)}."
             )
+        if tool.type == "file_search" and tool.HasField("file_search"):
+            options = tool.file_search
+            if options.HasField("max_num_results") and not 1 <= options.max_num_results <= 50:
+                raise invalid(
+                    f"{param}[{i}].file_search.max_num_results",
+                    f"must be between 1 and 50, got {options.max_num_results}.",
+                )
+            if options.HasField("ranking_options"):
+                ranking_of(options.ranking_options, f"{param}[{i}].file_search.ranking_options")
         if tool.type == "function":
             if not tool.HasField("function"):
                 raise invalid(f"{param}[{i}].function", "is required for a function tool.")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from sqlalchemy import func, update
@@ -16,6 +15,7 @@ from pygentic.errors import ApiError, ErrorKind, invalid, not_found
 from pygentic.ingestion.chunking import check_strategy
 from pygentic.ingestion.filters import check_attributes, check_filter
 from pygentic.ingestion.index import VectorIndex
+from pygentic.ingestion.ranking import ranking_of
 from pygentic.ingestion.worker import IngestionWorker
 from pygentic.objects import (
     vector_store_file_batch_to_proto,
@@ -375,14 +375,7 @@ class VectorStoreOperations:
         if not 1 <= limit <= 50:
             raise invalid("max_num_results", f"must be between 1 and 50, got {limit}.")
         filters = check_filter(value_to_py(request, "filters"))
-        threshold = request.ranking_options.score_threshold if request.HasField("ranking_options") else 0.0
-        if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
-            raise invalid("ranking_options.score_threshold", "must be between 0 and 1.")
-        ranker = request.ranking_options.ranker if request.ranking_options.HasField("ranker") else "auto"
-        if ranker not in ("auto", "default-2024-11-15", "none"):
-            raise invalid(
-                "ranking_options.ranker", f"must be 'auto' or 'default-2024-11-15', got {shorten(ranker)}."
-            )
+        ranking = ranking_of(request.ranking_options if request.HasField("ranking_options") else None)
         await self.touch(request.vector_store_id)
         try:
             vectors = await self.embeddings.embed(queries)
@@ -392,8 +385,9 @@ class VectorStoreOperations:
             [request.vector_store_id],
             vectors,
             limit=limit,
-            score_threshold=threshold,
             filters=filters,
+            query_texts=queries,
+            ranking=ranking,
         )
         response = pb.SearchVectorStoreResponse(
             object="vector_store.search_results.page", search_query=queries, has_more=False

@@ -19,13 +19,23 @@ class FunctionDefinition(_message.Message):
     strict: bool
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., strict: _Optional[bool] = ...) -> None: ...
 
+class HybridSearchWeights(_message.Message):
+    __slots__ = ("embedding_weight", "text_weight")
+    EMBEDDING_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    embedding_weight: float
+    text_weight: float
+    def __init__(self, embedding_weight: _Optional[float] = ..., text_weight: _Optional[float] = ...) -> None: ...
+
 class FileSearchRankingOptions(_message.Message):
-    __slots__ = ("ranker", "score_threshold")
+    __slots__ = ("ranker", "score_threshold", "hybrid_search")
     RANKER_FIELD_NUMBER: _ClassVar[int]
     SCORE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    HYBRID_SEARCH_FIELD_NUMBER: _ClassVar[int]
     ranker: str
     score_threshold: float
-    def __init__(self, ranker: _Optional[str] = ..., score_threshold: _Optional[float] = ...) -> None: ...
+    hybrid_search: HybridSearchWeights
+    def __init__(self, ranker: _Optional[str] = ..., score_threshold: _Optional[float] = ..., hybrid_search: _Optional[_Union[HybridSearchWeights, _Mapping]] = ...) -> None: ...
 
 class FileSearchToolOptions(_message.Message):
     __slots__ = ("max_num_results", "ranking_options")

@@ -14,6 +14,7 @@ from typing import Any
 
 from pygentic.connectors.embeddings import EmbeddingConnector, EmbeddingError
 from pygentic.ingestion.index import VectorIndex
+from pygentic.ingestion.ranking import stored_ranking
 from pygentic.runtime.toolcalls import AssembledCall
 from pygentic.runtime.tools import ToolExecution, model_view
 from pygentic.storage import Database
@@ -72,9 +73,12 @@ class FileSearch:
 
     async def execute(self, run: RunRow, call: AssembledCall) -> ToolExecution:
         options = _options(run) or {}
-        ranking = dict(options.get("ranking_options") or {})
-        threshold = float(ranking.get("score_threshold") or 0.0)
-        ranking_options = {"ranker": ranking.get("ranker") or RANKER, "score_threshold": threshold}
+        stored = dict(options.get("ranking_options") or {})
+        ranking = stored_ranking(stored)
+        ranking_options = {
+            "ranker": stored.get("ranker") or RANKER,
+            "score_threshold": ranking.score_threshold,
+        }
         limit = int(options.get("max_num_results") or DEFAULT_MAX_RESULTS)
         try:
             query = json.loads(call.arguments or "{}").get("query")
@@ -86,7 +90,7 @@ class FileSearch:
         try:
             vectors = await self.embeddings.embed([query])
             hits = await self.index.search(
-                await self._store_ids(run), vectors, limit=limit, score_threshold=threshold
+                await self._store_ids(run), vectors, limit=limit, query_texts=[query], ranking=ranking
             )
         except EmbeddingError as exc:
             log.warning("file_search: embedding failed", extra={"run_id": run.id, "reason": str(exc)})
