@@ -57,6 +57,9 @@ def fill(db_path: Path, store_id: str, chunks: int, dims: int = 384) -> None:
                 for i, v in enumerate(vectors)
             ),
         )
+    conn.execute(
+        "UPDATE vector_stores SET chunks_version = coalesce(chunks_version, 0) + 1 WHERE id = ?", (store_id,)
+    )
     conn.commit()
     conn.close()
 

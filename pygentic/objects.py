@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -149,8 +150,13 @@ def run_to_proto(row: RunRow) -> res.Run:
     )
 
 
-def step_to_proto(row: RunStepRow) -> res.RunStep:
-    """The stored run step as the API object."""
+#: The ``include[]`` value that adds the text of file_search results to run steps.
+FILE_SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
+
+
+def step_to_proto(row: RunStepRow, include: Iterable[str] = ()) -> res.RunStep:
+    """The stored run step as the API object; file_search results carry their text only when
+    ``include`` has :data:`FILE_SEARCH_CONTENT`, as at OpenAI."""
     message = res.RunStep(
         id=row.id,
         object="thread.run.step",
@@ -163,6 +169,10 @@ def step_to_proto(row: RunStepRow) -> res.RunStep:
         step_details=from_json(row.step_details, res.StepDetails),
         metadata=row.meta,
     )
+    if FILE_SEARCH_CONTENT not in include:
+        for call in message.step_details.tool_calls:
+            for result in call.file_search.results:
+                del result.content[:]
     return _fill(
         message, row, ("expired_at", "cancelled_at", "failed_at", "completed_at", "last_error", "usage")
     )

@@ -86,6 +86,20 @@ def test_streamed_run_searches_and_cites(client: openai.OpenAI) -> None:
     assert call.type == "file_search" and call.file_search.results  # type: ignore[union-attr]
     assert call.file_search.results[0].file_id == faq_id  # type: ignore[union-attr]
     assert call.file_search.ranking_options.ranker == "default_2024_08_21"  # type: ignore[union-attr]
+    assert not call.file_search.results[0].content  # type: ignore[union-attr]  # only when include[] asks
+    content = "step_details.tool_calls[*].file_search.results[*].content"
+    for step in (
+        client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc", include=[content]).data[
+            0
+        ],
+        client.beta.threads.runs.steps.retrieve(
+            steps[0].id, thread_id=thread.id, run_id=run.id, include=[content]
+        ),
+    ):
+        result = step.step_details.tool_calls[0].file_search.results[0]  # type: ignore[union-attr]
+        assert result.content and "Security" in (result.content[0].text or "")
+    with pytest.raises(openai.BadRequestError):
+        client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, include=["step_details.nope"])  # type: ignore[list-item]
     stored = client.beta.threads.messages.retrieve(messages[-1].id, thread_id=thread.id)
     assert stored.content[0].text.annotations[0].file_citation.file_id == faq_id  # type: ignore[union-attr]
 

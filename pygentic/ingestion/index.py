@@ -2,8 +2,9 @@
 alone or fused with keyword (BM25) ranking.
 
 Each store's vectors and keyword postings are kept in memory once read, with the chunks' ids and files,
-and read again only when the store's chunks change (one indexed query per search compares the chunk count
-and newest chunk id), so replicas sharing a database stay correct. Only completed files are searched.
+and read again only when the store's chunks change: every transaction that adds or removes chunks bumps
+the store's ``chunks_version``, which each search reads (a primary-key lookup), so replicas sharing a
+database stay correct. Only completed files are searched. The arithmetic runs in a worker thread.
 
 Hybrid ranking is weighted reciprocal rank fusion, as OpenAI's ``hybrid_search`` describes it: a chunk
 scores ``embedding_weight / (60 + its rank by similarity) + text_weight / (60 + its rank by BM25)`` over
@@ -20,14 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from pygentic.ingestion.filters import matches
 from pygentic.ingestion.keywords import KeywordIndex
 from pygentic.ingestion.ranking import VECTOR_ONLY, Ranking
 from pygentic.storage import Database
-from pygentic.storage.tables import ChunkRow, FileRow, VectorStoreFileRow
+from pygentic.storage.tables import ChunkRow, FileRow, VectorStoreFileRow, VectorStoreRow
 
 MAX_CACHED_STORES = 64
 RRF_K = 60
@@ -47,7 +47,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class _StoreVectors:
-    version: tuple[int, int]
+    version: int
     seqs: np.ndarray
     files: list[str]  # the store's file ids; each chunk names its file by position in this list
     file_of: np.ndarray
@@ -63,15 +63,8 @@ class VectorIndex:
         self.max_stores = max_stores
         self._stores: collections.OrderedDict[str, _StoreVectors] = collections.OrderedDict()
 
-    async def _vectors(self, session: Any, store_id: str) -> _StoreVectors:
-        count, newest = (
-            await session.exec(
-                select(func.count(), func.coalesce(func.max(ChunkRow.seq), 0)).where(
-                    ChunkRow.vector_store_id == store_id
-                )
-            )
-        ).one()
-        version = (int(count), int(newest))
+    async def _vectors(self, session: Any, store_id: str, version: int) -> _StoreVectors:
+        """The store's vectors at ``version`` (its ``chunks_version``), read unless cached."""
         cached = self._stores.get(store_id)
         if cached is not None and cached.version == version:
             self._stores.move_to_end(store_id)
@@ -120,27 +113,30 @@ class VectorIndex:
             allowed = {
                 (store, fid): attributes for store, fid, attributes in files if matches(filters, attributes)
             }
-            by_vector: list[_Candidate] = []
-            by_text: list[_Candidate] = []
+            versions = dict(
+                (
+                    await session.exec(
+                        select(VectorStoreRow.id, VectorStoreRow.chunks_version).where(
+                            col(VectorStoreRow.id).in_(vector_store_ids)
+                        )
+                    )
+                ).all()
+            )
             pool = max(limit, CANDIDATES) if ranking.hybrid else limit
+            work = []
             for store_id in vector_store_ids:
-                vectors = await self._vectors(session, store_id)
+                if store_id not in versions:
+                    continue
+                vectors = await self._vectors(session, store_id, versions[store_id] or 0)
                 if not len(vectors.seqs) or vectors.matrix.shape[1] != queries.shape[1]:
                     continue  # empty, or indexed with another embedding model
                 wanted = [i for i, f in enumerate(vectors.files) if (store_id, f) in allowed]
-                if not wanted:
-                    continue
-                similarity = (vectors.matrix @ queries.T).max(axis=1)
-                # The threshold is a floor on similarity, for keyword matches too.
-                excluded = similarity < ranking.score_threshold
-                if len(wanted) < len(vectors.files):
-                    excluded |= ~np.isin(vectors.file_of, wanted)
-                similarity[excluded] = -np.inf
-                by_vector.extend(_best(similarity, pool, store_id, vectors))
-                if keyword_query:
-                    relevance = vectors.keywords.scores(keyword_query)
-                    relevance[excluded] = 0.0
-                    by_text.extend(c for c in _best(relevance, pool, store_id, vectors) if c.value > 0)
+                if wanted:
+                    work.append((store_id, vectors, wanted))
+            # The arithmetic runs in a worker thread (NumPy releases the GIL), not on the event loop.
+            by_vector, by_text = await asyncio.to_thread(
+                _candidates, work, queries, keyword_query, ranking.score_threshold, pool
+            )
             if ranking.hybrid:
                 scored = _fuse(by_vector, by_text, ranking)
             else:
@@ -172,6 +168,31 @@ class VectorIndex:
             )
             for score, c in best
         ]
+
+
+def _candidates(
+    work: list[tuple[str, _StoreVectors, list[int]]],
+    queries: np.ndarray,
+    keyword_query: str,
+    threshold: float,
+    pool: int,
+) -> tuple[list[_Candidate], list[_Candidate]]:
+    """The best ``pool`` chunks of each store by similarity, and by BM25 when ``keyword_query`` is set."""
+    by_vector: list[_Candidate] = []
+    by_text: list[_Candidate] = []
+    for store_id, vectors, wanted in work:
+        similarity = (vectors.matrix @ queries.T).max(axis=1)
+        # The threshold is a floor on similarity, for keyword matches too.
+        excluded = similarity < threshold
+        if len(wanted) < len(vectors.files):
+            excluded |= ~np.isin(vectors.file_of, wanted)
+        similarity[excluded] = -np.inf
+        by_vector.extend(_best(similarity, pool, store_id, vectors))
+        if keyword_query:
+            relevance = vectors.keywords.scores(keyword_query)
+            relevance[excluded] = 0.0
+            by_text.extend(c for c in _best(relevance, pool, store_id, vectors) if c.value > 0)
+    return by_vector, by_text
 
 
 @dataclass(frozen=True)
@@ -213,7 +234,7 @@ def _fuse(
     return scored
 
 
-def _assemble(version: tuple[int, int], rows: list[Any]) -> _StoreVectors:
+def _assemble(version: int, rows: list[Any]) -> _StoreVectors:
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         matrix = np.zeros((0, 0), dtype=np.float32)

@@ -59,9 +59,12 @@ class KeywordIndex:
         counts: list[int] = []
         lengths = np.zeros(len(texts), dtype=np.float32)
         for i, text in enumerate(texts):
-            found = terms(text)
-            lengths[i] = len(found)
-            for term, count in Counter(found).items():
+            words = Counter(TERM.findall(text.lower()))  # stem each distinct word once
+            lengths[i] = sum(words.values())
+            stems: Counter[str] = Counter()
+            for word, count in words.items():
+                stems[_stem(word)] += count
+            for term, count in stems.items():
                 term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
                 chunk_ids.append(i)
                 counts.append(count)

@@ -24,6 +24,7 @@ from pygentic.errors import error_reference
 from pygentic.ingestion.chunking import AUTO, Chunk, chunk_text
 from pygentic.ingestion.extract import ExtractionError, extract_text
 from pygentic.storage import Database
+from pygentic.storage import repositories as repos
 from pygentic.storage.blobs import BlobStore
 from pygentic.storage.tables import ChunkRow, FileRow, VectorStoreFileRow
 
@@ -175,6 +176,7 @@ class IngestionWorker:
             current.status, current.usage_bytes = "completed", usage
             current.owner = current.lease_expires_at = None
             session.add(current)
+            await repos.vector_stores.chunks_changed(session, row.vector_store_id)
         return True
 
     async def _fail(self, row: VectorStoreFileRow, code: str, message: str) -> None:

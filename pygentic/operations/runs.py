@@ -4,14 +4,20 @@ watch, and run steps. State changes are the run engine's; this module validates 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.config import RunSettings
 from pygentic.errors import invalid, not_found, precondition
-from pygentic.objects import ensure_storable, run_to_proto, step_to_proto, thread_to_proto
+from pygentic.objects import (
+    FILE_SEARCH_CONTENT,
+    ensure_storable,
+    run_to_proto,
+    step_to_proto,
+    thread_to_proto,
+)
 from pygentic.operations.json_values import shorten
 from pygentic.operations.messages import message_row_from_input
 from pygentic.operations.paging import list_response
@@ -38,7 +44,7 @@ from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import EXECUTING_RUN_STATUSES, now
 from pygentic.storage.tables import AssistantRow, RunRow, RunStepRow, ThreadRow
 
-INCLUDE_VALUES = ("step_details.tool_calls[*].file_search.results[*].content",)
+INCLUDE_VALUES = (FILE_SEARCH_CONTENT,)
 TOOL_CHOICE_STRINGS = ("none", "auto", "required")
 MAX_ADDITIONAL_MESSAGES = 32
 
@@ -154,6 +160,7 @@ class RunOperations:
             if request.HasField("parallel_tool_calls")
             else True,
             response_format=response_format,
+            include=list(getattr(request, "include", ())) or None,  # CreateThreadAndRun has none
         )
         ensure_storable(run_to_proto(run))
         return run
@@ -167,9 +174,7 @@ class RunOperations:
 
     async def _create(self, request: pb.CreateRunRequest, run_id: str) -> RunRow:
         require_id(request.thread_id, "thread_id")
-        for value in request.include:
-            if value not in INCLUDE_VALUES:
-                raise invalid("include", f"unsupported value {shorten(value)}.")
+        _check_include(request.include)
         if len(request.additional_messages) > MAX_ADDITIONAL_MESSAGES:
             raise invalid("additional_messages", f"at most {MAX_ADDITIONAL_MESSAGES} messages are allowed.")
         additional = [
@@ -343,6 +348,7 @@ class RunOperations:
 
     async def list_steps(self, request: pb.ListRunStepsRequest) -> pb.ListRunStepsResponse:
         params = page_params(request)
+        include = _check_include(request.include)
 
         async def fetch() -> Page[RunStepRow]:
             async with self.db.read() as session:
@@ -351,16 +357,19 @@ class RunOperations:
                     session, params, run_id=request.run_id, thread_id=request.thread_id
                 )
 
-        return await list_response(pb.ListRunStepsResponse, "run step", fetch, step_to_proto)
+        return await list_response(
+            pb.ListRunStepsResponse, "run step", fetch, lambda row: step_to_proto(row, include)
+        )
 
     async def get_step(self, request: pb.GetRunStepRequest) -> res.RunStep:
         require_id(request.step_id, "step_id")
+        include = _check_include(request.include)
         async with self.db.read() as session:
             await self._require_run(session, request.thread_id, request.run_id)
             step = await repos.run_steps.get(session, request.step_id, run_id=request.run_id)
         if step is None:
             raise not_found("run step", request.step_id, "step_id")
-        return step_to_proto(step)
+        return step_to_proto(step, include)
 
 
 async def _drain(subscription: Subscription) -> AsyncIterator[pb.RunEvent]:
@@ -370,3 +379,11 @@ async def _drain(subscription: Subscription) -> AsyncIterator[pb.RunEvent]:
     if subscription.overflowed:
         raise cut_off_error()
     yield pb.RunEvent(event="done")
+
+
+def _check_include(values: Iterable[str]) -> list[str]:
+    """The ``include`` values, each one Pygentic knows."""
+    for value in values:
+        if value not in INCLUDE_VALUES:
+            raise invalid("include", f"unsupported value {shorten(value)}.")
+    return list(values)

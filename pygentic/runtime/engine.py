@@ -281,7 +281,7 @@ class RunEngine:
             if live.text:
                 events.append(self._text_delta(live.message.id, live.text))
         if live.tool_step is not None and live.tool_step.status == "in_progress":
-            step = step_to_proto(live.tool_step)
+            step = step_to_proto(live.tool_step, live.run.include or ())
             del step.step_details.tool_calls[:]
             events.append(run_event("thread.run.step.created", run_step=step))
             for call in live.tool_calls.calls:
@@ -357,7 +357,8 @@ class RunEngine:
             session.add(run)
         self._disarm_expiry(run_id)
         for step in steps:
-            self.bus.publish(run_id, run_event("thread.run.step.completed", run_step=step_to_proto(step)))
+            completed = step_to_proto(step, run.include or ())
+            self.bus.publish(run_id, run_event("thread.run.step.completed", run_step=completed))
         self.publish_run(run, "thread.run.queued")
         log.info("tool outputs submitted", extra={"run_id": run_id, "calls": len(answers)})
         self.launch(run)
@@ -452,7 +453,8 @@ class RunEngine:
         step.status, step.completed_at = "completed", now()
         async with self.db.write() as session:
             session.add(step)
-        self.bus.publish(run.id, run_event("thread.run.step.completed", run_step=step_to_proto(step)))
+        completed = step_to_proto(step, run.include or ())
+        self.bus.publish(run.id, run_event("thread.run.step.completed", run_step=completed))
         return True
 
     async def _start(self, live: LiveRun) -> None:
@@ -807,7 +809,10 @@ class RunEngine:
         for item in closed:
             if isinstance(item, RunStepRow):
                 self.bus.publish(
-                    run.id, run_event(f"thread.run.step.{item.status}", run_step=step_to_proto(item))
+                    run.id,
+                    run_event(
+                        f"thread.run.step.{item.status}", run_step=step_to_proto(item, run.include or ())
+                    ),
                 )
             else:
                 self.bus.publish(

@@ -65,8 +65,11 @@ class Database:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(724310591)"))
             await conn.run_sync(SQLModel.metadata.create_all)
             added = await conn.run_sync(_add_missing_columns)
+            indexes = await conn.run_sync(_add_missing_indexes)
         for column in added:
             log.warning("schema upgraded", extra={"added_column": column})
+        for index in indexes:
+            log.warning("schema upgraded", extra={"added_index": index})
         log.info("storage ready", extra={"backend": "sqlite" if self.is_sqlite else "postgresql"})
 
     @asynccontextmanager
@@ -116,6 +119,19 @@ def _add_missing_columns(conn: Connection) -> list[str]:
             kind = column.type.compile(dialect=conn.dialect)
             conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
             added.append(f"{table.name}.{column.name}")
+    return added
+
+
+def _add_missing_indexes(conn: Connection) -> list[str]:
+    """Additive upgrades: create the indexes a newer version declares on tables an older one created."""
+    inspector = inspect(conn)
+    added = []
+    for table in SQLModel.metadata.sorted_tables:
+        existing = {i["name"] for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in existing:
+                index.create(conn)
+                added.append(f"{table.name}.{index.name}")
     return added
 
 

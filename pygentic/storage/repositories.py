@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import func, update
 from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -113,6 +114,14 @@ class VectorStoreRepository(Repository[VectorStoreRow]):
             await session.exec(delete(model).where(col(model.vector_store_id) == row.id))
         await super().delete(session, row)
 
+    async def chunks_changed(self, session: AsyncSession, vector_store_id: str) -> None:
+        """Record, in the transaction that adds or removes a store's chunks, that they changed."""
+        await session.exec(
+            update(VectorStoreRow)
+            .where(col(VectorStoreRow.id) == vector_store_id)
+            .values(chunks_version=func.coalesce(VectorStoreRow.chunks_version, 0) + 1)
+        )
+
 
 class VectorStoreFileRepository(Repository[VectorStoreFileRow]):
     """A vector store's files; removing one removes its chunks."""
@@ -126,6 +135,7 @@ class VectorStoreFileRepository(Repository[VectorStoreFileRow]):
                 col(ChunkRow.vector_store_id) == row.vector_store_id, col(ChunkRow.file_id) == row.id
             )
         )
+        await vector_stores.chunks_changed(session, row.vector_store_id)
         await super().delete(session, row)
 
 

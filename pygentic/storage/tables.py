@@ -110,6 +110,7 @@ class RunRow(SQLModel, table=True):
     parallel_tool_calls: bool = True
     response_format: Any = _json()
     reasoning_effort: str | None = None
+    include: list[str] | None = _json()  # extra step fields its streamed events carry
     # Run ownership: the process executing the run renews its lease; another takes over when it lapses.
     owner: str | None = Field(default=None, max_length=64)
     lease_expires_at: float | None = None
@@ -167,6 +168,8 @@ class VectorStoreRow(SQLModel, table=True):
     expires_after: dict[str, Any] | None = _json()
     expires_at: int | None = Field(default=None, sa_type=BigInteger)
     last_active_at: int | None = Field(default=None, sa_type=BigInteger)
+    # Bumped in every transaction that adds or removes chunks, so searches know when cached vectors are stale.
+    chunks_version: int | None = None
 
 
 class VectorStoreFileRow(SQLModel, table=True):
