@@ -3,6 +3,7 @@ similarity alone, the ranking options' checks, and static chunk sizes as the SDK
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from conftest import make_settings, with_files
 from fake_upstream import FakeUpstream
 from threaded_server import ThreadedServer
 
+from pygentic.config import DatabaseSettings
 from pygentic.ingestion.keywords import KeywordIndex, terms
+from pygentic.storage import Database
 
 # Part numbers mean nothing to an embedding model; keyword ranking finds them.
 PARTS = {
@@ -173,3 +176,34 @@ def test_static_chunk_sizes_arrive_as_integers(client: openai.OpenAI) -> None:
                 "static": {"max_chunk_size_tokens": 150.5, "chunk_overlap_tokens": 30},
             },  # type: ignore[typeddict-item]
         )
+
+
+def test_searches_see_added_and_removed_files_at_once(client: openai.OpenAI) -> None:
+    """Each process caches a store's vectors; the store's chunks_version tells it when they changed."""
+    store = _store(client)
+    assert client.vector_stores.search(store, query="QX9999").data[0].filename != "new.txt"
+    added = client.vector_stores.files.upload_and_poll(
+        vector_store_id=store,
+        file=("new.txt", b"The QX9999 gasket seals the portafilter."),
+        poll_interval_ms=50,
+    )
+    assert client.vector_stores.search(store, query="QX9999").data[0].filename == "new.txt"
+    client.vector_stores.files.delete(file_id=added.id, vector_store_id=store)
+    assert all(r.filename != "new.txt" for r in client.vector_stores.search(store, query="QX9999").data)
+
+
+async def test_an_upgrade_adds_the_columns_and_indexes_a_newer_version_declares(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = Database(DatabaseSettings(url=f"sqlite:///{path}"))
+    await db.create_schema()
+    await db.close()
+    with sqlite3.connect(path) as conn:  # what an older version's database lacks
+        conn.execute("DROP INDEX ix_chunks_file_id")
+        conn.execute("ALTER TABLE vector_stores DROP COLUMN chunks_version")
+    db = Database(DatabaseSettings(url=f"sqlite:///{path}"))
+    await db.create_schema()
+    await db.close()
+    with sqlite3.connect(path) as conn:
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(chunks)")}
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(vector_stores)")}
+    assert "ix_chunks_file_id" in indexes and "chunks_version" in columns
