@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import openai
 import pytest
 from fake_upstream import FakeUpstream
+from threaded_server import ThreadedServer
 
 from pygentic.app import Pygentic, ServeOptions
 from pygentic.config import (
@@ -255,3 +257,15 @@ def serve_process(workdir: Path, config: str, *args: str) -> Iterator[tuple[subp
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def sdk_client(settings: Settings) -> Iterator[openai.OpenAI]:
+    """A server for ``settings`` in a thread and the openai SDK (strict response validation) talking to it."""
+    with (
+        ThreadedServer(settings) as server,
+        openai.OpenAI(
+            base_url=server.base_url, api_key="x", max_retries=0, _strict_response_validation=True
+        ) as sdk,
+    ):
+        yield sdk

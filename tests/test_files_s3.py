@@ -15,10 +15,9 @@ from typing import Any
 import boto3
 import openai
 import pytest
-from conftest import PYGENTIC, make_settings
+from conftest import PYGENTIC, make_settings, sdk_client
 from fake_upstream import FakeUpstream
 from moto import server as moto_server
-from threaded_server import ThreadedServer
 
 from pygentic.config import FilesSettings
 
@@ -72,12 +71,7 @@ def client(tmp_path: Path, upstream: FakeUpstream, s3_endpoint: str, bucket: Any
         url=f"s3://{BUCKET}/tenant-a", endpoint_url=s3_endpoint, region="us-east-1", max_bytes=30 * MB
     )
     settings = dataclasses.replace(make_settings(f"sqlite:///{tmp_path / 's3.db'}", upstream), files=files)
-    with (
-        ThreadedServer(settings) as server,
-        openai.OpenAI(
-            base_url=server.base_url, api_key="x", max_retries=0, _strict_response_validation=True
-        ) as sdk,
-    ):
+    with sdk_client(settings) as sdk:
         yield sdk
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import openai
 import pytest
-from conftest import make_settings, with_files
+from conftest import make_settings, sdk_client, with_files
 from fake_upstream import FakeUpstream
-from threaded_server import ThreadedServer
 
 from pygentic.config import DatabaseSettings
 from pygentic.ingestion.keywords import KeywordIndex, terms
@@ -61,12 +60,7 @@ def test_bm25_scores_match_the_formula() -> None:
 @pytest.fixture
 def client(tmp_path: Path, upstream: FakeUpstream) -> Iterator[openai.OpenAI]:
     settings = with_files(make_settings(f"sqlite:///{tmp_path / 'r.db'}", upstream), tmp_path / "blobs")
-    with (
-        ThreadedServer(settings) as server,
-        openai.OpenAI(
-            base_url=server.base_url, api_key="x", max_retries=0, _strict_response_validation=True
-        ) as sdk,
-    ):
+    with sdk_client(settings) as sdk:
         yield sdk
 
 

@@ -12,10 +12,9 @@ import grpc
 import numpy as np
 import openai
 import pytest
-from conftest import Stubs, connect, expect_status, make_settings, running, with_files
+from conftest import Stubs, connect, expect_status, make_settings, running, sdk_client, with_files
 from fake_upstream import FakeUpstream
 from google.protobuf import struct_pb2
-from threaded_server import ThreadedServer
 
 from pygentic.config import Settings
 from pygentic.proto.v1 import resources_pb2 as res
@@ -37,11 +36,8 @@ def _settings(database_url: str, upstream: FakeUpstream, tmp_path: Path) -> Sett
 
 @pytest.fixture
 def client(tmp_path: Path, upstream: FakeUpstream) -> Iterator[openai.OpenAI]:
-    with ThreadedServer(_settings(f"sqlite:///{tmp_path / 'vs.db'}", upstream, tmp_path)) as server:
-        with openai.OpenAI(
-            base_url=server.base_url, api_key="x", max_retries=0, _strict_response_validation=True
-        ) as sdk:
-            yield sdk
+    with sdk_client(_settings(f"sqlite:///{tmp_path / 'vs.db'}", upstream, tmp_path)) as sdk:
+        yield sdk
 
 
 def test_sdk_knowledge_base_flow(client: openai.OpenAI) -> None:

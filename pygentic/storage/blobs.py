@@ -115,14 +115,8 @@ class LocalBlobStore:
     async def read(self, key: str, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
         """The blob's bytes in chunks; FileNotFoundError when it is missing."""
         handle: BinaryIO = await asyncio.to_thread(open, self._path(key), "rb")
-        try:
-            while True:
-                chunk = await asyncio.to_thread(handle.read, chunk_size)
-                if not chunk:
-                    return
-                yield chunk
-        finally:
-            await asyncio.to_thread(handle.close)
+        async for chunk in stream_from(handle, chunk_size):
+            yield chunk
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
@@ -131,6 +125,26 @@ class LocalBlobStore:
         """Remove the blob (a missing one is not an error)."""
         path = self._path(key)
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+class Readable(Protocol):
+    """A blocking byte source: an open file, an S3 response body."""
+
+    def read(self, size: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+async def stream_from(source: Readable, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
+    """``source``'s bytes in chunks, each read in a worker thread; ``source`` is closed at the end."""
+    try:
+        while True:
+            chunk = await asyncio.to_thread(source.read, chunk_size)
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        await asyncio.to_thread(source.close)
 
 
 def _flush_and_close(handle: BinaryIO) -> None:

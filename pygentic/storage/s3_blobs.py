@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pygentic.config import FilesSettings, redact_url
-from pygentic.storage.blobs import KEY, READ_CHUNK, STALE_PART_S, BlobTooLarge
+from pygentic.storage.blobs import KEY, READ_CHUNK, STALE_PART_S, BlobTooLarge, stream_from
 
 log = logging.getLogger("pygentic.files")
 
@@ -161,15 +161,8 @@ class S3BlobStore:
             if _code(exc) in ("NoSuchKey", "404"):
                 raise FileNotFoundError(key) from exc
             raise
-        body = answer["Body"]
-        try:
-            while True:
-                chunk = await asyncio.to_thread(body.read, chunk_size)
-                if not chunk:
-                    return
-                yield chunk
-        finally:
-            await asyncio.to_thread(body.close)
+        async for chunk in stream_from(answer["Body"], chunk_size):
+            yield chunk
 
     async def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
