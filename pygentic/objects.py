@@ -51,6 +51,11 @@ def text_part(value: str, annotations: list[dict[str, Any]] | None = None) -> di
     return {"type": "text", "text": {"value": value, "annotations": list(annotations or [])}}
 
 
+def image_file_part(file_id: str) -> dict[str, Any]:
+    """A message's stored image content part."""
+    return {"type": "image_file", "image_file": {"file_id": file_id}}
+
+
 def _fill(message: MsgT, row: Any, names: tuple[str, ...]) -> MsgT:
     """Copy the row's nullable columns into ``message``, leaving unset (JSON null) what is None.
 

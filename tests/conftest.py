@@ -262,10 +262,12 @@ def serve_process(workdir: Path, config: str, *args: str) -> Iterator[tuple[subp
 @contextmanager
 def sdk_client(settings: Settings) -> Iterator[openai.OpenAI]:
     """A server for ``settings`` in a thread and the openai SDK (strict response validation) talking to it."""
-    with (
-        ThreadedServer(settings) as server,
-        openai.OpenAI(
-            base_url=server.base_url, api_key="x", max_retries=0, _strict_response_validation=True
-        ) as sdk,
-    ):
+    with ThreadedServer(settings) as server, sdk_of(server) as sdk:
         yield sdk
+
+
+def sdk_of(server: ThreadedServer) -> openai.OpenAI:
+    """The openai SDK (strict response validation, no retries) talking to ``server``'s gateway."""
+    return openai.OpenAI(
+        base_url=server.base_url, api_key="x", max_retries=0, _strict_response_validation=True
+    )

@@ -22,6 +22,8 @@ Models:
   garbage            a chunk that is not JSON
   search             calls file_search with the question, then answers with the first result's text and
                      its citation marker
+  code:LANGUAGE      calls code_interpreter with {"language": LANGUAGE, "code": <last user text>} in
+                     fragments; after the result, answers "Output: <tool output>"
 """
 
 from __future__ import annotations
@@ -169,6 +171,25 @@ class FakeUpstream(ThreadedASGIServer):
         prompt_tokens = sum(len(str(m.get("content") or "")) // 4 + 4 for m in messages)
         yield _chunk(model, {"role": "assistant", "content": ""})
 
+        if kind == "code":
+            if messages and messages[-1].get("role") == "tool":
+                for piece in ["Output: ", messages[-1]["content"]]:
+                    yield _chunk(model, {"content": piece})
+                yield _chunk(model, {}, "stop")
+            else:
+                call = {
+                    "index": 0,
+                    "id": "call_code0",
+                    "type": "function",
+                    "function": {"name": "code_interpreter", "arguments": ""},
+                }
+                yield _chunk(model, {"tool_calls": [call]})
+                arguments = json.dumps({"language": param, "code": _last_user_text(messages)})
+                for start in range(0, len(arguments), 8):
+                    fragment = {"index": 0, "function": {"arguments": arguments[start : start + 8]}}
+                    yield _chunk(model, {"tool_calls": [fragment]})
+                yield _chunk(model, {}, "tool_calls")
+            return
         if kind == "search":
             # Calls file_search with the user's question; then answers citing the first result's marker.
             if messages and messages[-1].get("role") == "tool":

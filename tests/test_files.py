@@ -13,7 +13,7 @@ import grpc
 import httpx
 import openai
 import pytest
-from conftest import Stubs, connect, expect_status, make_settings, running, with_files
+from conftest import Stubs, connect, expect_status, make_settings, running, sdk_of, with_files
 from fake_upstream import FakeUpstream
 from threaded_server import ThreadedServer
 
@@ -38,9 +38,7 @@ def server(tmp_path: Path, upstream: FakeUpstream) -> Iterator[ThreadedServer]:
 
 @pytest.fixture
 def client(server: ThreadedServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(
-        base_url=server.base_url, api_key="x", max_retries=0, _strict_response_validation=True
-    ) as sdk:
+    with sdk_of(server) as sdk:
         yield sdk
 
 

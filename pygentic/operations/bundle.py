@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pygentic.config import Settings
@@ -41,18 +42,23 @@ class Operations:
         settings: Settings,
         embeddings: EmbeddingConnector,
         vector_index: VectorIndex,
+        files: FileOperations | None = None,
+        thread_cleanups: Sequence[Callable[[str], None]] = (),
     ) -> Operations:
+        """``files``: the file operations, when other parts (tools) share them; ``thread_cleanups``: what
+        to remove when a thread is deleted (e.g. its interpreter work directory)."""
         references = References(db)
-        store = blob_store(settings.files, settings.database.url)
-        ingestion = IngestionWorker(db, store, embeddings, engine.instance_id)
+        if files is None:
+            files = FileOperations(db, blob_store(settings.files, settings.database.url), settings.files)
+        ingestion = IngestionWorker(db, files.store, embeddings, engine.instance_id)
         stores = ImplicitStores(ingestion.wake)
-        threads = ThreadOperations(db, references, stores)
+        threads = ThreadOperations(db, references, stores, thread_cleanups)
         return cls(
             assistants=AssistantOperations(db, references, stores),
             threads=threads,
             messages=MessageOperations(db, references, stores),
             runs=RunOperations(db, engine, threads, settings.runs),
-            files=FileOperations(db, store, settings.files),
+            files=files,
             vector_stores=VectorStoreOperations(db, references, ingestion, embeddings, vector_index),
             ingestion=ingestion,
         )

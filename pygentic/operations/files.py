@@ -75,20 +75,28 @@ class FileOperations:
     async def upload(self, header: pb.FileUploadHeader, chunks: AsyncIterator[bytes]) -> res.File:
         """Store a new file from ``chunks``: the bytes first (complete on disk), then its description."""
         expires_at = check_header(header)
-        file_id = ids.new_id(ids.FILE)
         try:
-            size = await self.store.write(file_id, chunks, self.settings.max_bytes)
+            row = await self.save(header.filename, header.purpose, chunks, expires_at)
         except BlobTooLarge as exc:
             raise ApiError(
                 ErrorKind.INVALID_ARGUMENT,
                 f"Invalid 'file': the file is larger than the limit of {exc.limit} bytes.",
                 param="file",
             ) from exc
+        return file_to_proto(row)
+
+    async def save(
+        self, filename: str, purpose: str, chunks: AsyncIterator[bytes], expires_at: int | None = None
+    ) -> FileRow:
+        """Store a file (an upload, or one a tool made: purpose ``assistants_output``); BlobTooLarge past
+        the size limit, and then nothing is kept."""
+        file_id = ids.new_id(ids.FILE)
+        size = await self.store.write(file_id, chunks, self.settings.max_bytes)
         row = FileRow(
             id=file_id,
             created_at=now(),
-            filename=header.filename,
-            purpose=header.purpose,
+            filename=filename,
+            purpose=purpose,
             bytes=size,
             expires_at=expires_at,
         )
@@ -98,8 +106,8 @@ class FileOperations:
         except BaseException:
             await self.store.delete(file_id)
             raise
-        log.info("file uploaded", extra={"file_id": file_id, "bytes": size, "purpose": header.purpose})
-        return file_to_proto(row)
+        log.info("file stored", extra={"file_id": file_id, "bytes": size, "purpose": purpose})
+        return row
 
     async def require(self, file_id: str, param: str = "file_id") -> FileRow:
         """The stored, unexpired file, or NOT_FOUND naming the id."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pygentic import ids
@@ -18,16 +21,25 @@ from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import now
 from pygentic.storage.tables import MessageRow, ThreadRow
 
+log = logging.getLogger("pygentic.threads")
+
 MAX_INITIAL_MESSAGES = 32
 
 
 class ThreadOperations:
     """The Threads API operations."""
 
-    def __init__(self, db: Database, references: References, stores: ImplicitStores) -> None:
+    def __init__(
+        self,
+        db: Database,
+        references: References,
+        stores: ImplicitStores,
+        cleanups: Sequence[Callable[[str], None]] = (),
+    ) -> None:
         self.db = db
         self.references = references
         self.stores = stores
+        self.cleanups = list(cleanups)  # called with a deleted thread's id (in a worker thread)
 
     def build(self, request: pb.CreateThreadRequest, param: str = "") -> tuple[ThreadRow, list[Any]]:
         """Validate a new thread (``param`` prefixes field names, e.g. ``thread``) into rows, unsaved."""
@@ -119,4 +131,11 @@ class ThreadOperations:
                     f"Can't delete thread {row.id} while its run {active.id} is active; cancel it first."
                 )
             await repos.threads.delete(session, row)
+        for cleanup in self.cleanups:
+            try:
+                await asyncio.to_thread(cleanup, request.thread_id)
+            except Exception as exc:  # the thread is gone either way; leftovers are logged
+                log.warning(
+                    "thread cleanup failed", extra={"thread_id": request.thread_id, "reason": str(exc)}
+                )
         return pb.DeleteThreadResponse(id=request.thread_id, object="thread.deleted", deleted=True)

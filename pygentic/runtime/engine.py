@@ -19,18 +19,19 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 
 from pygentic import ids
+from pygentic.codec import from_json
 from pygentic.config import RunSettings, redact_url
 from pygentic.connectors.llm import ChatRequest, LLMConnector, LLMError
 from pygentic.connectors.router import LLMRouter
 from pygentic.errors import error_reference, invalid, not_found, precondition
-from pygentic.objects import message_to_proto, run_to_proto, step_to_proto, text_part
+from pygentic.objects import image_file_part, message_to_proto, run_to_proto, step_to_proto, text_part
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus, Subscription
 from pygentic.runtime.prompt import build_conversation, estimate_text_tokens, estimate_tokens, truncate
 from pygentic.runtime.toolcalls import AssembledCall, ToolCallAssembler
 from pygentic.runtime.tools import Toolbox, ToolExecution, function_entry
-from pygentic.runtime.tools.citations import annotations, sources_of
+from pygentic.runtime.tools.citations import annotations, images_shown, produced_files, sources_of
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import (
@@ -81,6 +82,9 @@ class LiveRun:
     tool_calls: ToolCallAssembler = field(default_factory=ToolCallAssembler)
     builtin_calls: set[str] = field(default_factory=set)  # ids of calls a built-in tool (not a function) runs
     sources: dict[str, str] = field(default_factory=dict)  # file_search result markers -> file ids
+    # Files the run's tools wrote ({"file_id", "path", "image"}), and the images no message shows yet.
+    files: list[dict[str, Any]] = field(default_factory=list)
+    pending_images: list[str] = field(default_factory=list)
     cancel_requested: bool = False
     last_flush: float = 0.0
 
@@ -286,6 +290,10 @@ class RunEngine:
             events.append(run_event("thread.run.step.created", run_step=step))
             for call in live.tool_calls.calls:
                 events.append(self._call_created_delta(live, call))
+                if call.id in live.builtin_calls and (tool := self.toolbox.tool_for(live.run, call.name)):
+                    shown = tool.input_delta(call, "")
+                    if shown:
+                        events.append(self._builtin_delta(live, call, shown))
         return events
 
     async def cancel(self, thread_id: str, run_id: str) -> RunRow:
@@ -440,7 +448,9 @@ class RunEngine:
         server = [
             (c, t) for c in live.tool_calls.calls if (t := self.toolbox.tool_for(run, c.name)) is not None
         ]
-        results = await asyncio.gather(*(tool.execute(run, call) for call, tool in server))
+        results = await asyncio.gather(
+            *(tool.execute(run, call, self._reporter(live, call)) for call, tool in server)
+        )
         executions = {call.id: result for (call, _), result in zip(server, results, strict=True)}
         for result in results:
             live.sources.update((result.step_call.get("_model") or {}).get("sources") or {})
@@ -501,6 +511,11 @@ class RunEngine:
                 return "ended"
         conversation = build_conversation(run, thread_messages, steps)
         live.sources = sources_of(steps)
+        live.files = produced_files(steps)
+        shown = images_shown(m for m in thread_messages if m.run_id == run.id)
+        live.pending_images = [
+            f["file_id"] for f in live.files if f.get("image") and f["file_id"] not in shown
+        ]
         budget = None
         if run.max_prompt_tokens is not None:
             budget = run.max_prompt_tokens - used_prompt
@@ -637,6 +652,23 @@ class RunEngine:
         )
 
     @staticmethod
+    def _image_delta(message_id: str, index: int, file_id: str) -> runs_pb2.RunEvent:
+        return run_event(
+            "thread.message.delta",
+            message_delta=res.MessageDelta(
+                id=message_id,
+                object="thread.message.delta",
+                delta=res.MessageDeltaBody(
+                    content=[
+                        res.MessageDeltaContent(
+                            index=index, type="image_file", image_file=res.ImageFile(file_id=file_id)
+                        )
+                    ]
+                ),
+            ),
+        )
+
+    @staticmethod
     def _tool_delta(
         step_id: str, position: int, call_id: str | None, name: str, arguments: str
     ) -> runs_pb2.RunEvent:
@@ -645,6 +677,11 @@ class RunEngine:
         )
         if call_id:
             call.id = call_id
+        return RunEngine._step_delta(step_id, call)
+
+    @staticmethod
+    def _step_delta(step_id: str, call: res.ToolCall) -> runs_pb2.RunEvent:
+        """A ``thread.run.step.delta`` with one tool call's part."""
         return run_event(
             "thread.run.step.delta",
             run_step_delta=res.RunStepDelta(
@@ -665,18 +702,24 @@ class RunEngine:
             kind = self.toolbox.kind_of(live.run, call.name)
             tool_call = res.ToolCall(index=call.position, id=call.id, type=kind)
             getattr(tool_call, kind).SetInParent()
-            return run_event(
-                "thread.run.step.delta",
-                run_step_delta=res.RunStepDelta(
-                    id=live.tool_step.id,
-                    object="thread.run.step.delta",
-                    delta=res.RunStepDeltaBody(
-                        step_details=res.StepDetails(type="tool_calls", tool_calls=[tool_call])
-                    ),
-                ),
-            )
+            return self._step_delta(live.tool_step.id, tool_call)
         text = call.arguments if arguments is None else arguments
         return self._tool_delta(live.tool_step.id, call.position, call.id, call.name, text)
+
+    def _builtin_delta(self, live: LiveRun, call: AssembledCall, part: dict[str, Any]) -> runs_pb2.RunEvent:
+        """A step delta with part of a built-in tool's call entry (e.g. code_interpreter input)."""
+        assert live.tool_step is not None
+        kind = self.toolbox.kind_of(live.run, call.name)
+        tool_call = from_json({"index": call.position, "type": kind, kind: part}, res.ToolCall)
+        return self._step_delta(live.tool_step.id, tool_call)
+
+    def _reporter(self, live: LiveRun, call: AssembledCall) -> Any:
+        """The ``report`` callback of one call's execution: its parts become step deltas."""
+
+        def report(part: dict[str, Any]) -> None:
+            self.bus.publish(live.run.id, self._builtin_delta(live, call, part))
+
+        return report
 
     async def _append_tool_call(self, live: LiveRun, delta: Any) -> None:
         run = live.run
@@ -698,9 +741,16 @@ class RunEngine:
         call, is_new, new_name, fragment = live.tool_calls.add(delta)
         if is_new:
             if self.toolbox.kind_of(run, call.name) != "function":
-                live.builtin_calls.add(call.id)  # streamed as its type, without the model's arguments
+                live.builtin_calls.add(call.id)  # streamed as its type; its tool shows what it wants
             self.bus.publish(run.id, self._call_created_delta(live, call, fragment))
-        elif call.id in live.builtin_calls:
+        if call.id in live.builtin_calls:
+            tool = self.toolbox.tool_for(run, call.name)
+            if fragment and tool is not None:
+                shown = tool.input_delta(call, call.arguments[: len(call.arguments) - len(fragment)])
+                if shown:
+                    self.bus.publish(run.id, self._builtin_delta(live, call, shown))
+            return
+        if is_new:
             return
         elif new_name or fragment:
             self.bus.publish(
@@ -711,7 +761,12 @@ class RunEngine:
         message, step = live.message, live.message_step
         assert message is not None and step is not None
         t = now()
-        message.content = [text_part(live.text, annotations(live.text, live.sources))]
+        images = live.pending_images
+        message.content = [
+            text_part(live.text, annotations(live.text, live.sources, live.files)),
+            *(image_file_part(file_id) for file_id in images),
+        ]
+        live.pending_images = []
         message.status = status
         if status == "completed":
             message.completed_at = t
@@ -721,6 +776,8 @@ class RunEngine:
         async with self.db.write() as session:
             session.add(message)
             session.add(step)
+        for index, file_id in enumerate(images, start=1):  # the images the run's tools made, after the text
+            self.bus.publish(live.run.id, self._image_delta(message.id, index, file_id))
         event = "thread.message.completed" if status == "completed" else "thread.message.incomplete"
         self.bus.publish(live.run.id, run_event(event, message=message_to_proto(message)))
         self.bus.publish(live.run.id, run_event("thread.run.step.completed", run_step=step_to_proto(step)))

@@ -7,7 +7,7 @@ function: the run waits in ``requires_action`` for its output. Each tool lives i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +24,11 @@ class ToolExecution:
     step_call: dict[str, Any]
 
 
+#: Publishes part of a call's step entry while it executes, as a ``thread.run.step.delta`` (the OpenAI
+#: shape below the call's type, e.g. ``{"outputs": [{"index": 0, "type": "logs", "logs": "..."}]}``).
+Report = Callable[[dict[str, Any]], None]
+
+
 class RunTool(Protocol):
     """A server-side tool."""
 
@@ -38,7 +43,12 @@ class RunTool(Protocol):
         """Whether this tool executes ``run``'s calls of the function ``name``."""
         ...
 
-    async def execute(self, run: RunRow, call: AssembledCall) -> ToolExecution:
+    def input_delta(self, call: AssembledCall, before: str) -> dict[str, Any] | None:
+        """While the model streams the call's arguments (``before`` was their text before the latest
+        fragment): the step entry part to stream for the new fragment, or None."""
+        ...
+
+    async def execute(self, run: RunRow, call: AssembledCall, report: Report) -> ToolExecution:
         """Run one call. Failures the model should hear about become the output, not exceptions."""
         ...
 

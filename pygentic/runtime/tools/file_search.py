@@ -16,7 +16,7 @@ from pygentic.connectors.embeddings import EmbeddingConnector, EmbeddingError
 from pygentic.ingestion.index import VectorIndex
 from pygentic.ingestion.ranking import stored_ranking
 from pygentic.runtime.toolcalls import AssembledCall
-from pygentic.runtime.tools import ToolExecution, model_view
+from pygentic.runtime.tools import Report, ToolExecution, model_view
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
 from pygentic.storage.tables import RunRow
@@ -71,7 +71,10 @@ class FileSearch:
                     ids.append(store_id)
         return ids
 
-    async def execute(self, run: RunRow, call: AssembledCall) -> ToolExecution:
+    def input_delta(self, call: AssembledCall, before: str) -> dict[str, Any] | None:
+        return None  # a file_search call shows no arguments (OpenAI streams none)
+
+    async def execute(self, run: RunRow, call: AssembledCall, report: Report) -> ToolExecution:
         options = _options(run) or {}
         stored = dict(options.get("ranking_options") or {})
         ranking = stored_ranking(stored)

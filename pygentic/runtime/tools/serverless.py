@@ -10,7 +10,7 @@ from typing import Any
 from pygentic.connectors.llm import LLMError
 from pygentic.connectors.serverless import ServerlessConnector, ToolCallError
 from pygentic.runtime.toolcalls import AssembledCall
-from pygentic.runtime.tools import ToolExecution, function_entry
+from pygentic.runtime.tools import Report, ToolExecution, function_entry
 from pygentic.storage.tables import RunRow
 
 log = logging.getLogger("pygentic.runs")
@@ -33,7 +33,10 @@ class ServerlessFunctions:
     def handles(self, run: RunRow, name: str) -> bool:
         return self._runner(name) is not None
 
-    async def execute(self, run: RunRow, call: AssembledCall) -> ToolExecution:
+    def input_delta(self, call: AssembledCall, before: str) -> dict[str, Any] | None:
+        return None  # a function call's arguments stream as function deltas, as the model writes them
+
+    async def execute(self, run: RunRow, call: AssembledCall, report: Report) -> ToolExecution:
         runner = self._runner(call.name)
         assert runner is not None
         try:
