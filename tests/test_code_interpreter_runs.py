@@ -332,3 +332,51 @@ def _processes_with(marker: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_tool_resources_files_are_shown_by_name_and_clashes_get_the_id(client: openai.OpenAI) -> None:
+    first = client.files.create(file=("data.txt", b"from the assistant"), purpose="assistants")
+    second = client.files.create(file=("data.txt", b"from the thread"), purpose="assistants")
+    assistant = client.beta.assistants.create(
+        model="code:shell",
+        tools=[{"type": "code_interpreter"}],
+        tool_resources={"code_interpreter": {"file_ids": [first.id]}},
+    )
+    code = 'for f in /mnt/data/*; do echo "$(basename "$f"): $(cat "$f")"; done'
+    thread = client.beta.threads.create(
+        messages=[{"role": "user", "content": code}],
+        tool_resources={"code_interpreter": {"file_ids": [second.id]}},
+    )
+    run = client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50
+    )
+    assert run.status == "completed"
+    (step,) = [
+        s for s in client.beta.threads.runs.steps.list(run.id, thread_id=thread.id) if s.type == "tool_calls"
+    ]
+    logs = logs_of(step.step_details.tool_calls[0])  # type: ignore[union-attr]
+    assert logs.splitlines() == sorted(
+        ["data.txt: from the assistant", f"{second.id}-data.txt: from the thread"]
+    )
+
+
+def test_server_shutdown_kills_running_programs(tmp_path: Path, upstream: FakeUpstream) -> None:
+    marker = f"shutdown-marker-{time.monotonic_ns()}"
+    code = f"import time\nprint('{marker}', flush=True)\ntime.sleep(120)"
+    settings = interpreter_settings(f"sqlite:///{tmp_path / 'ci.db'}", upstream, tmp_path)
+    server = ThreadedServer(settings).start()
+    try:
+        with sdk_of(server) as client:
+            assistant = client.beta.assistants.create(
+                model="code:python", tools=[{"type": "code_interpreter"}]
+            )
+            thread = client.beta.threads.create(messages=[{"role": "user", "content": code}])
+            client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not _processes_with(marker):
+                time.sleep(0.05)
+            assert _processes_with(marker), "the program did not start"
+    finally:
+        server.stop()
+    time.sleep(0.3)
+    assert not _processes_with(marker)

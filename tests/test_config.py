@@ -85,6 +85,41 @@ timeout = 12.5
     )
 
 
+def test_interpreter_table(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            """
+[connectors.interpreter]
+dir = "/srv/pygentic/interpreter"
+max_concurrency = 4
+cpu_seconds = 10
+wall_seconds = 20.5
+memory_mb = 2048
+max_processes = 32
+max_output_bytes = 65536
+[connectors.interpreter.languages.ruby]
+command = ["ruby", "--disable-gems", "{file}"]
+suffix = ".rb"
+""",
+        )
+    )
+    ci = settings.interpreter
+    assert (ci.enabled, ci.sandbox, ci.allow_unsandboxed) == (True, "auto", False)
+    assert (ci.max_concurrency, ci.cpu_seconds, ci.wall_seconds, ci.memory_mb, ci.max_processes) == (
+        4,
+        10,
+        20.5,
+        2048,
+        32,
+    )
+    assert str(ci.resolved_dir("sqlite:///./x.db")) == "/srv/pygentic/interpreter"
+    (ruby,) = ci.languages
+    assert (ruby.name, ruby.command, ruby.suffix) == ("ruby", ("ruby", "--disable-gems", "{file}"), ".rb")
+    assert any(line.startswith("interpreter: sandbox=auto") for line in settings.describe())
+    assert Settings().interpreter.resolved_dir("sqlite:///./data/app.db") == Path("data/app-interpreter")
+
+
 @pytest.mark.parametrize(
     ("body", "fragments"),
     [
@@ -116,6 +151,34 @@ timeout = 12.5
             ["[connectors.serverless_service]", "'on_error'"],
         ),
         ('[runs]\nexpires_after = "ten"\n', ["[runs]", "'expires_after'"]),
+        (
+            '[connectors.interpreter]\nsandbox = "docker"\n',
+            ["[connectors.interpreter]", "'sandbox'", "'bubblewrap'"],
+        ),
+        (
+            '[connectors.interpreter]\nsandbox = "none"\n',
+            ["[connectors.interpreter]", "'sandbox'", "allow_unsandboxed = true"],
+        ),
+        (
+            "[connectors.interpreter]\nmemory_mb = 8\n",
+            ["[connectors.interpreter]", "'memory_mb'", "at least 64"],
+        ),
+        (
+            "[connectors.interpreter]\nwall_time = 5\n",
+            ["[connectors.interpreter]", "'wall_time'", "unknown key"],
+        ),
+        (
+            "[connectors.interpreter.languages.ruby]\nsuffix = '.rb'\n",
+            ["[connectors.interpreter.languages.ruby]", "'command'", "non-empty list"],
+        ),
+        (
+            "[connectors.interpreter.languages.Ruby]\ncommand = ['ruby']\n",
+            ["[connectors.interpreter.languages.Ruby]", "lowercase"],
+        ),
+        (
+            '[connectors.interpreter]\n[connectors.sandbox2]\ntype = "interpreter"\n',
+            ["[connectors.sandbox2]", "only one code interpreter"],
+        ),
         ("connectors = 3\n", ["[top level]", "'connectors'"]),
         ("[connectors]\nfoo = 1\n", ["[connectors]", "'foo'"]),
         ("[server]\nport = 1\n", ["[server]", "'port'", "unknown key"]),

@@ -316,6 +316,11 @@ custom_setting = "value"
         rows["mycustomconnector"][2] == str(directory / "my_connectors.py")
         and rows["mycustomconnector"][-1] == "ok"
     )
+    assert rows["interpreter"][:4] == ["interpreter", "interpreter", "built-in", "ok"]
+    assert (
+        "sandbox=bubblewrap" in rows["interpreter"]
+        and "languages=python,javascript,shell" in rows["interpreter"]
+    )
 
 
 @pytest.fixture(scope="module")
