@@ -74,10 +74,10 @@ def run_code(
 
 
 def stream_code(
-    client: openai.OpenAI, code: str, handler: openai.AssistantEventHandler
+    client: openai.OpenAI, code: str, handler: openai.AssistantEventHandler, language: str = "python"
 ) -> tuple[Any, list[Any], list[Any]]:
     """Stream a run of ``code`` in a new thread through the SDK's stream helper; (run, steps, messages)."""
-    assistant = client.beta.assistants.create(model="code:python", tools=[{"type": "code_interpreter"}])
+    assistant = client.beta.assistants.create(model=f"code:{language}", tools=[{"type": "code_interpreter"}])
     thread = client.beta.threads.create(messages=[{"role": "user", "content": code}])
     with client.beta.threads.runs.stream(
         thread_id=thread.id, assistant_id=assistant.id, event_handler=handler
@@ -135,11 +135,26 @@ def test_streamed_python_run_through_the_stream_helper(client: openai.OpenAI) ->
     ],
 )
 def test_languages_produce_their_logs(client: openai.OpenAI, language: str, code: str, expected: str) -> None:
-    run, call, message = run_code(client, code, language)
+    """In the streamed deltas (the SDK's stream helper) and in the stored run steps."""
+    streamed: list[str] = []
+
+    class Handler(openai.AssistantEventHandler):
+        @override
+        def on_tool_call_delta(self, delta: Any, snapshot: Any) -> None:
+            streamed.extend(o.logs for o in (delta.code_interpreter.outputs or []) if o.type == "logs")
+
+    run, _, messages = stream_code(client, code, Handler(), language)
     assert run.status == "completed"
+    assert streamed == [expected]
+    (step,) = [
+        s
+        for s in client.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id)
+        if s.type == "tool_calls"
+    ]
+    call = step.step_details.tool_calls[0]  # type: ignore[union-attr]
     assert call.code_interpreter.input == code
     assert logs_of(call) == expected
-    assert message.content[0].text.value.startswith("Output: " + expected.rstrip("\n"))
+    assert messages[-1].content[0].text.value.startswith("Output: " + expected.rstrip("\n"))
 
 
 def test_failing_program_reports_its_status(client: openai.OpenAI) -> None:

@@ -30,7 +30,7 @@ from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus, Subscription
 from pygentic.runtime.prompt import build_conversation, estimate_text_tokens, estimate_tokens, truncate
 from pygentic.runtime.toolcalls import AssembledCall, ToolCallAssembler
-from pygentic.runtime.tools import Toolbox, ToolExecution, function_entry
+from pygentic.runtime.tools import Report, Toolbox, ToolExecution, function_entry
 from pygentic.runtime.tools.citations import annotations, images_shown, produced_files, sources_of
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
@@ -713,7 +713,7 @@ class RunEngine:
         tool_call = from_json({"index": call.position, "type": kind, kind: part}, res.ToolCall)
         return self._step_delta(live.tool_step.id, tool_call)
 
-    def _reporter(self, live: LiveRun, call: AssembledCall) -> Any:
+    def _reporter(self, live: LiveRun, call: AssembledCall) -> Report:
         """The ``report`` callback of one call's execution: its parts become step deltas."""
 
         def report(part: dict[str, Any]) -> None:
@@ -752,7 +752,7 @@ class RunEngine:
             return
         if is_new:
             return
-        elif new_name or fragment:
+        if new_name or fragment:
             self.bus.publish(
                 run.id, self._tool_delta(live.tool_step.id, call.position, None, new_name, fragment)
             )
