@@ -291,3 +291,13 @@ def test_without_a_sandbox_the_interpreter_refuses_unless_allowed(tmp_path: Path
     result = _exec("--config", str(config), "-c", "import os; print(os.getcwd().endswith('data'))", env=env)
     assert (result.returncode, result.stdout) == (0, "True\n")
     assert "WITHOUT a sandbox" in result.stderr
+
+
+def test_python_environment_under_tmp_is_visible(tmp_path: Path) -> None:
+    """The sandbox's private /tmp must not hide a Python environment (or a checkout) under the host's /tmp."""
+    env_dir = tmp_path / "env"
+    subprocess.run(["python3", "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    config = tmp_path / "connectors.toml"
+    config.write_text(f'[connectors.interpreter]\ndir = "{tmp_path / "ci"}"\npython_env = "{env_dir}"\n')
+    result = _exec("--config", str(config), "-c", "import sys; print(sys.prefix)")
+    assert (result.returncode, result.stdout) == (0, f"{env_dir}\n"), result.stderr

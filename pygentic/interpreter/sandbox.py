@@ -130,6 +130,10 @@ class Bubblewrap:
             "--uid", str(SANDBOX_UID),
             "--gid", str(SANDBOX_UID),
             "--hostname", "sandbox",
+            # First the private /tmp, so that host paths under /tmp shown below are not hidden by it.
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--size", str(self.tmp_bytes), "--tmpfs", "/tmp",
         ]  # fmt: skip
         for path in SYSTEM_DIRS:
             p = Path(path)
@@ -144,7 +148,6 @@ class Bubblewrap:
             args += ["--ro-bind", str(self.etc_dir / name), f"/etc/{name}"]
         for path in self.extra:
             args += ["--ro-bind", str(path), str(path)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(self.tmp_bytes), "--tmpfs", "/tmp"]
         for mount in mounts:
             args += ["--bind" if mount.writable else "--ro-bind", str(mount.source), mount.target]
         args += ["--remount-ro", "/", "--chdir", cwd, "--clearenv"]  # writable: /tmp and the mounts
