@@ -17,7 +17,7 @@ from pygentic.config import LLMSettings, redact_url
 from pygentic.connectors.llm import ChatChunk, ChatRequest, LLMConnector, LLMError, ToolCallDelta
 
 log = logging.getLogger("pygentic.connectors.openai")
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 256  # OpenAI, vLLM and the like take hundreds of streams at once
 
 
 class OpenAICompatibleConnector(LLMConnector):

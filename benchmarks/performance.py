@@ -1,0 +1,352 @@
+"""The request- and run-path figures of the performance issue, each beside its floor, measured from outside.
+
+    .venv/bin/python benchmarks/performance.py [--database postgresql://postgres@127.0.0.1/test]
+                                               [--runs 1000] [--seconds 10]
+
+Three processes: the tests' fake OpenAI-compatible upstream, `pygentic serve` (SQLite in a temporary
+directory, or ``--database``) whose llm_service is the real OpenAI connector talking to that upstream,
+and this client. Figures, each with its floor from the same run:
+
+1. unary ``Messages/CreateMessage``, 50 in flight, requests/s; floor: a bare ``grpc.aio`` server (another
+   process) answering the same bytes through a generic handler;
+2. server CPU per streamed run (one user message, the ``echo`` model's ~8 chunks): the server process's
+   user+system time over ``--cpu-runs`` sequential streamed runs, divided by their number;
+3. ``--runs`` concurrent streamed runs against 500 ms upstream latency: wall time and p99 time to first
+   text delta; floor: the same number of streams sent straight to the upstream;
+4. time to first text delta through the REST gateway (SSE) and over gRPC, minus straight to the upstream
+   (medians);
+5. the server's peak RSS (VmHWM) after all of the above.
+
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import httpx
+from google.protobuf import struct_pb2
+
+from pygentic.proto.v1 import (
+    assistants_pb2,
+    assistants_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
+    resources_pb2,
+    runs_pb2,
+    runs_pb2_grpc,
+    threads_pb2,
+    threads_pb2_grpc,
+)
+
+HERE = Path(__file__).resolve().parent
+TESTS = HERE.parent / "tests"
+PYGENTIC = str(Path(sys.executable).parent / "pygentic")
+IN_FLIGHT = 50
+TICKS = os.sysconf("SC_CLK_TCK")
+
+UPSTREAM = f"""
+import sys, time
+sys.path.insert(0, {str(TESTS)!r})
+from fake_upstream import FakeUpstream
+server = FakeUpstream().start()
+print(server.url, flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+ECHO = """
+import asyncio, sys
+import grpc
+
+async def echo(request, context):
+    return request
+
+async def main():
+    server = grpc.aio.server()
+    methods = {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
+    handler = grpc.method_handlers_generic_handler("bench.Echo", methods)
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(port, flush=True)
+    await server.wait_for_termination()
+
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def process(code: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A Python subprocess running ``code``; its first stdout line."""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        yield proc, proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def pygentic(
+    database: str | None, upstream_url: str, tmp: Path
+) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
+    url = database or f"sqlite:///{tmp / 'perf.db'}"
+    config = tmp / "connectors.toml"
+    config.write_text(
+        f'[connectors.database]\nurl = "{url}"\n'
+        f'[connectors.llm_service]\ntype = "openai"\nbase_url = "{upstream_url}"\nmax_retries = 0\n'
+        "[connectors.interpreter]\nenabled = false\n"
+    )
+    http_port = _free_port()
+    proc = subprocess.Popen(
+        [PYGENTIC, "serve", "--config", str(config), "--grpc-port", "0", "--http-port", str(http_port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    grpc_port = None
+    while grpc_port is None:
+        line = proc.stderr.readline()
+        if not line:
+            raise SystemExit("the server did not start")
+        if 'msg="grpc listening"' in line:
+            grpc_port = int(line.rsplit(":", 1)[1].split()[0])
+    for _ in range(300):
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{http_port}/healthz").status_code == 200:
+                break
+        time.sleep(0.1)
+    # Keep its stderr flowing (to nowhere), so the server never blocks on a full pipe.
+    reader = subprocess.Popen(["cat"], stdin=proc.stderr, stdout=subprocess.DEVNULL)
+    try:
+        yield proc, f"127.0.0.1:{grpc_port}", http_port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        reader.kill()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def text(value: str) -> struct_pb2.Value:
+    return struct_pb2.Value(string_value=value)
+
+
+async def unary_rps(call: object, request: object, seconds: float) -> float:
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await call(request)  # type: ignore[operator]
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+    return done / (time.perf_counter() - started)
+
+
+async def streamed_run(runs: runs_pb2_grpc.RunsStub, assistant_id: str, thread_id: str) -> float | None:
+    """Time to the first text delta of a streamed run (None if it had none)."""
+    started = time.perf_counter()
+    first = None
+    async for event in runs.StreamRun(
+        runs_pb2.CreateRunRequest(thread_id=thread_id, assistant_id=assistant_id)
+    ):
+        if first is None and event.event == "thread.message.delta":
+            first = time.perf_counter() - started
+    return first
+
+
+async def direct_stream(client: httpx.AsyncClient, url: str, model: str) -> float | None:
+    started = time.perf_counter()
+    first = None
+    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "Hello there"}]}
+    async with client.stream("POST", f"{url}/chat/completions", json=body) as response:
+        async for line in response.aiter_lines():
+            if (
+                first is None
+                and line.startswith("data: ")
+                and '"content": "' in line
+                and '"content": ""' not in line
+            ):
+                first = time.perf_counter() - started
+    return first
+
+
+async def sse_run(client: httpx.AsyncClient, base: str, assistant_id: str, thread_id: str) -> float | None:
+    started = time.perf_counter()
+    first = None
+    body = {"assistant_id": assistant_id, "stream": True}
+    async with client.stream("POST", f"{base}/v1/threads/{thread_id}/runs", json=body) as response:
+        async for line in response.aiter_lines():
+            if first is None and line == "event: thread.message.delta":
+                first = time.perf_counter() - started
+    return first
+
+
+async def new_thread(threads: threads_pb2_grpc.ThreadsStub) -> threads_pb2.Thread:
+    message = resources_pb2.MessageInput(role="user", content=text("Hello there"))
+    return await threads.CreateThread(threads_pb2.CreateThreadRequest(messages=[message]))
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+async def measure(
+    args: argparse.Namespace,
+    server: subprocess.Popen[str],
+    target: str,
+    http_port: int,
+    upstream: str,
+    echo_port: int,
+) -> None:
+    options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+    async with grpc.aio.insecure_channel(target, options=options) as channel:
+        assistants = assistants_pb2_grpc.AssistantsStub(channel)
+        threads = threads_pb2_grpc.ThreadsStub(channel)
+        messages = messages_pb2_grpc.MessagesStub(channel)
+        runs = runs_pb2_grpc.RunsStub(channel)
+
+        # 1. unary CreateMessage vs a bare grpc.aio server
+        thread = await threads.CreateThread(threads_pb2.CreateThreadRequest())
+        request = messages_pb2.CreateMessageRequest(
+            thread_id=thread.id, role="user", content=text("Hello there")
+        )
+        rps = await unary_rps(messages.CreateMessage, request, args.seconds)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}") as echo_channel:
+            echo = echo_channel.unary_unary("/bench.Echo/Echo")
+            floor_rps = await unary_rps(echo, request.SerializeToString(), args.seconds)
+        print(
+            f"1. CreateMessage, {IN_FLIGHT} in flight: {rps:,.0f} rps vs bare grpc.aio {floor_rps:,.0f} rps"
+            f" = {rps / floor_rps:.2f}x (target >= 0.6x)"
+        )
+
+        # 2. server CPU per streamed run
+        echo_assistant = await assistants.CreateAssistant(assistants_pb2.CreateAssistantRequest(model="echo"))
+        for _ in range(5):  # warm up
+            t = await new_thread(threads)
+            await streamed_run(runs, echo_assistant.id, t.id)
+        thread_ids = []
+        for _ in range(args.cpu_runs):
+            t = await new_thread(threads)
+            thread_ids.append(t.id)
+        before = cpu_seconds(server.pid)
+        for thread_id in thread_ids:
+            await streamed_run(runs, echo_assistant.id, thread_id)
+        per_run = (cpu_seconds(server.pid) - before) / args.cpu_runs
+        print(
+            f"2. server CPU per streamed run (echo, ~8 chunks; {args.cpu_runs} runs): {ms(per_run)}"
+            " (target <= 5 ms)"
+        )
+
+        # 4. time to first delta: gRPC and REST/SSE vs straight to the upstream
+        async with httpx.AsyncClient(timeout=120) as client:
+            direct, over_grpc, over_sse = [], [], []
+            for _ in range(args.samples):
+                direct.append(await direct_stream(client, upstream, "echo") or 0.0)
+                t = await new_thread(threads)
+                over_grpc.append(await streamed_run(runs, echo_assistant.id, t.id) or 0.0)
+                t = await new_thread(threads)
+                over_sse.append(
+                    await sse_run(client, f"http://127.0.0.1:{http_port}", echo_assistant.id, t.id) or 0.0
+                )
+            d, g, r = (statistics.median(x) for x in (direct, over_grpc, over_sse))
+            print(
+                f"4. time to first text delta (median of {args.samples}): direct {ms(d)}, "
+                f"gRPC {ms(g)} (+{ms(g - d)}, target <= 3 ms), "
+                f"REST/SSE {ms(r)} (+{ms(r - d)}, target <= 5 ms)"
+            )
+
+            # 3. many concurrent streamed runs against a slow upstream
+            model = "latency:0.5"
+            slow = await assistants.CreateAssistant(assistants_pb2.CreateAssistantRequest(model=model))
+            prepared = []
+            for _ in range(args.runs):
+                t = await new_thread(threads)
+                prepared.append(t.id)
+            limits = httpx.Limits(max_connections=args.runs, max_keepalive_connections=args.runs)
+            async with httpx.AsyncClient(timeout=600, limits=limits) as many:
+                started = time.perf_counter()
+                floor_firsts = await asyncio.gather(
+                    *(direct_stream(many, upstream, model) for _ in range(args.runs))
+                )
+                floor_wall = time.perf_counter() - started
+            started = time.perf_counter()
+            firsts = await asyncio.gather(*(streamed_run(runs, slow.id, t) for t in prepared))
+            wall = time.perf_counter() - started
+            got = [f for f in firsts if f is not None]
+            floor_got = [f for f in floor_firsts if f is not None]
+            late, floor_late = p99(got), p99(floor_got)
+            print(
+                f"3. {args.runs} concurrent streamed runs, 500 ms upstream latency: {wall:.1f} s vs "
+                f"{floor_wall:.1f} s straight to the upstream = {wall / floor_wall:.1f}x (target <= 1.5x); "
+                f"p99 first delta {ms(late)} vs {ms(floor_late)} = +{ms(late - floor_late)} "
+                "(target <= 100 ms); "
+                f"{len(got)}/{args.runs} runs streamed text"
+            )
+    print(f"5. server peak RSS: {peak_rss_mb(server.pid):.0f} MB (target <= 400 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--database", default=None, help="a postgresql:// URL (default: SQLite in a temp dir)"
+    )
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--cpu-runs", type=int, default=100)
+    parser.add_argument("--samples", type=int, default=30)
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        process(UPSTREAM) as (_, upstream),
+        process(ECHO) as (_, echo_port),
+    ):
+        with pygentic(args.database, upstream, Path(tmp)) as (server, target, http_port):
+            print(
+                f"database: {'SQLite' if args.database is None else args.database}; cores: {os.cpu_count()}"
+            )
+            asyncio.run(measure(args, server, target, http_port, upstream, int(echo_port)))
+
+
+if __name__ == "__main__":
+    main()
