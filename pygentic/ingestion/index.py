@@ -181,16 +181,19 @@ def _candidates(
     by_vector: list[_Candidate] = []
     by_text: list[_Candidate] = []
     for store_id, vectors, wanted in work:
-        similarity = (vectors.matrix @ queries.T).max(axis=1)
+        if len(queries) == 1:
+            similarity = vectors.matrix @ queries[0]  # one matrix-vector product, no reduction pass
+        else:
+            similarity = (vectors.matrix @ queries.T).max(axis=1)
         # The threshold is a floor on similarity, for keyword matches too.
         excluded = similarity < threshold
         if len(wanted) < len(vectors.files):
             excluded |= ~np.isin(vectors.file_of, wanted)
-        similarity[excluded] = -np.inf
+        np.copyto(similarity, -np.inf, where=excluded)  # (masked assignment without an index array)
         by_vector.extend(_best(similarity, pool, store_id, vectors))
         if keyword_query:
             relevance = vectors.keywords.scores(keyword_query)
-            relevance[excluded] = 0.0
+            np.copyto(relevance, 0.0, where=excluded)
             by_text.extend(c for c in _best(relevance, pool, store_id, vectors) if c.value > 0)
     return by_vector, by_text
 
