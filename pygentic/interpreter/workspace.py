@@ -16,6 +16,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pygentic.interpreter.sandbox import SANDBOX_HOME, WORK_DIR, Mount
 
@@ -97,18 +98,18 @@ class Workspace:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def read_written(file: WrittenFile, limit: int) -> bytes | None:
-    """The file's bytes, refusing links and files over ``limit`` (None)."""
+def open_written(file: WrittenFile) -> BinaryIO | None:
+    """The file opened for reading, refusing links and anything but a regular file (None)."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(file.path, flags)
     except OSError:
         return None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
-        return handle.read(limit + 1)[:limit]
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        return None
+    return handle
 
 
 def _regular_files(root: Path) -> list[Path]:

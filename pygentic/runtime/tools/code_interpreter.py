@@ -11,22 +11,22 @@ thread's and the assistant's input files shown read-only under their names. The 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlmodel import col, select
 
 from pygentic.interpreter.service import Execution, Interpreter
-from pygentic.interpreter.workspace import InputFile, Workspace, WrittenFile, read_written, shown_name
+from pygentic.interpreter.workspace import InputFile, Workspace, WrittenFile, open_written, shown_name
 from pygentic.operations.files import FileOperations
 from pygentic.runtime.toolcalls import AssembledCall
 from pygentic.runtime.tools import Report, ToolExecution, model_view
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
-from pygentic.storage.blobs import BlobTooLarge, LocalBlobStore
+from pygentic.storage.blobs import BlobTooLarge, LocalBlobStore, stream_from
 from pygentic.storage.tables import FileRow, MessageRow, RunRow
 
 log = logging.getLogger("pygentic.runs")
@@ -182,18 +182,19 @@ class CodeInterpreter:
         return provided
 
     async def _save(self, run: RunRow, written: WrittenFile) -> dict[str, Any] | None:
-        """Keep a file the program wrote as a File; None when it cannot be read or is too large."""
-        data = read_written(written, self.files.settings.max_bytes)
-        if data is None:
+        """Keep a file the program wrote as a File (streamed to the file store); None when it cannot be
+        read or is larger than the file size limit."""
+        handle = await asyncio.to_thread(open_written, written)
+        if handle is None:
             return None
-
-        async def chunks() -> AsyncIterator[bytes]:
-            yield data
-
+        name = os.path.basename(written.relative)
         try:
-            row = await self.files.save(os.path.basename(written.relative), OUTPUT_PURPOSE, chunks())
+            row = await self.files.save(name, OUTPUT_PURPOSE, stream_from(handle))
         except BlobTooLarge:
+            log.warning("interpreter file too large to keep", extra={"run_id": run.id, "file": name})
             return None
+        finally:
+            handle.close()  # (stream_from closes it too when it reaches the end)
         log.info("interpreter file kept", extra={"run_id": run.id, "file_id": row.id, "bytes": row.bytes})
         return {"file_id": row.id, "path": written.sandbox_path, "image": written.is_image}
 
