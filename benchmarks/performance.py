@@ -15,7 +15,9 @@ and this client. Figures, each with its floor from the same run:
    text delta; floor: the same number of streams sent straight to the upstream;
 4. time to first text delta through the REST gateway (SSE) and over gRPC, minus straight to the upstream
    (medians);
-5. the server's peak RSS (VmHWM) after all of the above.
+5. the server's peak RSS (VmHWM; the largest worker's with ``--workers``) after all of the above.
+
+CPU figures add up the supervisor and its workers with ``--workers N``.
 
 Prints figures; asserts nothing.
 """
@@ -55,6 +57,7 @@ TESTS = HERE.parent / "tests"
 PYGENTIC = str(Path(sys.executable).parent / "pygentic")
 IN_FLIGHT = 50
 TICKS = os.sysconf("SC_CLK_TCK")
+FAILURES: list[str] = []  # why runs streamed no text (failed runs, broken streams)
 
 UPSTREAM = f"""
 import sys, time
@@ -101,7 +104,7 @@ def process(code: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 @contextlib.contextmanager
 def pygentic(
-    database: str | None, upstream_url: str, tmp: Path
+    database: str | None, upstream_url: str, tmp: Path, workers: int = 1
 ) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
     url = database or f"sqlite:///{tmp / 'perf.db'}"
     config = tmp / "connectors.toml"
@@ -112,7 +115,18 @@ def pygentic(
     )
     http_port = _free_port()
     proc = subprocess.Popen(
-        [PYGENTIC, "serve", "--config", str(config), "--grpc-port", "0", "--http-port", str(http_port)],
+        [
+            PYGENTIC,
+            "serve",
+            "--config",
+            str(config),
+            "--grpc-port",
+            "0",
+            "--http-port",
+            str(http_port),
+            "--workers",
+            str(workers),
+        ],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -124,6 +138,9 @@ def pygentic(
             raise SystemExit("the server did not start")
         if 'msg="grpc listening"' in line:
             grpc_port = int(line.rsplit(":", 1)[1].split()[0])
+    for _ in range(workers - 1):  # every worker listening
+        while 'msg="grpc listening"' not in proc.stderr.readline():
+            pass
     for _ in range(300):
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"http://127.0.0.1:{http_port}/healthz").status_code == 200:
@@ -147,16 +164,28 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its children (the workers of ``--workers``)."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [pid, *(int(p) for p in out.split())]
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    total = 0.0
+    for member in tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The largest peak RSS of the server's processes."""
+    peaks = []
+    for member in tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks)
 
 
 def text(value: str) -> struct_pb2.Value:
@@ -182,11 +211,20 @@ async def streamed_run(runs: runs_pb2_grpc.RunsStub, assistant_id: str, thread_i
     """Time to the first text delta of a streamed run (None if it had none)."""
     started = time.perf_counter()
     first = None
-    async for event in runs.StreamRun(
-        runs_pb2.CreateRunRequest(thread_id=thread_id, assistant_id=assistant_id)
-    ):
-        if first is None and event.event == "thread.message.delta":
-            first = time.perf_counter() - started
+    seen = []
+    try:
+        async for event in runs.StreamRun(
+            runs_pb2.CreateRunRequest(thread_id=thread_id, assistant_id=assistant_id)
+        ):
+            seen.append(event.event)
+            if first is None and event.event == "thread.message.delta":
+                first = time.perf_counter() - started
+            if event.event == "thread.run.failed":
+                FAILURES.append(event.run.last_error.message)
+    except grpc.aio.AioRpcError as exc:
+        FAILURES.append(f"{exc.code().name}: {exc.details()}")
+    if first is None and not FAILURES:
+        FAILURES.append("no text: " + " ".join(seen))
     return first
 
 
@@ -323,6 +361,8 @@ async def measure(
                 "(target <= 100 ms); "
                 f"{len(got)}/{args.runs} runs streamed text"
             )
+            for reason in sorted(set(FAILURES))[:5]:
+                print(f"   a run without text: {reason} (x{FAILURES.count(reason)})")
     print(f"5. server peak RSS: {peak_rss_mb(server.pid):.0f} MB (target <= 400 MB)")
 
 
@@ -335,16 +375,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--cpu-runs", type=int, default=100)
     parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=1, help="pygentic serve --workers (PostgreSQL)")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
         process(UPSTREAM) as (_, upstream),
         process(ECHO) as (_, echo_port),
     ):
-        with pygentic(args.database, upstream, Path(tmp)) as (server, target, http_port):
-            print(
-                f"database: {'SQLite' if args.database is None else args.database}; cores: {os.cpu_count()}"
-            )
+        with pygentic(args.database, upstream, Path(tmp), args.workers) as (server, target, http_port):
+            database = "SQLite" if args.database is None else args.database
+            print(f"database: {database}; workers: {args.workers}; cores: {os.cpu_count()}")
             asyncio.run(measure(args, server, target, http_port, upstream, int(echo_port)))
 
 

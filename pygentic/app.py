@@ -45,6 +45,9 @@ class ServeOptions:
     gateway: bool = True
     shutdown_grace: float = 10.0
     keepalive: float = 15.0
+    # Set by the worker supervisor (``--workers``): share the gRPC port; serve HTTP on an inherited socket.
+    reuse_port: bool = False
+    http_fd: int | None = None
 
 
 class Pygentic:
@@ -114,6 +117,7 @@ class Pygentic:
             self.options.host,
             self.options.grpc_port,
             max_request_bytes=self.settings.server.max_request_bytes,
+            reuse_port=self.options.reuse_port,
         )
         await self.grpc.server.start()
         await self.grpc.set_serving(True)
@@ -129,7 +133,11 @@ class Pygentic:
                 routers=self.connectors.routers(),
             )
             self.http = HttpServer(
-                app, self.options.host, self.options.http_port, self.options.shutdown_grace
+                app,
+                self.options.host,
+                self.options.http_port,
+                self.options.shutdown_grace,
+                fd=self.options.http_fd,
             )
             self.http_port = await self.http.start()
             log.info("http gateway listening", extra={"address": f"{self.options.host}:{self.http_port}"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -56,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="REST gateway port (default: $PYGENTIC_HTTP_PORT or 8000)",
     )
     serve.add_argument("--no-gateway", action="store_true", help="serve gRPC only")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=_env_int("PYGENTIC_WORKERS", 1),
+        help="server processes sharing the ports and the database (PostgreSQL only; default: "
+        "$PYGENTIC_WORKERS or 1)",
+    )
+    # Set by the supervisor for its workers.
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--http-fd", type=int, default=None, help=argparse.SUPPRESS)
     serve.add_argument(
         "--log-level",
         default=os.environ.get("PYGENTIC_LOG_LEVEL", "INFO"),
@@ -131,6 +142,38 @@ async def _list_connectors(settings: Settings) -> int:
     return 0 if healthy else 1
 
 
+def _supervise(args: argparse.Namespace, settings: Settings) -> int:
+    """``serve --workers N``: N worker processes (PostgreSQL only: SQLite's event bus is in-process)."""
+    from pygentic.workers import supervise
+
+    if settings.database.url.startswith("sqlite"):
+        print(
+            'pygentic: --workers needs PostgreSQL ([connectors.database] url = "postgresql://..."): '
+            "SQLite serves one process",
+            file=sys.stderr,
+        )
+        return 2
+    worker_args = ["--host", args.host, "--log-level", args.log_level]
+    if settings.source is not None:
+        worker_args += ["--config", str(settings.source.resolve())]
+    try:
+        return supervise(
+            args.workers, worker_args, args.host, args.grpc_port, None if args.no_gateway else args.http_port
+        )
+    except OSError as exc:
+        log.error("cannot start", extra={"reason": str(exc)})
+        return 1
+
+
+def _die_with_supervisor() -> None:
+    """A worker gets SIGTERM (a graceful stop) when its supervisor dies, however it dies (Linux)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _load(config: str | None) -> Settings:
     return load_settings(resolve_config_path(config))
 
@@ -175,8 +218,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_logging(args.log_level)
 
+    if args.workers < 1:
+        print("pygentic: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return _supervise(args, settings)
+    if os.environ.get("PYGENTIC_WORKER"):
+        _die_with_supervisor()
     options = ServeOptions(
-        host=args.host, grpc_port=args.grpc_port, http_port=args.http_port, gateway=not args.no_gateway
+        host=args.host,
+        grpc_port=args.grpc_port,
+        http_port=args.http_port,
+        gateway=not args.no_gateway,
+        reuse_port=args.reuse_port,
+        http_fd=args.http_fd,
     )
     try:
         app = Pygentic(settings, options)
@@ -189,3 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("cannot start", extra={"reason": str(exc)})
         return 1
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -88,8 +89,9 @@ class _EmbeddedServer(uvicorn.Server):
 class HttpServer:
     """Serves an ASGI app on ``host:port`` (port 0 picks a free one) in the running event loop."""
 
-    def __init__(self, app: FastAPI, host: str, port: int, grace: float) -> None:
-        self.address = f"{host}:{port}"
+    def __init__(self, app: FastAPI, host: str, port: int, grace: float, fd: int | None = None) -> None:
+        """``fd``: an already listening socket to serve on (one the workers share) instead of binding."""
+        self.address = f"{host}:{port}" if fd is None else f"fd {fd}"
         config = uvicorn.Config(
             app,
             host=host,
@@ -100,10 +102,12 @@ class HttpServer:
             timeout_graceful_shutdown=max(1, int(grace)),
         )
         self.server = _EmbeddedServer(config)
+        # (socket(fileno=...) reads the family and type from the descriptor itself)
+        self.sockets = [socket.socket(fileno=fd)] if fd is not None else None
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> int:
-        self.task = asyncio.create_task(self.server.serve())
+        self.task = asyncio.create_task(self.server.serve(sockets=self.sockets))
         while not self.server.started:
             if self.task.done():
                 # uvicorn logs the reason and exits when it cannot bind.

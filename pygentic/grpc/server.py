@@ -60,16 +60,23 @@ class GrpcServer:
 
 
 def build_server(
-    operations: Operations, host: str, port: int, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    operations: Operations,
+    host: str,
+    port: int,
+    *,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    reuse_port: bool = False,
 ) -> GrpcServer:
     """Create the server with every servicer, bound to ``host:port`` (port 0 picks a free one). A request
-    message above ``max_request_bytes`` is refused by grpc with RESOURCE_EXHAUSTED before it is decoded."""
+    message above ``max_request_bytes`` is refused by grpc with RESOURCE_EXHAUSTED before it is decoded.
+    ``reuse_port``: share the port with the other workers (SO_REUSEPORT; the kernel spreads connections);
+    without it, a port already in use is an error."""
     server = aio.server(
         interceptors=[ErrorAndLogInterceptor()],
         options=[
             ("grpc.max_receive_message_length", max_request_bytes),
             ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
             # Long run streams stay open through proxies and load balancers that drop idle connections.
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.keepalive_timeout_ms", 10_000),

@@ -1,0 +1,167 @@
+"""``pygentic serve --workers N``: N real server processes share the gRPC port (SO_REUSEPORT) and the HTTP
+socket on one PostgreSQL database; a killed worker is restarted; SIGTERM stops them all; SQLite refuses."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import openai
+import pytest
+from asgi_thread import free_port
+from conftest import PYGENTIC, _reset_pg
+from fake_upstream import FakeUpstream
+
+from pygentic.proto.v1 import assistants_pb2, assistants_pb2_grpc
+
+
+class Served:
+    """A supervisor process and the log lines it and its workers wrote."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def wait_for(self, pattern: str, count: int = 1, within: float = 60) -> list[re.Match[str]]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            found = [m for line in list(self.lines) if (m := re.search(pattern, line))]
+            if len(found) >= count:
+                return found
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        pytest.fail(f"no {count} x {pattern!r} in the log:\n{''.join(self.lines)}")
+
+
+@pytest.fixture
+def workers(pg_database: str, upstream: FakeUpstream, tmp_path: Path) -> Iterator[tuple[Served, int, int]]:
+    _reset_pg(pg_database)
+    config = tmp_path / "connectors.toml"
+    config.write_text(
+        f'[connectors.database]\nurl = "{pg_database}"\n'
+        f'[connectors.llm_service]\ntype = "openai"\nbase_url = "{upstream.url}"\nmax_retries = 0\n'
+        f'[connectors.interpreter]\ndir = "{tmp_path / "ci"}"\n'
+    )
+    http_port = free_port()
+    command = [PYGENTIC, "serve", "--config", str(config), "--workers", "2", "--grpc-port", "0"]
+    proc = subprocess.Popen(
+        [*command, "--http-port", str(http_port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    served = Served(proc)
+    try:
+        (match,) = served.wait_for(r'msg="supervising workers" workers=2 address="127\.0\.0\.1:(\d+)')
+        served.wait_for(r'msg="http gateway listening"', count=2)
+        yield served, int(match.group(1)), http_port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def listening_pids(port: int) -> set[int]:
+    """The processes holding a listening TCP socket on ``port`` (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                inodes.add(fields[9])
+    pids = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                target = str(fd.readlink())
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    pids.add(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def worker_pids(supervisor: int) -> set[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(supervisor)], capture_output=True, text=True)
+    return {int(p) for p in out.stdout.split()}
+
+
+def answers(grpc_port: int, http_port: int) -> None:
+    """Both doors answer, on fresh connections (the kernel picks a worker for each)."""
+    for _ in range(10):
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            stub = assistants_pb2_grpc.AssistantsStub(channel)
+            stub.ListAssistants(assistants_pb2.ListAssistantsRequest(limit=1), timeout=10)
+    with openai.OpenAI(base_url=f"http://127.0.0.1:{http_port}/v1", api_key="x", max_retries=0) as client:
+        assistant = client.beta.assistants.create(model="echo")
+        run = client.beta.threads.create_and_run_poll(
+            assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "hi"}]}
+        )
+        assert run.status == "completed"
+
+
+def test_workers_share_the_ports_and_a_killed_one_is_restarted(workers: tuple[Served, int, int]) -> None:
+    served, grpc_port, http_port = workers
+    children = worker_pids(served.proc.pid)
+    assert len(children) == 2
+    assert listening_pids(grpc_port) == children  # one gRPC listener per worker on the same port
+    assert children <= listening_pids(http_port)  # the one HTTP socket, served by both
+    answers(grpc_port, http_port)
+
+    victim = min(children)
+    subprocess.run(["kill", "-9", str(victim)], check=True)
+    served.wait_for(rf'msg="worker exited; restarting it" worker=\d pid={victim} exit_code=-9')
+    served.wait_for(r'msg="grpc listening"', count=3)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(listening_pids(grpc_port)) < 2:
+        time.sleep(0.1)
+    now = worker_pids(served.proc.pid)
+    assert len(now) == 2 and victim not in now and listening_pids(grpc_port) == now
+    answers(grpc_port, http_port)
+
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(timeout=60) == 0
+    served.wait_for(r'msg="workers stopped"')
+    for pid in now:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_workers_need_postgresql(tmp_path: Path) -> None:
+    config = tmp_path / "connectors.toml"
+    config.write_text(f'[connectors.database]\nurl = "sqlite:///{tmp_path / "w.db"}"\n')
+    done = subprocess.run(
+        [PYGENTIC, "serve", "--config", str(config), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--workers needs PostgreSQL" in done.stderr
+
+
+def test_workers_stop_when_the_supervisor_is_killed(workers: tuple[Served, int, int]) -> None:
+    served, grpc_port, _ = workers
+    children = worker_pids(served.proc.pid)
+    assert len(children) == 2
+    served.proc.kill()  # SIGKILL: no chance to forward anything; the kernel tells the workers (PDEATHSIG)
+    served.proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    assert not listening_pids(grpc_port)
