@@ -1,5 +1,6 @@
 """``type = "openai"``: OpenAI and any OpenAI-compatible chat-completions server (vLLM, Ollama,
-llama.cpp's server, LM Studio), through the ``openai`` SDK's async client."""
+llama.cpp's server, LM Studio). Chat completions stream through httpx and a lean SSE reader
+(:mod:`pygentic.connectors.chat_stream`); the health check uses the ``openai`` SDK's async client."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 import openai
 
 from pygentic.config import LLMSettings, redact_url
+from pygentic.connectors import chat_stream
 from pygentic.connectors.llm import ChatChunk, ChatRequest, LLMConnector, LLMError, ToolCallDelta
 
 log = logging.getLogger("pygentic.connectors.openai")
@@ -35,6 +37,7 @@ class OpenAICompatibleConnector(LLMConnector):
         self.name = settings.name
         self.max_concurrency = settings.max_concurrency or DEFAULT_CONCURRENCY
         self.client: openai.AsyncOpenAI | None = None
+        self.http: httpx.AsyncClient | None = None
 
     def initialize(self, config: dict[str, Any]) -> None:
         self.config = config
@@ -46,11 +49,26 @@ class OpenAICompatibleConnector(LLMConnector):
             self.settings.max_retries,
             self.settings.timeout,
         )
+        timeout = self.settings.timeout
+        connections = max(1000, self.max_concurrency)
+        self.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=min(connections, 100)),
+        )
+        self._url = f"{str(self.client.base_url).rstrip('/')}/chat/completions"
+        self._headers = {
+            "Authorization": f"Bearer {self.client.api_key}",
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+        }
 
     async def disconnect(self) -> None:
         if self.client is not None:
             await self.client.close()
             self.client = None
+        if self.http is not None:
+            await self.http.aclose()
+            self.http = None
 
     async def check(self) -> None:
         """The server answers ``GET /models``."""
@@ -94,24 +112,27 @@ class OpenAICompatibleConnector(LLMConnector):
         return args
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        if self.client is None:
+        if self.http is None:
             await self.connect()
-        assert self.client is not None
+        assert self.http is not None
         timeout = self.settings.timeout
         try:
-            stream = await asyncio.wait_for(
-                self.client.chat.completions.create(**self._arguments(request)),
+            response = await asyncio.wait_for(
+                chat_stream.open_stream(
+                    self.http, self._url, self._arguments(request), self._headers, self.settings.max_retries
+                ),
                 timeout=timeout * (self.settings.max_retries + 1) + 5,
             )
-        except openai.APIStatusError as exc:
-            raise LLMError(_status_message(exc), _code_for(exc.status_code)) from exc
-        except (openai.APIConnectionError, TimeoutError) as exc:
+        except chat_stream.UpstreamStatusError as exc:
+            message = f"upstream returned HTTP {exc.status}: {exc.detail}"[:1000]
+            raise LLMError(message, _code_for(exc.status)) from exc
+        except (chat_stream.UpstreamUnreachable, TimeoutError) as exc:
             raise LLMError(
                 f"upstream {self.name} unreachable or silent: {exc or type(exc).__name__}"
             ) from exc
         finished = False
         try:
-            iterator = stream.__aiter__()
+            iterator = chat_stream.chunks(response).__aiter__()
             while True:
                 try:
                     chunk = await asyncio.wait_for(iterator.__anext__(), timeout=timeout)
@@ -122,14 +143,21 @@ class OpenAICompatibleConnector(LLMConnector):
                     finished = True
                 if out.text or out.tool_calls or out.finish_reason or out.prompt_tokens is not None:
                     yield out
-        except TimeoutError as exc:
+        except (TimeoutError, httpx.TimeoutException) as exc:
             raise LLMError(f"upstream {self.name} sent nothing for {timeout:g} s") from exc
-        except openai.APIError as exc:
+        except chat_stream.UpstreamStreamError as exc:
             raise LLMError(f"upstream {self.name} stream failed: {exc}") from exc
-        except (httpx.HTTPError, json.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
+        except (
+            httpx.HTTPError,
+            json.JSONDecodeError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as exc:
             raise LLMError(f"upstream {self.name} sent a broken stream: {type(exc).__name__}: {exc}") from exc
         finally:
-            await stream.close()
+            await response.aclose()
         if not finished:
             raise LLMError(f"upstream {self.name} stream ended before a finish reason (cut stream)")
 
@@ -152,32 +180,30 @@ def _code_for(status: int) -> str:
     return "rate_limit_exceeded" if status == 429 else "server_error"
 
 
-def _status_message(exc: openai.APIStatusError) -> str:
-    detail = exc.message or ""
-    return f"upstream returned HTTP {exc.status_code}: {detail}"[:1000]
-
-
-def _convert(chunk: Any) -> ChatChunk:
+def _convert(chunk: dict[str, Any]) -> ChatChunk:
+    """One chat.completion.chunk (JSON) as the engine's chunk."""
     out = ChatChunk()
-    usage = getattr(chunk, "usage", None)
-    if usage is not None:
-        out.prompt_tokens = usage.prompt_tokens
-        out.completion_tokens = usage.completion_tokens
-    for choice in chunk.choices or []:
-        delta = choice.delta
-        if delta is not None:
-            if delta.content:
-                out.text += delta.content
-            for call in delta.tool_calls or []:
-                function = call.function
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        out.prompt_tokens = usage.get("prompt_tokens")
+        out.completion_tokens = usage.get("completion_tokens")
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                out.text += content
+            for call in delta.get("tool_calls") or []:
+                function = call.get("function") or {}
+                index = call.get("index")
                 out.tool_calls.append(
                     ToolCallDelta(
-                        index=call.index if call.index is not None else 0,
-                        id=call.id or None,
-                        name=(function.name if function else None) or None,
-                        arguments=(function.arguments if function else None) or "",
+                        index=index if isinstance(index, int) else 0,
+                        id=call.get("id") or None,
+                        name=function.get("name") or None,
+                        arguments=function.get("arguments") or "",
                     )
                 )
-        if choice.finish_reason:
-            out.finish_reason = choice.finish_reason
+        if choice.get("finish_reason"):
+            out.finish_reason = choice["finish_reason"]
     return out
