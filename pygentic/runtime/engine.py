@@ -585,13 +585,14 @@ class RunEngine:
             return "waiting"
         if live.message is None:
             await self._append_text(live, "")
+        # The message's end and the run's end are one transaction (their events follow in order).
         if finish_reason == "length":
             reason = "max_completion_tokens"
-            await self._complete_message(live, "incomplete", reason)
-            await self._finish(run, "incomplete", live, incomplete=reason)
+            await self._finish(
+                run, "incomplete", live, incomplete=reason, message_done=("incomplete", reason)
+            )
         else:
-            await self._complete_message(live, "completed")
-            await self._finish(run, "completed", live)
+            await self._finish(run, "completed", live, message_done=("completed", None))
         return "ended"
 
     async def _append_text(self, live: LiveRun, fragment: str) -> None:
@@ -758,6 +759,18 @@ class RunEngine:
             )
 
     async def _complete_message(self, live: LiveRun, status: str, reason: str | None = None) -> None:
+        message, step, images = self._mark_message_done(live, status, reason)
+        async with self.db.write() as session:
+            session.add(message)
+            session.add(step)
+        self._publish_message_done(live, message, step, images)
+
+    @staticmethod
+    def _mark_message_done(
+        live: LiveRun, status: str, reason: str | None
+    ) -> tuple[MessageRow, RunStepRow, list[str]]:
+        """Set the generated message's final content (text, annotations, the tools' images) and status,
+        and complete its step; the rows to write and the images added."""
         message, step = live.message, live.message_step
         assert message is not None and step is not None
         t = now()
@@ -773,12 +786,15 @@ class RunEngine:
         else:
             message.incomplete_at, message.incomplete_details = t, {"reason": reason or "run_failed"}
         step.status, step.completed_at = "completed", t
-        async with self.db.write() as session:
-            session.add(message)
-            session.add(step)
-        for index, file_id in enumerate(images, start=1):  # the images the run's tools made, after the text
+        return message, step, images
+
+    def _publish_message_done(
+        self, live: LiveRun, message: MessageRow, step: RunStepRow, images: list[str]
+    ) -> None:
+        """After the commit: the images (after the text), the message's and its step's final events."""
+        for index, file_id in enumerate(images, start=1):
             self.bus.publish(live.run.id, self._image_delta(message.id, index, file_id))
-        event = "thread.message.completed" if status == "completed" else "thread.message.incomplete"
+        event = "thread.message.completed" if message.status == "completed" else "thread.message.incomplete"
         self.bus.publish(live.run.id, run_event(event, message=message_to_proto(message)))
         self.bus.publish(live.run.id, run_event("thread.run.step.completed", run_step=step_to_proto(step)))
         live.message = live.message_step = None
@@ -822,9 +838,13 @@ class RunEngine:
         live: LiveRun | None = None,
         error: tuple[str, str] | None = None,
         incomplete: str | None = None,
+        message_done: tuple[str, str | None] | None = None,
     ) -> None:
-        """End the run in ``status``, closing its open message and steps, and publish the terminal events."""
+        """End the run in ``status``, closing its open message and steps, and publish the terminal events.
+        ``message_done`` (status, reason): first complete the message being generated, in the same
+        transaction."""
         t = now()
+        done = None
         async with self.db.write() as session:
             stored = await repos.runs.get(session, run.id)
             if stored is None:
@@ -845,10 +865,16 @@ class RunEngine:
             elif status == "incomplete":
                 stored.incomplete_details = {"reason": incomplete}
             session.add(stored)
-            if live is not None and live.message is not None:
+            if live is not None and live.message is not None and message_done is not None:
+                done = self._mark_message_done(live, *message_done)
+                session.add(done[0])
+                session.add(done[1])
+            elif live is not None and live.message is not None:
                 live.message.content = [text_part(live.text)]
                 session.add(live.message)
             closed = await self._close_open_parts(session, stored, t, status)
+        if done is not None and live is not None:
+            self._publish_message_done(live, *done)
         self._publish_closed(run, closed)
         run.status = stored.status
         self.publish_run(stored, f"thread.run.{status}")
