@@ -132,6 +132,7 @@ async def _list_connectors(settings: Settings) -> int:
     if settings.interpreter.enabled:
         await interpreter.start()
     state = interpreter.describe()
+    interpreter.close()
     rows.append(
         ("interpreter", "interpreter", "built-in", state if interpreter.unavailable else f"ok {state}")
     )

@@ -154,6 +154,33 @@ def test_memory_bomb_gets_memory_error(sandboxed: Any) -> None:
     assert "MemoryError" in logs and "allocated" not in logs
 
 
+def test_memory_of_all_processes_together_is_bounded(sandboxed: Any) -> None:
+    """Three processes of 300 MB each under a 512 MB limit: RLIMIT_AS (per process) lets each one
+    allocate, the memory cgroup (the program as a whole) has the kernel kill some."""
+    server, _, _ = sandboxed
+    cgroups = server.app.interpreter.cgroups
+    if cgroups is None or "memory" not in cgroups.names:
+        pytest.skip("the server cannot create a memory cgroup here (no v1 hierarchy or v2 delegation)")
+    code = """
+import os, time
+children = []
+for i in range(3):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(300 * 1024 * 1024)
+        for j in range(0, len(block), 4096):
+            block[j] = 1
+        time.sleep(3)
+        os._exit(0)
+    children.append(pid)
+print(sorted(os.waitstatus_to_exitcode(os.waitpid(c, 0)[1]) for c in children))
+"""
+    logs = run_abuse(sandboxed, code)
+    statuses = eval(logs.splitlines()[0])
+    assert -9 in statuses  # killed by the kernel for the program's memory
+    assert statuses.count(0) < 3
+
+
 def test_infinite_loops_hit_the_cpu_and_wall_limits(sandboxed: Any) -> None:
     started = time.monotonic()
     logs = run_abuse(sandboxed, "while True:\n    pass")
@@ -229,6 +256,7 @@ async def test_executions_are_bounded_and_never_block_the_event_loop(tmp_path: P
     workspaces = [interpreter.workspace(f"thread_c{i}") for i in range(5)]
     results = await asyncio.gather(*(interpreter.execute("python", code, w) for w in workspaces))
     watcher.cancel()
+    interpreter.close()
     spans = [tuple(float(x) for x in r.logs.split()) for r in results]
     assert all(r.exit_code == 0 for r in results)
     for start, _ in spans:  # never more than two programs at once; the others queued

@@ -11,8 +11,9 @@ Two mechanisms build the command line:
   (``--die-with-parent``) and takes every process of the sandbox with it, so nothing outlives a call.
 - :class:`Unisolated` (only with ``allow_unsandboxed = true``): the same limits, no isolation.
 
-Both run under ``prlimit``: CPU seconds, address space (memory), file size; processes and threads in a
-``pids`` cgroup of their own where the server may create one (:mod:`.cgroups`), else by RLIMIT_NPROC. The
+Both run under ``prlimit``: CPU seconds, address space (per process), file size; processes, threads and
+the program's total memory in a cgroup of their own where the server may create one (:mod:`.cgroups`),
+else processes by RLIMIT_NPROC. The
 runner enforces the wall time and the output size, killing the whole process group at either limit and
 on cancellation.
 """
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from pygentic.interpreter.cgroups import PidsCgroup, join_command
+from pygentic.interpreter.cgroups import Cgroups, ProgramCgroup, destroy, join_command
 
 SANDBOX_UID = 65534
 SANDBOX_HOME = "/home/sandbox"
@@ -77,7 +78,7 @@ class Outcome:
 
     exit_code: int | None  # None: killed by the runner (see ``limit``)
     output: str  # stdout and stderr interleaved, cut at the output limit
-    limit: str | None = None  # the limit that stopped it: "wall", "cpu", "output", or None
+    limit: str | None = None  # the limit that stopped it: "wall", "cpu", "output", "memory", or None
     seconds: float = 0.0
     signal: int | None = None
 
@@ -233,23 +234,30 @@ async def run(
     mounts: Sequence[Mount],
     env: Mapping[str, str],
     cwd: str = WORK_DIR,
-    pids: PidsCgroup | None = None,
+    cgroups: Cgroups | None = None,
 ) -> Outcome:
-    """Run ``argv`` isolated by ``mechanism`` within ``limits`` (processes: in a child of ``pids`` when
-    given, else by RLIMIT_NPROC); the whole process tree is gone when this returns or is cancelled."""
+    """Run ``argv`` isolated by ``mechanism`` within ``limits`` (processes and memory also in a cgroup of
+    its own when ``cgroups`` has the controllers, else processes by RLIMIT_NPROC); the whole process tree
+    is gone when this returns or is cancelled."""
     command, outer_env, host_cwd = mechanism.command(argv, mounts, env, cwd)
     started = time.monotonic()
-    group = None
-    if pids is not None:  # + bwrap's monitor and its PID 1
-        group = await asyncio.to_thread(pids.create, limits.processes + 2)
-        full = join_command(group, limited(command, limits, None))
-    else:
-        full = limited(command, limits, await asyncio.to_thread(rlimit_processes, limits))
+    group: ProgramCgroup | None = None
+    if cgroups is not None:  # + bwrap's monitor and its PID 1
+        group = await asyncio.to_thread(cgroups.create, limits.processes + 2, limits.memory_bytes)
+    nproc = None
+    if cgroups is None or "pids" not in cgroups.names:
+        nproc = await asyncio.to_thread(rlimit_processes, limits)
+    full = limited(command, limits, nproc)
+    if group is not None:
+        full = join_command(group, full)
     try:
-        return await _supervise(full, outer_env, host_cwd, limits, mechanism, started)
+        outcome = await _supervise(full, outer_env, host_cwd, limits, mechanism, started)
+        if group is not None and outcome.limit is None and outcome.exit_code != 0 and group.oom_killed():
+            return Outcome(None, outcome.output, "memory", outcome.seconds, outcome.signal)
+        return outcome
     finally:
         if group is not None:
-            await asyncio.shield(asyncio.to_thread(PidsCgroup.destroy, group))
+            await asyncio.shield(asyncio.to_thread(destroy, group))
 
 
 async def _supervise(

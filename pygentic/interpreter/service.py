@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pygentic.config import InterpreterSettings
 from pygentic.interpreter import sandbox
-from pygentic.interpreter.cgroups import PidsCgroup
+from pygentic.interpreter.cgroups import Cgroups
 from pygentic.interpreter.languages import SYSTEM_PATH, Languages
 from pygentic.interpreter.sandbox import Bubblewrap, Limits, Mechanism, Mount, Outcome, Unisolated
 from pygentic.interpreter.workspace import SAFE_ID, InputFile, Workspace, WrittenFile
@@ -26,6 +26,7 @@ LIMIT_NOTES = {
     "wall": "wall time limit of {wall:g} s reached; the program and everything it started were killed",
     "cpu": "CPU time limit of {cpu} s reached; the program was killed",
     "output": "output limit of {output} bytes reached; the program was killed",
+    "memory": "memory limit of {memory} MB reached; the kernel killed the program",
 }
 
 
@@ -72,7 +73,7 @@ class Interpreter:
         self.languages = Languages(python, settings.languages)
         self.mechanism: Mechanism | None = None
         self.unavailable: str | None = None
-        self.pids: PidsCgroup | None = None
+        self.cgroups: Cgroups | None = None
         self._slots: asyncio.Semaphore | None = None
         self._started = False
 
@@ -104,8 +105,8 @@ class Interpreter:
         self._started = True
         self._slots = asyncio.Semaphore(self.settings.max_concurrency)
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.pids = await asyncio.to_thread(PidsCgroup.find)
-        if self.pids is None and os.geteuid() == 0:
+        self.cgroups = await asyncio.to_thread(Cgroups.find)
+        if (self.cgroups is None or "pids" not in self.cgroups.names) and os.geteuid() == 0:
             log.warning(
                 "interpreter: no pids cgroup can be created and the kernel does not apply RLIMIT_NPROC to "
                 "root: the process limit is not enforced (the wall time limit still ends every program)"
@@ -166,19 +167,21 @@ class Interpreter:
             return "unavailable: " + self.unavailable
         assert self.mechanism is not None
         python = "managed env" if self.managed_python else "system python3, no pandas"
-        if self.pids is not None:
+        names = self.cgroups.names if self.cgroups is not None else []
+        if "pids" in names:
             processes = "pids cgroup"
         else:
             processes = "unenforced (root, no cgroup)" if os.geteuid() == 0 else "RLIMIT_NPROC"
+        memory = "memory cgroup" if "memory" in names else "RLIMIT_AS per process"
         return (
             f"sandbox={self.mechanism.name} languages={','.join(self.languages.names())} python={python} "
-            f"process_limit={processes}"
+            f"process_limit={processes} memory_limit={memory}"
         )
 
     def close(self) -> None:
         """Remove this process's cgroup (its executions' children are gone by now)."""
-        if self.pids is not None:
-            self.pids.close()
+        if self.cgroups is not None:
+            self.cgroups.close()
 
     # ------------------------------------------------------------------ work directories
 
@@ -241,7 +244,12 @@ class Interpreter:
             async with self._slots:
                 before = workspace.snapshot()
                 outcome = await sandbox.run(
-                    self.mechanism, self.limits, argv, mounts, self.environment(workspace), pids=self.pids
+                    self.mechanism,
+                    self.limits,
+                    argv,
+                    mounts,
+                    self.environment(workspace),
+                    cgroups=self.cgroups,
                 )
                 written = workspace.written(before, inputs)
         finally:
@@ -249,7 +257,10 @@ class Interpreter:
         logs = outcome.output
         if outcome.limit:
             note = LIMIT_NOTES[outcome.limit].format(
-                wall=self.limits.wall_seconds, cpu=self.limits.cpu_seconds, output=self.limits.output_bytes
+                wall=self.limits.wall_seconds,
+                cpu=self.limits.cpu_seconds,
+                output=self.limits.output_bytes,
+                memory=self.settings.memory_mb,
             )
             logs += ("\n" if logs and not logs.endswith("\n") else "") + f"[{note}]"
         elif outcome.signal:
