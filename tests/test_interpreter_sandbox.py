@@ -135,6 +135,13 @@ def test_fork_bomb_is_contained(sandboxed: Any) -> None:
     logs = run_abuse(sandboxed, ":(){ :|:& };:\necho survived", "shell")
     # The shell goes on (or the wall time limit stops it); when it ends, the whole bomb goes with it.
     assert "survived" in logs or "wall time limit of 8 s reached" in logs
+
+
+def test_process_limit_stops_spawning(sandboxed: Any) -> None:
+    server, _, _ = sandboxed
+    cgroups = server.app.interpreter.cgroups
+    if os.geteuid() == 0 and (cgroups is None or "pids" not in cgroups.names):
+        pytest.skip("running as root without a pids cgroup: the kernel enforces no process limit here")
     code = """
 import subprocess
 children = []
