@@ -242,7 +242,7 @@ class Interpreter:
         assert self._slots is not None
         try:
             async with self._slots:
-                before = workspace.snapshot()
+                before = await asyncio.to_thread(workspace.snapshot)  # (a large directory is a walk)
                 outcome = await sandbox.run(
                     self.mechanism,
                     self.limits,
@@ -251,7 +251,7 @@ class Interpreter:
                     self.environment(workspace),
                     cgroups=self.cgroups,
                 )
-                written = workspace.written(before, inputs)
+                written = await asyncio.to_thread(workspace.written, before, inputs)
         finally:
             program.unlink(missing_ok=True)
         logs = outcome.output
