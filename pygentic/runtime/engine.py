@@ -640,34 +640,26 @@ class RunEngine:
                 session.add(live.message)
 
     @staticmethod
-    def _text_delta(message_id: str, fragment: str) -> runs_pb2.RunEvent:
+    def _message_delta(message_id: str, part: res.MessageDeltaContent) -> runs_pb2.RunEvent:
+        """A ``thread.message.delta`` with one content part's change."""
         return run_event(
             "thread.message.delta",
             message_delta=res.MessageDelta(
-                id=message_id,
-                object="thread.message.delta",
-                delta=res.MessageDeltaBody(
-                    content=[res.MessageDeltaContent(index=0, type="text", text=res.Text(value=fragment))]
-                ),
+                id=message_id, object="thread.message.delta", delta=res.MessageDeltaBody(content=[part])
             ),
         )
 
     @staticmethod
+    def _text_delta(message_id: str, fragment: str) -> runs_pb2.RunEvent:
+        part = res.MessageDeltaContent(index=0, type="text", text=res.Text(value=fragment))
+        return RunEngine._message_delta(message_id, part)
+
+    @staticmethod
     def _image_delta(message_id: str, index: int, file_id: str) -> runs_pb2.RunEvent:
-        return run_event(
-            "thread.message.delta",
-            message_delta=res.MessageDelta(
-                id=message_id,
-                object="thread.message.delta",
-                delta=res.MessageDeltaBody(
-                    content=[
-                        res.MessageDeltaContent(
-                            index=index, type="image_file", image_file=res.ImageFile(file_id=file_id)
-                        )
-                    ]
-                ),
-            ),
+        part = res.MessageDeltaContent(
+            index=index, type="image_file", image_file=res.ImageFile(file_id=file_id)
         )
+        return RunEngine._message_delta(message_id, part)
 
     @staticmethod
     def _tool_delta(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pygentic.runtime.toolcalls import AssembledCall
+from pygentic.storage import repositories as repos
 from pygentic.storage.tables import RunRow
 
 
@@ -51,6 +52,21 @@ class RunTool(Protocol):
     async def execute(self, run: RunRow, call: AssembledCall, report: Report) -> ToolExecution:
         """Run one call. Failures the model should hear about become the output, not exceptions."""
         ...
+
+
+async def resource_ids(session: Any, run: RunRow, tool: str, key: str) -> list[str]:
+    """The ids the run's assistant, then its thread, name in ``tool_resources.TOOL.KEY`` (each once),
+    e.g. ``file_search.vector_store_ids`` or ``code_interpreter.file_ids``."""
+    ids: list[str] = []
+    for row in (
+        await repos.assistants.get(session, run.assistant_id),
+        await repos.threads.get(session, run.thread_id),
+    ):
+        resources = (row.tool_resources or {}) if row is not None else {}
+        for value in (resources.get(tool) or {}).get(key) or []:
+            if isinstance(value, str) and value not in ids:
+                ids.append(value)
+    return ids
 
 
 def model_view(call: AssembledCall, output: str | None) -> dict[str, Any]:

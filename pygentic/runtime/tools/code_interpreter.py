@@ -23,9 +23,8 @@ from pygentic.interpreter.service import Execution, Interpreter
 from pygentic.interpreter.workspace import InputFile, Workspace, WrittenFile, open_written, shown_name
 from pygentic.operations.files import FileOperations
 from pygentic.runtime.toolcalls import AssembledCall
-from pygentic.runtime.tools import Report, ToolExecution, model_view
+from pygentic.runtime.tools import Report, ToolExecution, model_view, resource_ids
 from pygentic.storage import Database
-from pygentic.storage import repositories as repos
 from pygentic.storage.blobs import BlobTooLarge, LocalBlobStore, stream_from
 from pygentic.storage.tables import FileRow, MessageRow, RunRow
 
@@ -138,12 +137,7 @@ class CodeInterpreter:
         """The files the program sees: the assistant's and the thread's ``tool_resources`` and the
         thread's message attachments for ``code_interpreter``, with their names in /mnt/data."""
         async with self.db.read() as session:
-            assistant = await repos.assistants.get(session, run.assistant_id)
-            thread = await repos.threads.get(session, run.thread_id)
-            ids: list[str] = []
-            for row in (assistant, thread):
-                resources = (row.tool_resources or {}) if row is not None else {}
-                ids += (resources.get("code_interpreter") or {}).get("file_ids") or []
+            ids = await resource_ids(session, run, NAME, "file_ids")
             attachments = (
                 await session.exec(
                     select(MessageRow.attachments)

@@ -16,9 +16,8 @@ from pygentic.connectors.embeddings import EmbeddingConnector, EmbeddingError
 from pygentic.ingestion.index import VectorIndex
 from pygentic.ingestion.ranking import stored_ranking
 from pygentic.runtime.toolcalls import AssembledCall
-from pygentic.runtime.tools import Report, ToolExecution, model_view
+from pygentic.runtime.tools import Report, ToolExecution, model_view, resource_ids
 from pygentic.storage import Database
-from pygentic.storage import repositories as repos
 from pygentic.storage.tables import RunRow
 
 log = logging.getLogger("pygentic.runs")
@@ -61,15 +60,7 @@ class FileSearch:
 
     async def _store_ids(self, run: RunRow) -> list[str]:
         async with self.db.read() as session:
-            assistant = await repos.assistants.get(session, run.assistant_id)
-            thread = await repos.threads.get(session, run.thread_id)
-        ids: list[str] = []
-        for row in (assistant, thread):
-            resources = (row.tool_resources or {}) if row is not None else {}
-            for store_id in (resources.get("file_search") or {}).get("vector_store_ids") or []:
-                if store_id not in ids:
-                    ids.append(store_id)
-        return ids
+            return await resource_ids(session, run, "file_search", "vector_store_ids")
 
     def input_delta(self, call: AssembledCall, before: str) -> dict[str, Any] | None:
         return None  # a file_search call shows no arguments (OpenAI streams none)
