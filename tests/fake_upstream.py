@@ -75,6 +75,18 @@ def _usage(model: str, prompt: int, completion: int) -> str:
     return f"data: {json.dumps(body)}\n\n"
 
 
+def _streamed_call(model: str, call_id: str, name: str, arguments: dict[str, Any]) -> list[str]:
+    """One tool call as a model streams it: id and name first, then the JSON arguments in 8-character
+    fragments, then finish_reason "tool_calls"."""
+    call = {"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+    text = json.dumps(arguments)
+    chunks = [_chunk(model, {"tool_calls": [call]})]
+    for start in range(0, len(text), 8):
+        fragment = {"index": 0, "function": {"arguments": text[start : start + 8]}}
+        chunks.append(_chunk(model, {"tool_calls": [fragment]}))
+    return [*chunks, _chunk(model, {}, "tool_calls")]
+
+
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
     for m in reversed(messages):
         if m.get("role") == "user":
@@ -177,18 +189,9 @@ class FakeUpstream(ThreadedASGIServer):
                     yield _chunk(model, {"content": piece})
                 yield _chunk(model, {}, "stop")
             else:
-                call = {
-                    "index": 0,
-                    "id": "call_code0",
-                    "type": "function",
-                    "function": {"name": "code_interpreter", "arguments": ""},
-                }
-                yield _chunk(model, {"tool_calls": [call]})
-                arguments = json.dumps({"language": param, "code": _last_user_text(messages)})
-                for start in range(0, len(arguments), 8):
-                    fragment = {"index": 0, "function": {"arguments": arguments[start : start + 8]}}
-                    yield _chunk(model, {"tool_calls": [fragment]})
-                yield _chunk(model, {}, "tool_calls")
+                arguments = {"language": param, "code": _last_user_text(messages)}
+                for chunk in _streamed_call(model, "call_code0", "code_interpreter", arguments):
+                    yield chunk
             return
         if kind == "search":
             # Calls file_search with the user's question; then answers citing the first result's marker.
@@ -203,18 +206,9 @@ class FakeUpstream(ThreadedASGIServer):
                     yield _chunk(model, {"content": piece + " "})
                 yield _chunk(model, {}, "stop")
             else:
-                call = {
-                    "index": 0,
-                    "id": "call_search0",
-                    "type": "function",
-                    "function": {"name": "file_search", "arguments": ""},
-                }
-                yield _chunk(model, {"tool_calls": [call]})
-                arguments = json.dumps({"query": _last_user_text(messages)})
-                for start in range(0, len(arguments), 8):
-                    fragment = {"index": 0, "function": {"arguments": arguments[start : start + 8]}}
-                    yield _chunk(model, {"tool_calls": [fragment]})
-                yield _chunk(model, {}, "tool_calls")
+                arguments = {"query": _last_user_text(messages)}
+                for chunk in _streamed_call(model, "call_search0", "file_search", arguments):
+                    yield chunk
             return
         if kind in ("tools", "tools-quirky", "two-tools") and messages and messages[-1].get("role") == "tool":
             outputs = [m["content"] for m in messages if m.get("role") == "tool"]

@@ -35,6 +35,16 @@ class BlobTooLarge(Exception):
         self.limit = limit
 
 
+async def within(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """``chunks`` as they come, raising :class:`BlobTooLarge` once they add up to more than ``limit``."""
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise BlobTooLarge(limit)
+        yield chunk
+
+
 class BlobStore(Protocol):
     """Where file bytes live: a directory (:class:`LocalBlobStore`) or an S3-compatible object store
     (:class:`pygentic.storage.s3_blobs.S3BlobStore`)."""
@@ -99,10 +109,8 @@ class LocalBlobStore:
         handle: BinaryIO = await asyncio.to_thread(open, part, "wb")
         size = 0
         try:
-            async for chunk in chunks:
+            async for chunk in within(chunks, limit):
                 size += len(chunk)
-                if size > limit:
-                    raise BlobTooLarge(limit)
                 if chunk:
                     await asyncio.to_thread(handle.write, chunk)
             await asyncio.to_thread(_flush_and_close, handle)

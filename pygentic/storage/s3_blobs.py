@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pygentic.config import FilesSettings, redact_url
-from pygentic.storage.blobs import KEY, READ_CHUNK, STALE_PART_S, BlobTooLarge, stream_from
+from pygentic.storage.blobs import KEY, READ_CHUNK, STALE_PART_S, stream_from, within
 
 log = logging.getLogger("pygentic.files")
 
@@ -99,10 +99,8 @@ class S3BlobStore:
         upload_id: str | None = None
         size = 0
         try:
-            async for chunk in chunks:
+            async for chunk in within(chunks, limit):
                 size += len(chunk)
-                if size > limit:
-                    raise BlobTooLarge(limit)
                 buffer += chunk
                 while len(buffer) >= PART_BYTES:
                     if upload_id is None:
