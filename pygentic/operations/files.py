@@ -35,7 +35,8 @@ CLEANUP_INTERVAL_S = 60.0
 
 
 def check_header(header: pb.FileUploadHeader) -> int | None:
-    """Validate an upload's header; the file's ``expires_at`` (None: it does not expire)."""
+    """Validate an upload's header; the file's lifetime in seconds after ``created_at`` (None: it does
+    not expire)."""
     if not header.filename or not header.filename.strip():
         raise invalid("file", "a file name is required.")
     if len(header.filename) > MAX_FILENAME:
@@ -50,7 +51,7 @@ def check_header(header: pb.FileUploadHeader) -> int | None:
     low, high = EXPIRY_RANGE_S
     if not low <= expiry.seconds <= high:
         raise invalid("expires_after.seconds", f"must be between {low} and {high}, got {expiry.seconds}.")
-    return now() + expiry.seconds
+    return int(expiry.seconds)
 
 
 class FileOperations:
@@ -74,9 +75,9 @@ class FileOperations:
 
     async def upload(self, header: pb.FileUploadHeader, chunks: AsyncIterator[bytes]) -> res.File:
         """Store a new file from ``chunks``: the bytes first (complete on disk), then its description."""
-        expires_at = check_header(header)
+        lifetime = check_header(header)
         try:
-            row = await self.save(header.filename, header.purpose, chunks, expires_at)
+            row = await self.save(header.filename, header.purpose, chunks, lifetime)
         except BlobTooLarge as exc:
             raise ApiError(
                 ErrorKind.INVALID_ARGUMENT,
@@ -86,19 +87,21 @@ class FileOperations:
         return file_to_proto(row)
 
     async def save(
-        self, filename: str, purpose: str, chunks: AsyncIterator[bytes], expires_at: int | None = None
+        self, filename: str, purpose: str, chunks: AsyncIterator[bytes], lifetime: int | None = None
     ) -> FileRow:
-        """Store a file (an upload, or one a tool made: purpose ``assistants_output``); BlobTooLarge past
-        the size limit, and then nothing is kept."""
+        """Store a file (an upload, or one a tool made: purpose ``assistants_output``) that expires
+        ``lifetime`` seconds after its ``created_at`` (None: never); BlobTooLarge past the size limit, and
+        then nothing is kept."""
         file_id = ids.new_id(ids.FILE)
         size = await self.store.write(file_id, chunks, self.settings.max_bytes)
+        created = now()
         row = FileRow(
             id=file_id,
-            created_at=now(),
+            created_at=created,
             filename=filename,
             purpose=purpose,
             bytes=size,
-            expires_at=expires_at,
+            expires_at=None if lifetime is None else created + lifetime,
         )
         try:
             async with self.db.write() as session:
