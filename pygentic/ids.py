@@ -7,6 +7,7 @@ import string
 
 _ALPHABET = string.ascii_letters + string.digits
 _LENGTH = 24  # 24 base-62 characters: about 143 bits of randomness
+_SPACE = len(_ALPHABET) ** _LENGTH
 
 ASSISTANT = "asst_"
 THREAD = "thread_"
@@ -21,4 +22,10 @@ FILE_BATCH = "vsfb_"
 
 def new_id(prefix: str) -> str:
     """Return a new random id such as ``asst_3kTq...`` (prefix + 24 base-62 characters)."""
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
+    # One draw from the OS's generator, written in base 62 (24 ``secrets.choice`` calls cost 18 us).
+    n = secrets.randbelow(_SPACE)
+    chars = []
+    for _ in range(_LENGTH):
+        n, digit = divmod(n, 62)
+        chars.append(_ALPHABET[digit])
+    return prefix + "".join(chars)

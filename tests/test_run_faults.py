@@ -38,7 +38,7 @@ async def test_a_full_disk_mid_run_fails_the_run_and_frees_its_thread(
             cursor.execute(f"PRAGMA max_page_count = {cap['pages'] or 1_073_741_823}")
             cursor.close()
 
-        event.listen(app.db.engine.sync_engine, "checkout", limit_pages)
+        event.listen(app.db.write_engine.sync_engine, "checkout", limit_pages)  # the writing connection
         assistant, thread = await assistant_and_thread(stubs, "bulk:30:0.1")  # 480 kB of text over 3 s
         run = await stubs.runs.CreateRun(pb.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id))
         for _ in range(100):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from pygentic.config import DatabaseSettings
 from pygentic.storage import CursorNotFound, Database, PageParams
 from pygentic.storage import repositories as repos
 from pygentic.storage.database import async_url
+from pygentic.storage.inline_sqlite import InlineConnection
 from pygentic.storage.tables import AssistantRow
 
 
@@ -84,3 +90,59 @@ async def test_an_older_schema_gets_the_new_nullable_columns(database_url: str) 
         rows = (await session.exec(text("SELECT owner, lease_expires_at FROM runs"))).all()  # type: ignore[call-overload]
         assert rows == []
     await database.close()
+
+
+async def test_sqlite_writes_run_on_the_event_loop_thread(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("the inline writer is SQLite's")
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+    async with db.write() as session:
+        raw = await (await session.connection()).get_raw_connection()
+        assert isinstance(raw.driver_connection, InlineConnection)
+        await raw.driver_connection.create_function(
+            "where_am_i", 0, lambda: seen.append(threading.get_ident())
+        )
+        await session.exec(text("SELECT where_am_i()"))  # type: ignore[call-overload]
+        await repos.assistants.insert(session, AssistantRow(id="asst_inline", created_at=1, model="m"))
+    assert seen == [loop_thread]
+    async with db.read() as session:  # a threaded reader sees the committed row
+        assert (await repos.assistants.get(session, "asst_inline")) is not None
+
+
+async def test_a_failed_inline_write_rolls_back_and_the_next_one_works(db: Database) -> None:
+    async with db.write() as session:
+        await repos.assistants.insert(session, AssistantRow(id="asst_once", created_at=1, model="m"))
+    with pytest.raises(IntegrityError):
+        async with db.write() as session:
+            await repos.assistants.insert(session, AssistantRow(id="asst_other", created_at=1, model="m"))
+            await repos.assistants.insert(session, AssistantRow(id="asst_once", created_at=2, model="m"))
+    async with db.write() as session:
+        await repos.assistants.insert(session, AssistantRow(id="asst_after", created_at=3, model="m"))
+    async with db.read() as session:
+        assert await repos.assistants.exists(session, "asst_after")
+        assert not await repos.assistants.exists(session, "asst_other")  # rolled back with its transaction
+
+
+async def test_the_wal_reaches_the_database_file_without_a_commit_checkpointing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "wal.db"
+    database = Database(DatabaseSettings(url=f"sqlite:///{path}"))
+    await database.create_schema()
+    try:
+        before = path.stat().st_size
+        async with database.write() as session:
+            for i in range(200):
+                await repos.assistants.insert(
+                    session,
+                    AssistantRow(id=f"asst_{i:04d}", created_at=i, model="m", instructions="x" * 4000),
+                )
+        assert path.stat().st_size == before  # the commit left the new pages in the WAL
+        for _ in range(50):
+            if path.stat().st_size > before + 500_000:
+                break
+            await asyncio.sleep(0.1)
+        assert path.stat().st_size > before + 500_000, "no checkpoint moved the WAL into the file"
+    finally:
+        await database.close()

@@ -9,7 +9,7 @@ from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.errors import invalid, not_found, precondition
 from pygentic.objects import ensure_storable, message_to_proto, text_part
-from pygentic.operations.implicit_stores import ImplicitStores
+from pygentic.operations.implicit_stores import ImplicitStores, file_search_attachments
 from pygentic.operations.json_values import shorten
 from pygentic.operations.paging import list_response
 from pygentic.operations.references import References
@@ -171,17 +171,20 @@ class MessageOperations:
             request.metadata,
         )
         await self.references.check(messages=[(row, "")])
+        attached = False
         async with self.db.write() as session:
-            thread = await repos.threads.get(session, request.thread_id, lock=True)
-            if thread is None:
+            if not await repos.threads.exists(session, request.thread_id, lock=True):
                 raise not_found("thread", request.thread_id, "thread_id")
-            active = await repos.runs.active_for_thread(session, request.thread_id)
+            active = await repos.runs.active_id_for_thread(session, request.thread_id)
             if active is not None:
                 raise precondition(
-                    f"Can't add messages to {request.thread_id} while a run {active.id} is active."
+                    f"Can't add messages to {request.thread_id} while a run {active} is active."
                 )
-            await repos.messages.add(session, row)
-            attached = await self.stores.attach(session, thread, [row])
+            await repos.messages.insert(session, row)
+            if file_search_attachments([row]):
+                thread = await repos.threads.get(session, request.thread_id)
+                assert thread is not None  # locked above
+                attached = await self.stores.attach(session, thread, [row])
         if attached:
             self.stores.wake()
         return message_to_proto(row)

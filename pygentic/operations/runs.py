@@ -18,6 +18,7 @@ from pygentic.objects import (
     step_to_proto,
     thread_to_proto,
 )
+from pygentic.operations.implicit_stores import file_search_attachments
 from pygentic.operations.json_values import shorten
 from pygentic.operations.messages import message_row_from_input
 from pygentic.operations.paging import list_response
@@ -184,19 +185,23 @@ class RunOperations:
         await self.threads.references.check(
             messages=[(m, f"additional_messages[{i}]") for i, m in enumerate(additional)]
         )
+        attached = False
         async with self.db.write() as session:
-            thread = await repos.threads.get(session, request.thread_id, lock=True)
-            if thread is None:
-                raise not_found("thread", request.thread_id, "thread_id")
+            thread_id = request.thread_id
+            if not await repos.threads.exists(session, thread_id, lock=True):
+                raise not_found("thread", thread_id, "thread_id")
             assistant = await self._assistant(session, request.assistant_id)
-            run = self._build_run(request, assistant, thread.id, run_id)
+            run = self._build_run(request, assistant, thread_id, run_id)
             self.engine.claim(run)
-            active = await repos.runs.active_for_thread(session, thread.id)
+            active = await repos.runs.active_id_for_thread(session, thread_id)
             if active is not None:
-                raise precondition(f"Thread {thread.id} already has an active run {active.id}.")
+                raise precondition(f"Thread {thread_id} already has an active run {active}.")
             for message_row in additional:
-                await repos.messages.add(session, message_row)
-            attached = await self.threads.stores.attach(session, thread, additional)
+                await repos.messages.insert(session, message_row)
+            if file_search_attachments(additional):
+                thread = await repos.threads.get(session, thread_id)
+                assert thread is not None  # locked above
+                attached = await self.threads.stores.attach(session, thread, additional)
             await repos.runs.add(session, run)
         if attached:
             self.threads.stores.wake()

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy import Connection, event, inspect, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pygentic.config import DatabaseSettings
 from pygentic.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from pygentic.storage.inline_sqlite import checkpoint, inline_connector
 
 log = logging.getLogger("pygentic.storage")
 
 SQLITE_BUSY_TIMEOUT_S = 30
+CHECKPOINT_INTERVAL_S = 1.0
 
 
 def async_url(url: str) -> str:
@@ -38,8 +41,10 @@ class Database:
     """The storage engine: sessions for reading and transactions for writing.
 
     On SQLite, writes from this process are serialized by an asyncio lock (one writer at a time is all SQLite
-    allows; the lock keeps writers from failing with "database is locked"), readers run concurrently thanks
-    to WAL mode, and a busy timeout covers other processes.
+    allows; the lock keeps writers from failing with "database is locked") and run on one connection that
+    executes on the event loop's thread (:mod:`pygentic.storage.inline_sqlite`: no thread hand-off per
+    statement); readers run concurrently on threaded connections thanks to WAL mode, and a task
+    checkpoints the WAL off the loop. A busy timeout covers other processes.
     """
 
     def __init__(self, settings: DatabaseSettings) -> None:
@@ -52,10 +57,25 @@ class Database:
         else:
             kwargs.update(pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.write_engine = self.engine
+        self.sqlite_path = _sqlite_file(self.url) if self.is_sqlite else None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        if self.sqlite_path is not None:
+            self.write_engine = create_async_engine(
+                self.url,
+                echo=settings.echo,
+                async_creator=inline_connector(self.sqlite_path, SQLITE_BUSY_TIMEOUT_S),
+                pool_size=1,
+                max_overflow=0,
+            )
+            event.listen(self.write_engine.sync_engine, "connect", _sqlite_writer_pragmas)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(
+            self.write_engine, class_=AsyncSession, expire_on_commit=False
+        )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._checkpoints: asyncio.Task[None] | None = None
 
     async def create_schema(self) -> None:
         """Create missing tables (idempotent; safe when several replicas start at once on PostgreSQL)."""
@@ -70,7 +90,20 @@ class Database:
             log.warning("schema upgraded", extra={"added_column": column})
         for index in indexes:
             log.warning("schema upgraded", extra={"added_index": index})
+        if self.sqlite_path is not None and self._checkpoints is None:
+            self._checkpoints = asyncio.create_task(self._checkpoint_forever(), name="sqlite checkpoints")
         log.info("storage ready", extra={"backend": "sqlite" if self.is_sqlite else "postgresql"})
+
+    async def _checkpoint_forever(self) -> None:
+        """Move the WAL's pages into the database file, in a worker thread, once a second (the writer
+        never does it on commit, so that a commit never waits for the file to sync)."""
+        assert self.sqlite_path is not None
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+            try:
+                await asyncio.to_thread(checkpoint, self.sqlite_path, SQLITE_BUSY_TIMEOUT_S)
+            except Exception:
+                log.warning("sqlite checkpoint failed", exc_info=True)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -82,10 +115,10 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction, committed when the block ends without an exception."""
         if self._write_lock is None:
-            async with self._sessions() as session, session.begin():
+            async with self._write_sessions() as session, session.begin():
                 yield session
             return
-        async with self._write_lock, self._sessions() as session, session.begin():
+        async with self._write_lock, self._write_sessions() as session, session.begin():
             yield session
 
     async def ping(self) -> None:
@@ -94,8 +127,18 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (after a last checkpoint on SQLite)."""
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+            self._checkpoints = None
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
         await self.engine.dispose()
+        if self.sqlite_path is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(checkpoint, self.sqlite_path, SQLITE_BUSY_TIMEOUT_S)
 
 
 def _add_missing_columns(conn: Connection) -> list[str]:
@@ -133,6 +176,21 @@ def _add_missing_indexes(conn: Connection) -> list[str]:
                 index.create(conn)
                 added.append(f"{table.name}.{index.name}")
     return added
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL (None for an in-memory database, which one connection must hold)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _sqlite_writer_pragmas(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop (_checkpoint_forever)
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
