@@ -100,6 +100,7 @@ class FakeUpstream(ThreadedASGIServer):
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.client_ports: list[int] = []  # the client's port per completions request (one per connection)
         self.counters: dict[str, int] = defaultdict(int)
         self.in_flight = 0
         self.max_in_flight = 0
@@ -143,6 +144,8 @@ class FakeUpstream(ThreadedASGIServer):
     async def completions(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
+        if request.client is not None:
+            self.client_ports.append(request.client.port)
         model = body.get("model", "")
         kind, _, param = model.partition(":")
         with self._lock:

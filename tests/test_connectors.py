@@ -489,3 +489,18 @@ timeout = 2
     assert done.returncode == 1
     row = next(line for line in done.stdout.splitlines() if line.startswith("llm_service"))
     assert "unhealthy: GET /models failed: APIConnectionError" in row
+
+
+async def test_streamed_runs_reuse_the_upstream_connection(database_url: str, upstream: FakeUpstream) -> None:
+    # A stream closed before its body's end closes its connection: every run would pay a new one.
+    async with running(make_settings(database_url, upstream)) as app, connect(app) as stubs:
+        assistant, thread = await assistant_and_thread(stubs, "echo")
+        first = len(upstream.client_ports)
+        for _ in range(3):
+            events = await collect(
+                stubs.runs.StreamRun(pb.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id))
+            )
+            assert "thread.run.completed" in names(events)
+        ports = upstream.client_ports[first:]
+        assert len(ports) == 3
+        assert len(set(ports)) == 1, f"each run opened a connection: client ports {ports}"

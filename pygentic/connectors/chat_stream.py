@@ -11,6 +11,7 @@ error; ``data: [DONE]`` ends it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 
 RETRIABLE = {408, 409, 429}
+DRAIN_S = 1.0  # how long to wait, after [DONE], for the body's end (so the connection is reused)
 MAX_BACKOFF_S = 8.0
 MAX_RETRY_AFTER_S = 60.0
 
@@ -72,10 +74,15 @@ async def open_stream(
 
 
 async def chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """The stream's JSON chunks, until ``[DONE]`` or the end of the body."""
+    """The stream's JSON chunks, until ``[DONE]`` or the end of the body.
+
+    After ``[DONE]`` the rest of the body (usually only the chunked encoding's end) is read, within
+    :data:`DRAIN_S`: a response closed before its end closes its connection, and the next request would
+    pay for a new one."""
     event: str | None = None
     data: list[str] = []
-    async for line in response.aiter_lines():
+    lines = response.aiter_lines()
+    async for line in lines:
         if line:
             if line.startswith("data:"):
                 data.append(line[6:] if line.startswith("data: ") else line[5:])
@@ -88,6 +95,10 @@ async def chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
         payload = "\n".join(data)
         data, kind, event = [], event, None
         if payload.startswith("[DONE]"):
+            with contextlib.suppress(TimeoutError, httpx.HTTPError):
+                async with asyncio.timeout(DRAIN_S):
+                    async for _ in lines:
+                        pass
             return
         chunk = json.loads(payload)
         if isinstance(chunk, dict) and chunk.get("error") and (kind is None or kind == "error"):
