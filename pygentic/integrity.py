@@ -67,7 +67,7 @@ async def find_unreadable(db: Database) -> tuple[int, list[Unreadable]]:
     for kind, table, convert in CONVERTERS:
         last_seq = 0
         while True:
-            async with db.read() as session:
+            async with db.read(bulk=True) as session:
                 stmt = select(table).where(col(table.seq) > last_seq).order_by(col(table.seq)).limit(BATCH)
                 rows = list((await session.exec(stmt)).all())
             if not rows:

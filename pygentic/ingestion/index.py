@@ -98,7 +98,7 @@ class VectorIndex:
         ``ranking.score_threshold``. By similarity alone, that similarity is the chunk's score; in hybrid
         ranking, the score fuses its rank by similarity with its BM25 rank for ``query_texts``."""
         keyword_query = " ".join(query_texts or []) if ranking.hybrid else ""
-        async with self.db.read() as session:
+        async with self.db.read(bulk=True) as session:
             files = (
                 await session.exec(
                     select(

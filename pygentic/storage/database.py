@@ -43,8 +43,9 @@ class Database:
     On SQLite, writes from this process are serialized by an asyncio lock (one writer at a time is all SQLite
     allows; the lock keeps writers from failing with "database is locked") and run on one connection that
     executes on the event loop's thread (:mod:`pygentic.storage.inline_sqlite`: no thread hand-off per
-    statement); readers run concurrently on threaded connections thanks to WAL mode, and a task
-    checkpoints the WAL off the loop. A busy timeout covers other processes.
+    statement). Readers have their own connections (WAL mode: a reader never waits for the writer), also
+    inline, except bulk reads, which run on threaded connections; a task checkpoints the WAL off the loop.
+    A busy timeout covers other processes.
     """
 
     def __init__(self, settings: DatabaseSettings) -> None:
@@ -57,7 +58,7 @@ class Database:
         else:
             kwargs.update(pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        self.write_engine = self.engine
+        self.write_engine = self.read_engine = self.engine
         self.sqlite_path = _sqlite_file(self.url) if self.is_sqlite else None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -70,7 +71,16 @@ class Database:
                 max_overflow=0,
             )
             event.listen(self.write_engine.sync_engine, "connect", _sqlite_writer_pragmas)
-        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+            self.read_engine = create_async_engine(
+                self.url,
+                echo=settings.echo,
+                async_creator=inline_connector(self.sqlite_path, SQLITE_BUSY_TIMEOUT_S),
+                pool_size=settings.pool_size,
+                max_overflow=settings.pool_size,
+            )
+            event.listen(self.read_engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.read_engine, class_=AsyncSession, expire_on_commit=False)
+        self._bulk_sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(
             self.write_engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -106,9 +116,11 @@ class Database:
                 log.warning("sqlite checkpoint failed", exc_info=True)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads."""
-        async with self._sessions() as session:
+    async def read(self, *, bulk: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session for reads. On SQLite its statements run on the event loop's thread (an indexed read
+        takes microseconds there; a thread hand-off costs more), unless ``bulk``: reads of many rows or
+        large values (a store's vectors, integrity scans) run on a worker thread."""
+        async with (self._bulk_sessions if bulk else self._sessions)() as session:
             yield session
 
     @asynccontextmanager
@@ -133,8 +145,8 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpoints
             self._checkpoints = None
-        if self.write_engine is not self.engine:
-            await self.write_engine.dispose()
+        for engine in {self.write_engine, self.read_engine} - {self.engine}:
+            await engine.dispose()
         await self.engine.dispose()
         if self.sqlite_path is not None:
             with contextlib.suppress(Exception):
