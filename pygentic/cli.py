@@ -28,6 +28,27 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"pygentic: ${name} must be a port number, got {value!r}") from None
 
 
+def _workers(value: str) -> int | None:
+    """``--workers``: a positive count, or ``auto`` (None: decided once the database is known)."""
+    if value == "auto":
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {value!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return count
+
+
+def auto_workers(database_url: str) -> int:
+    """``--workers auto``: one process per usable core on PostgreSQL (processes share it and its event
+    bus); one on SQLite, whose event bus is in-process."""
+    if database_url.startswith("sqlite"):
+        return 1
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pygentic",
@@ -59,10 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-gateway", action="store_true", help="serve gRPC only")
     serve.add_argument(
         "--workers",
-        type=int,
-        default=_env_int("PYGENTIC_WORKERS", 1),
-        help="server processes sharing the ports and the database (PostgreSQL only; default: "
-        "$PYGENTIC_WORKERS or 1)",
+        type=_workers,
+        default=os.environ.get("PYGENTIC_WORKERS") or "auto",
+        help="server processes sharing the ports and the database (more than 1: PostgreSQL only); 'auto' "
+        "(the default, or $PYGENTIC_WORKERS): one per core on PostgreSQL, 1 on SQLite",
     )
     # Set by the supervisor for its workers.
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
@@ -219,9 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_logging(args.log_level)
 
-    if args.workers < 1:
-        print("pygentic: --workers must be at least 1", file=sys.stderr)
-        return 2
+    if args.workers is None:
+        args.workers = auto_workers(settings.database.url)
     if args.workers > 1:
         return _supervise(args, settings)
     if os.environ.get("PYGENTIC_WORKER"):

@@ -225,12 +225,14 @@ PYGENTIC = str(Path(sys.executable).parent / "pygentic")
 
 @contextmanager
 def serve_process(workdir: Path, config: str, *args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """Run `pygentic serve` with ``config`` as a subprocess on a free port; yield it and its gRPC port."""
+    """Run `pygentic serve` with ``config`` as a subprocess on a free port; yield it and its gRPC port.
+    One process (``--workers 1``) unless ``args`` say otherwise: killing it is a crash of the server."""
     path = workdir / "connectors.toml"
     path.write_text(config)
     env = {**os.environ, "PYGENTIC_CONFIG": str(path)}
+    workers = [] if "--workers" in args else ["--workers", "1"]
     proc = subprocess.Popen(
-        [PYGENTIC, "serve", "--grpc-port", "0", "--no-gateway", *args],
+        [PYGENTIC, "serve", "--grpc-port", "0", "--no-gateway", *workers, *args],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
