@@ -168,60 +168,55 @@ def test_workers_stop_when_the_supervisor_is_killed(workers: tuple[Served, int, 
     assert not listening_pids(grpc_port)
 
 
+def serve_by_default(database: str, upstream: FakeUpstream, tmp_path: Path) -> Served:
+    """``pygentic serve`` without ``--workers`` (nor $PYGENTIC_WORKERS) on ``database``."""
+    config = tmp_path / "connectors.toml"
+    config.write_text(
+        f'[connectors.database]\nurl = "{database}"\n'
+        f'[connectors.llm_service]\ntype = "openai"\nbase_url = "{upstream.url}"\nmax_retries = 0\n'
+        f'[connectors.interpreter]\ndir = "{tmp_path / "ci"}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYGENTIC_WORKERS"}
+    proc = subprocess.Popen(
+        [PYGENTIC, "serve", "--config", str(config), "--grpc-port", "0", "--no-gateway"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    return Served(proc)
+
+
+def stop(served: Served) -> None:
+    served.proc.send_signal(signal.SIGTERM)
+    served.proc.wait(timeout=60)
+
+
 def test_workers_default_to_one_per_core_on_postgresql(
     pg_database: str, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
     _reset_pg(pg_database)
-    config = tmp_path / "connectors.toml"
-    config.write_text(
-        f'[connectors.database]\nurl = "{pg_database}"\n'
-        f'[connectors.llm_service]\ntype = "openai"\nbase_url = "{upstream.url}"\nmax_retries = 0\n'
-        f'[connectors.interpreter]\ndir = "{tmp_path / "ci"}"\n'
-    )
     cores = len(os.sched_getaffinity(0))
-    env = {k: v for k, v in os.environ.items() if k != "PYGENTIC_WORKERS"}
-    proc = subprocess.Popen(
-        [PYGENTIC, "serve", "--config", str(config), "--grpc-port", "0", "--no-gateway"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    served = Served(proc)
+    served = serve_by_default(pg_database, upstream, tmp_path)
     try:
         if cores == 1:
             served.wait_for(r'msg="grpc listening"')
-            assert worker_pids(proc.pid) == set()  # one core: the process serves by itself
+            assert worker_pids(served.proc.pid) == set()  # one core: the process serves by itself
         else:
             served.wait_for(rf'msg="supervising workers" workers={cores} ')
             served.wait_for(r'msg="grpc listening"', count=cores)
-            assert len(worker_pids(proc.pid)) == cores
+            assert len(worker_pids(served.proc.pid)) == cores
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        stop(served)
 
 
 def test_workers_default_to_one_process_on_sqlite(tmp_path: Path, upstream: FakeUpstream) -> None:
-    config = tmp_path / "connectors.toml"
-    config.write_text(
-        f'[connectors.database]\nurl = "sqlite:///{tmp_path / "w.db"}"\n'
-        f'[connectors.llm_service]\ntype = "openai"\nbase_url = "{upstream.url}"\nmax_retries = 0\n'
-        f'[connectors.interpreter]\ndir = "{tmp_path / "ci"}"\n'
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PYGENTIC_WORKERS"}
-    proc = subprocess.Popen(
-        [PYGENTIC, "serve", "--config", str(config), "--grpc-port", "0", "--no-gateway"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    served = Served(proc)
+    served = serve_by_default(f"sqlite:///{tmp_path / 'w.db'}", upstream, tmp_path)
     try:
         served.wait_for(r'msg="grpc listening"')
-        assert worker_pids(proc.pid) == set()
+        assert worker_pids(served.proc.pid) == set()
         assert not any("supervising workers" in line for line in served.lines)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        stop(served)
 
 
 def test_workers_must_be_a_count_or_auto(tmp_path: Path) -> None:
