@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus
+from pygentic.runtime.coalesce import LAG_S
 
 
 def event(i: int) -> runs_pb2.RunEvent:
@@ -40,3 +44,66 @@ async def test_a_slow_subscriber_is_cut_off_without_holding_events() -> None:
     assert bus.subscriber_count("run_1") == 1
     bus.unsubscribe(fast)
     assert bus.subscriber_count() == 0
+
+
+def text_delta(message_id: str, text: str, index: int = 0) -> runs_pb2.RunEvent:
+    part = res.MessageDeltaContent(index=index, type="text", text=res.Text(value=text))
+    return runs_pb2.RunEvent(
+        event="thread.message.delta",
+        message_delta=res.MessageDelta(
+            id=message_id, object="thread.message.delta", delta=res.MessageDeltaBody(content=[part])
+        ),
+    )
+
+
+def described(e: runs_pb2.RunEvent) -> tuple[str, ...]:
+    if e.event != "thread.message.delta":
+        return (e.event,)
+    part = e.message_delta.delta.content[0]
+    return (e.event, e.message_delta.id, str(part.index), part.text.value)
+
+
+async def test_a_lagging_subscriber_gets_waiting_text_deltas_merged() -> None:
+    bus = EventBus()
+    annotated = text_delta("msg_a", "[1]")
+    annotated.message_delta.delta.content[0].text.annotations.add(type="file_citation", text="[1]")
+    published = [
+        text_delta("msg_a", "Hel"),
+        text_delta("msg_a", "lo "),
+        text_delta("msg_a", "world"),
+        annotated,  # carries an annotation: sent as it is
+        text_delta("msg_a", "!"),
+        text_delta("msg_a", "image next", index=1),  # another content part
+        event(1),
+        text_delta("msg_b", "x"),
+        text_delta("msg_c", "y"),  # another message
+    ]
+    async with bus.subscribe("run_1") as lagging:
+        for e in published:
+            bus.publish("run_1", e)
+        bus.end("run_1")
+        await asyncio.sleep(LAG_S * 2)  # the subscriber is behind
+        got = [described(e) async for e in lagging.events()]
+    assert got == [
+        ("thread.message.delta", "msg_a", "0", "Hello world"),
+        ("thread.message.delta", "msg_a", "0", "[1]"),
+        ("thread.message.delta", "msg_a", "0", "!"),
+        ("thread.message.delta", "msg_a", "1", "image next"),
+        ("e1",),
+        ("thread.message.delta", "msg_b", "0", "x"),
+        ("thread.message.delta", "msg_c", "0", "y"),
+    ]
+    assert published[0].message_delta.delta.content[0].text.value == "Hel"  # shared events untouched
+
+
+async def test_a_subscriber_that_keeps_up_gets_every_delta_unmerged() -> None:
+    bus = EventBus()
+    async with bus.subscribe("run_1") as reader:
+        stream = reader.events().__aiter__()
+        for text in ("a", "b", "c"):
+            bus.publish("run_1", text_delta("msg_a", text))
+            assert described(await stream.__anext__())[-1] == text  # nothing is held back
+        for text in ("d", "e", "f"):  # a burst taken at once, before any of it waited LAG_S
+            bus.publish("run_1", text_delta("msg_a", text))
+        bus.end("run_1")
+        assert [described(e)[-1] async for e in stream] == ["d", "e", "f"]

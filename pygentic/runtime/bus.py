@@ -3,6 +3,7 @@
 A subscriber gets its own bounded buffer. Publishing never waits: a subscriber that falls more than
 ``max_buffer`` events behind is cut off (its stream ends with ``overflowed`` set) instead of slowing the
 run or growing memory, and a subscriber that goes away is removed when its ``async with`` block ends.
+Text deltas waiting for a lagging subscriber are merged as it takes them (:mod:`pygentic.runtime.coalesce`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from collections.abc import AsyncIterator
 from types import TracebackType
 
 from pygentic.errors import ApiError, ErrorKind
 from pygentic.proto.v1 import runs_pb2
+from pygentic.runtime.coalesce import LAG_S, take_coalesced
 
 log = logging.getLogger("pygentic.bus")
 DEFAULT_MAX_BUFFER = 10_000
@@ -36,6 +39,7 @@ class Subscription:
         self.run_id = run_id
         self.max_buffer = max_buffer
         self.buffer: collections.deque[runs_pb2.RunEvent] = collections.deque()
+        self._arrived: collections.deque[float] = collections.deque()  # when each buffered event came
         self.closed = False
         self.overflowed = False
         self._wakeup = asyncio.Event()
@@ -49,7 +53,26 @@ class Subscription:
             log.warning("subscriber too slow, cut off", extra={"run_id": self.run_id})
             return
         self.buffer.append(event)
+        self._arrived.append(time.monotonic())
         self._wakeup.set()
+
+    def clear(self) -> None:
+        """Drop what is buffered (a snapshot that covers it is sent instead)."""
+        self.buffer.clear()
+        self._arrived.clear()
+
+    def take(self) -> runs_pb2.RunEvent:
+        """The next buffered event; when it has waited :data:`~pygentic.runtime.coalesce.LAG_S` or more,
+        joined with the text deltas waiting right behind it."""
+        while len(self._arrived) > len(self.buffer):  # events taken from the buffer directly
+            self._arrived.popleft()
+        if self._arrived and time.monotonic() - self._arrived[0] >= LAG_S:
+            event, taken = take_coalesced(self.buffer)
+        else:
+            event, taken = self.buffer.popleft(), 1
+        for _ in range(min(taken, len(self._arrived))):
+            self._arrived.popleft()
+        return event
 
     def close(self) -> None:
         """No more events will come (the run ended its stream, or the subscriber was cut off)."""
@@ -74,7 +97,7 @@ class Subscription:
         """Like :meth:`events`, also yielding None after every ``idle`` seconds without an event."""
         while True:
             while self.buffer:
-                yield self.buffer.popleft()
+                yield self.take()
             if self.closed:
                 return
             self._wakeup.clear()

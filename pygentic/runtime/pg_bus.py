@@ -250,7 +250,7 @@ class PostgresEventBus(EventBus):
             waiting = self._waiting.pop(message["t"], None)
             if waiting is not None:
                 subscription, done = waiting
-                subscription.buffer.clear()  # what came before the snapshot is in it
+                subscription.clear()  # what came before the snapshot is in it
                 for data in message["e"]:
                     subscription.push(_decode(data))
                 if not done.done():
