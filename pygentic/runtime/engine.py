@@ -462,7 +462,7 @@ class RunEngine:
         step.step_details = self._tool_details(live, executions)
         step.status, step.completed_at = "completed", now()
         async with self.db.write() as session:
-            session.add(step)
+            await repos.run_steps.save(session, step)
         completed = step_to_proto(step, run.include or ())
         self.bus.publish(run.id, run_event("thread.run.step.completed", run_step=completed))
         return True
@@ -620,8 +620,8 @@ class RunEngine:
                 step_details={"type": "message_creation", "message_creation": {"message_id": message.id}},
             )
             async with self.db.write() as session:
-                await repos.messages.add(session, message)
-                await repos.run_steps.add(session, step)
+                await repos.messages.insert(session, message)
+                await repos.run_steps.insert(session, step)
             live.message, live.message_step, live.text = message, step, ""
             live.last_flush = time.monotonic()
             self.bus.publish(run.id, run_event("thread.run.step.created", run_step=step_to_proto(step)))
@@ -637,7 +637,7 @@ class RunEngine:
             live.last_flush = time.monotonic()
             live.message.content = [text_part(live.text)]
             async with self.db.write() as session:
-                session.add(live.message)
+                await repos.messages.save(session, live.message)
 
     @staticmethod
     def _message_delta(message_id: str, part: res.MessageDeltaContent) -> runs_pb2.RunEvent:
@@ -728,7 +728,7 @@ class RunEngine:
                 step_details={"type": "tool_calls", "tool_calls": []},
             )
             async with self.db.write() as session:
-                await repos.run_steps.add(session, step)
+                await repos.run_steps.insert(session, step)
             live.tool_step = step
             self.bus.publish(run.id, run_event("thread.run.step.created", run_step=step_to_proto(step)))
         call, is_new, new_name, fragment = live.tool_calls.add(delta)
@@ -753,8 +753,8 @@ class RunEngine:
     async def _complete_message(self, live: LiveRun, status: str, reason: str | None = None) -> None:
         message, step, images = self._mark_message_done(live, status, reason)
         async with self.db.write() as session:
-            session.add(message)
-            session.add(step)
+            await repos.messages.save(session, message)
+            await repos.run_steps.save(session, step)
         self._publish_message_done(live, message, step, images)
 
     @staticmethod
@@ -816,7 +816,7 @@ class RunEngine:
         run.required_action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
         run.owner = run.lease_expires_at = None  # nobody executes it while it waits for the client
         async with self.db.write() as session:
-            session.add(step)
+            await repos.run_steps.save(session, step)
             session.add(run)
         self.publish_run(run, "thread.run.requires_action")
         log.info("run requires_action", extra={"run_id": run.id, "calls": len(calls)})
@@ -859,11 +859,11 @@ class RunEngine:
             session.add(stored)
             if live is not None and live.message is not None and message_done is not None:
                 done = self._mark_message_done(live, *message_done)
-                session.add(done[0])
-                session.add(done[1])
+                await repos.messages.save(session, done[0])
+                await repos.run_steps.save(session, done[1])
             elif live is not None and live.message is not None:
                 live.message.content = [text_part(live.text)]
-                session.add(live.message)
+                await repos.messages.save(session, live.message)
             closed = await self._close_open_parts(session, stored, t, status)
         if done is not None and live is not None:
             self._publish_message_done(live, *done)
@@ -906,6 +906,8 @@ class RunEngine:
             "incomplete": "max_completion_tokens",
         }.get(status, "run_failed")
         closed: list[MessageRow | RunStepRow] = []
+        if not await repos.runs.has_open_parts(session, run.id):
+            return closed  # the usual end: the message and steps were closed before (no ORM reads)
         messages = (
             await session.exec(
                 select(MessageRow).where(MessageRow.run_id == run.id, MessageRow.status == "in_progress")
