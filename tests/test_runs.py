@@ -561,3 +561,26 @@ async def test_graceful_shutdown_lets_a_streaming_run_finish(
         await stopping
     assert names(events)[-2:] == ["thread.run.completed", "done"]
     assert delta_text(events) == " ".join(f"w{i}" for i in range(20)) + " "
+
+
+async def test_metadata_set_on_the_message_being_generated_is_kept(stubs: Stubs) -> None:
+    # The engine writes only the columns it changes: a client's metadata change mid-run survives the
+    # text flushes and the message's end.
+    assistant, thread = await assistant_and_thread(stubs, "words:12:0.15")
+    run = await stubs.runs.CreateRun(run_request(assistant, thread))
+    for _ in range(100):
+        generated = await messages_of(stubs, thread.id, run_id=run.id)
+        if generated:
+            break
+        await asyncio.sleep(0.05)
+    assert generated and generated[0].status == "in_progress"
+    await stubs.messages.UpdateMessage(
+        messages_pb2.UpdateMessageRequest(
+            thread_id=thread.id, message_id=generated[0].id, metadata={"reviewed": "yes"}
+        )
+    )
+    assert (await wait_for_status(stubs, thread.id, run.id)).status == "completed"
+    (answer,) = await messages_of(stubs, thread.id, run_id=run.id)
+    assert answer.status == "completed"
+    assert answer.content[0].text.value == "".join(f"w{i} " for i in range(12))
+    assert dict(answer.metadata) == {"reviewed": "yes"}

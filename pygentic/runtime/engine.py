@@ -65,6 +65,12 @@ async def _deadline(when: float) -> AsyncIterator[None]:
         raise
 
 
+# The columns the engine changes on the rows it created (a client may change others, e.g. metadata).
+MESSAGE_TEXT = ("content",)
+MESSAGE_END = ("content", "status", "completed_at", "incomplete_at", "incomplete_details")
+STEP_END = ("status", "completed_at", "step_details")
+
+
 def run_event(name: str, **data: Any) -> runs_pb2.RunEvent:
     """A RunEvent named ``name`` carrying one data field (``run=...``, ``message=...``, ...)."""
     return runs_pb2.RunEvent(event=name, **data)
@@ -462,7 +468,7 @@ class RunEngine:
         step.step_details = self._tool_details(live, executions)
         step.status, step.completed_at = "completed", now()
         async with self.db.write() as session:
-            await repos.run_steps.save(session, step)
+            await repos.run_steps.save(session, step, STEP_END)
         completed = step_to_proto(step, run.include or ())
         self.bus.publish(run.id, run_event("thread.run.step.completed", run_step=completed))
         return True
@@ -637,7 +643,7 @@ class RunEngine:
             live.last_flush = time.monotonic()
             live.message.content = [text_part(live.text)]
             async with self.db.write() as session:
-                await repos.messages.save(session, live.message)
+                await repos.messages.save(session, live.message, MESSAGE_TEXT)
 
     @staticmethod
     def _message_delta(message_id: str, part: res.MessageDeltaContent) -> runs_pb2.RunEvent:
@@ -753,8 +759,8 @@ class RunEngine:
     async def _complete_message(self, live: LiveRun, status: str, reason: str | None = None) -> None:
         message, step, images = self._mark_message_done(live, status, reason)
         async with self.db.write() as session:
-            await repos.messages.save(session, message)
-            await repos.run_steps.save(session, step)
+            await repos.messages.save(session, message, MESSAGE_END)
+            await repos.run_steps.save(session, step, STEP_END)
         self._publish_message_done(live, message, step, images)
 
     @staticmethod
@@ -816,7 +822,7 @@ class RunEngine:
         run.required_action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
         run.owner = run.lease_expires_at = None  # nobody executes it while it waits for the client
         async with self.db.write() as session:
-            await repos.run_steps.save(session, step)
+            await repos.run_steps.save(session, step, STEP_END)
             session.add(run)
         self.publish_run(run, "thread.run.requires_action")
         log.info("run requires_action", extra={"run_id": run.id, "calls": len(calls)})
@@ -859,11 +865,11 @@ class RunEngine:
             session.add(stored)
             if live is not None and live.message is not None and message_done is not None:
                 done = self._mark_message_done(live, *message_done)
-                await repos.messages.save(session, done[0])
-                await repos.run_steps.save(session, done[1])
+                await repos.messages.save(session, done[0], MESSAGE_END)
+                await repos.run_steps.save(session, done[1], STEP_END)
             elif live is not None and live.message is not None:
                 live.message.content = [text_part(live.text)]
-                await repos.messages.save(session, live.message)
+                await repos.messages.save(session, live.message, MESSAGE_TEXT)
             closed = await self._close_open_parts(session, stored, t, status)
         if done is not None and live is not None:
             self._publish_message_done(live, *done)

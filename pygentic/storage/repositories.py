@@ -54,12 +54,8 @@ class Repository(Generic[RowT]):
         c = self.table.c
         self._exists = core_select(c.id).where(c.id == bindparam("id"))
         self._exists_locked = self._exists.with_for_update()
-        self._set = [(attr, column) for attr, column in self._columns if column not in ("seq", "id")]
-        self._update = (
-            update(self.table)
-            .where(c.id == bindparam("_id"))
-            .values({column: bindparam(f"_{column}") for _, column in self._set})
-        )
+        self._column_of = dict(self._columns)
+        self._updates: dict[tuple[str, ...], Any] = {}
 
     async def get(
         self, session: AsyncSession, object_id: str, *, lock: bool = False, **equals: Any
@@ -88,13 +84,23 @@ class Repository(Generic[RowT]):
         await connection.execute(self._insert, values)
         return row
 
-    async def save(self, session: AsyncSession, row: RowT) -> RowT:
-        """Write every column of ``row`` (stored before, found by id) with one Core UPDATE; the row is not
-        tracked. For rows written with :meth:`insert` and changed since."""
-        values = {f"_{column}": getattr(row, attr) for attr, column in self._set}
+    async def save(self, session: AsyncSession, row: RowT, fields: tuple[str, ...]) -> RowT:
+        """Write the ``fields`` (attribute names) of ``row``, stored before and found by id, with one Core
+        UPDATE; the row is not tracked. For rows written with :meth:`insert` and changed since. Only the
+        named columns are written, so a concurrent change to another one (a client's metadata) is kept."""
+        stmt = self._updates.get(fields)
+        if stmt is None:
+            c = self.table.c
+            stmt = (
+                update(self.table)
+                .where(c.id == bindparam("_id"))
+                .values({self._column_of[f]: bindparam(f"_{f}") for f in fields})
+            )
+            self._updates[fields] = stmt
+        values = {f"_{f}": getattr(row, f) for f in fields}
         values["_id"] = row.id  # type: ignore[attr-defined]
         connection = await session.connection()
-        await connection.execute(self._update, values)
+        await connection.execute(stmt, values)
         return row
 
     async def exists(self, session: AsyncSession, object_id: str, *, lock: bool = False) -> bool:
