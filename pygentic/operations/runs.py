@@ -202,7 +202,7 @@ class RunOperations:
                 thread = await repos.threads.get(session, thread_id)
                 assert thread is not None  # locked above
                 attached = await self.threads.stores.attach(session, thread, additional)
-            await repos.runs.add(session, run)
+            await repos.runs.insert(session, run)
         if attached:
             self.threads.stores.wake()
         self._started(run)
@@ -238,9 +238,9 @@ class RunOperations:
             self.engine.claim(run)
             await repos.threads.add(session, thread)
             for m in messages:
-                await repos.messages.add(session, m)
+                await repos.messages.insert(session, m)
             attached = await self.threads.stores.attach(session, thread, messages)
-            await repos.runs.add(session, run)
+            await repos.runs.insert(session, run)
         if attached or thread.tool_resources is not created:
             self.threads.stores.wake()
         return thread, run

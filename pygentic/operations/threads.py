@@ -83,7 +83,7 @@ class ThreadOperations:
             thread.tool_resources = await self.stores.create_helpers(session, created)
             await repos.threads.add(session, thread)
             for m in messages:
-                await repos.messages.add(session, m)
+                await repos.messages.insert(session, m)
             attached = await self.stores.attach(session, thread, messages)
         if attached or thread.tool_resources is not created:
             self.stores.wake()

@@ -69,6 +69,20 @@ async def _deadline(when: float) -> AsyncIterator[None]:
 MESSAGE_TEXT = ("content",)
 MESSAGE_END = ("content", "status", "completed_at", "incomplete_at", "incomplete_details")
 STEP_END = ("status", "completed_at", "step_details")
+RUN_STARTED = ("status", "started_at")
+RUN_WAITING = ("status", "required_action", "owner", "lease_expires_at", "usage")
+RUN_END = (
+    "status",
+    "required_action",
+    "owner",
+    "lease_expires_at",
+    "usage",
+    "completed_at",
+    "failed_at",
+    "last_error",
+    "cancelled_at",
+    "incomplete_details",
+)
 
 
 def run_event(name: str, **data: Any) -> runs_pb2.RunEvent:
@@ -475,13 +489,13 @@ class RunEngine:
 
     async def _start(self, live: LiveRun) -> None:
         async with self.db.write() as session:
-            run = await repos.runs.get(session, live.run.id)
+            run = await repos.runs.get(session, live.run.id, detach=True)
             if run is None:
                 raise asyncio.CancelledError
             run.status = "in_progress"
             if run.started_at is None:
                 run.started_at = now()
-            session.add(run)
+            await repos.runs.save(session, run, RUN_STARTED)
         live.run = run
         self.publish_run(run, "thread.run.in_progress")
         log.info("run in_progress", extra={"run_id": run.id})
@@ -823,7 +837,7 @@ class RunEngine:
         run.owner = run.lease_expires_at = None  # nobody executes it while it waits for the client
         async with self.db.write() as session:
             await repos.run_steps.save(session, step, STEP_END)
-            session.add(run)
+            await repos.runs.save(session, run, RUN_WAITING)
         self.publish_run(run, "thread.run.requires_action")
         log.info("run requires_action", extra={"run_id": run.id, "calls": len(calls)})
         self._live.pop(run.id, None)
@@ -844,7 +858,7 @@ class RunEngine:
         t = now()
         done = None
         async with self.db.write() as session:
-            stored = await repos.runs.get(session, run.id)
+            stored = await repos.runs.get(session, run.id, detach=True)
             if stored is None:
                 return
             if stored.status in TERMINAL_RUN_STATUSES:
@@ -862,7 +876,7 @@ class RunEngine:
                 stored.cancelled_at = t
             elif status == "incomplete":
                 stored.incomplete_details = {"reason": incomplete}
-            session.add(stored)
+            await repos.runs.save(session, stored, RUN_END)
             if live is not None and live.message is not None and message_done is not None:
                 done = self._mark_message_done(live, *message_done)
                 await repos.messages.save(session, done[0], MESSAGE_END)

@@ -58,17 +58,27 @@ class Repository(Generic[RowT]):
         self._updates: dict[tuple[str, ...], Any] = {}
 
     async def get(
-        self, session: AsyncSession, object_id: str, *, lock: bool = False, **equals: Any
+        self,
+        session: AsyncSession,
+        object_id: str,
+        *,
+        lock: bool = False,
+        detach: bool = False,
+        **equals: Any,
     ) -> RowT | None:
         """The row with this id (and these column values), or None. ``lock`` takes a row lock until the
-        transaction ends (PostgreSQL; SQLite writers are serialized anyway)."""
+        transaction ends (PostgreSQL; SQLite writers are serialized anyway). ``detach``: the session
+        forgets the row, so changes to it are written only by :meth:`save` (no flush at commit)."""
         m: Any = self.model
         stmt = select(self.model).where(m.id == object_id)
         for name, value in equals.items():
             stmt = stmt.where(getattr(m, name) == value)
         if lock:
             stmt = stmt.with_for_update()
-        return (await session.exec(stmt)).first()
+        row = (await session.exec(stmt)).first()
+        if row is not None and detach:
+            session.expunge(row)
+        return row
 
     async def add(self, session: AsyncSession, row: RowT) -> RowT:
         session.add(row)
