@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 import grpc
-from conftest import serve_process
+from conftest import connect, make_settings, running, serve_process
 from fake_upstream import FakeUpstream
 from google.protobuf import struct_pb2
+from runhelpers import assistant_and_thread, wait_for_status
 
 from pygentic.proto.v1 import (
     assistants_pb2,
@@ -107,3 +108,26 @@ async def test_killed_server_runs_are_failed_or_resumed_on_restart(
                 messages_pb2.ListMessagesRequest(thread_id=t2, run_id=queued)
             )
             assert answer.data[0].content[0].text.value == "Echo: after restart"
+
+
+class _SnapshotMissesRuns(dict):  # type: ignore[type-arg]
+    """The engine's tasks, but a snapshot of their ids (``list(tasks)``) comes out empty: what a sweep
+    sees when its query was built before a run was launched and ran after it had started."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+
+async def test_a_sweep_never_fails_a_run_this_process_is_executing(
+    database_url: str, upstream: FakeUpstream
+) -> None:
+    async with running(make_settings(database_url, upstream)) as app, connect(app) as stubs:
+        assistant, thread = await assistant_and_thread(stubs, "words:20:0.1")
+        run = await stubs.runs.CreateRun(
+            runs_pb2.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id)
+        )
+        await wait_for_status(stubs, thread.id, run.id, ("in_progress",))
+        app.engine._tasks = _SnapshotMissesRuns(app.engine._tasks)
+        await app.engine.sweep()
+        ended = await wait_for_status(stubs, thread.id, run.id)
+        assert ended.status == "completed", ended.last_error.message

@@ -171,6 +171,10 @@ class RunEngine:
                 .with_for_update(skip_locked=True)
             )
             for run in (await session.exec(stmt)).all():
+                task = self._tasks.get(run.id)
+                if task is not None and not task.done():
+                    # Launched here while the query waited (the exclusion list above is a snapshot).
+                    continue
                 if run.status == "queued":
                     self.claim(run)
                     session.add(run)
