@@ -8,6 +8,7 @@ from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus
 from pygentic.runtime.coalesce import LAG_S
+from pygentic.runtime.pg_bus import PostgresEventBus
 
 
 def event(i: int) -> runs_pb2.RunEvent:
@@ -107,3 +108,29 @@ async def test_a_subscriber_that_keeps_up_gets_every_delta_unmerged() -> None:
             bus.publish("run_1", text_delta("msg_a", text))
         bus.end("run_1")
         assert [described(e)[-1] async for e in stream] == ["d", "e", "f"]
+
+
+async def test_the_shared_bus_delivers_bursts_in_order_duplicates_and_large_events_included(
+    pg_database: str,
+) -> None:
+    # Bursts go out as one statement of many notifications: PostgreSQL folds identical notifications of
+    # one transaction, so identical events must still arrive once each, in order; so must a large event.
+    sender = PostgresEventBus(pg_database, "sender")
+    receiver = PostgresEventBus(pg_database, "receiver")
+    await sender.start()
+    await receiver.start()
+    try:
+        big = text_delta("msg_a", "x" * 20_000)
+        published = [text_delta("msg_a", "same") for _ in range(50)] + [big]
+        published += [text_delta("msg_a", f"t{i}") for i in range(300)]
+        async with receiver.subscribe("run_1") as subscription:
+            for e in published:
+                sender.publish("run_1", e)
+            sender.end("run_1")
+            got = [e async for e in subscription.events()]  # ends when the "end" arrives
+        texts = "".join(e.message_delta.delta.content[0].text.value for e in got)
+        assert texts == "".join(e.message_delta.delta.content[0].text.value for e in published)
+        assert len(got) <= len(published)  # merged only when the reader lags (it may here)
+    finally:
+        await sender.close()
+        await receiver.close()

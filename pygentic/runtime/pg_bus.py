@@ -14,6 +14,7 @@ import asyncio
 import base64
 import collections
 import contextlib
+import itertools
 import json
 import logging
 import time
@@ -36,6 +37,7 @@ APPLICATION_NAME = "pygentic-bus"
 RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 5.0
 MAX_OUTBOX = 100_000
+MAX_BATCH = 200  # notifications sent by one statement
 
 
 def _encode(event: runs_pb2.RunEvent) -> str:
@@ -71,6 +73,7 @@ class PostgresEventBus(EventBus):
         self._lost = asyncio.Event()
         self.reconnects = 0
         self._outbox: collections.deque[dict[str, Any]] = collections.deque()
+        self._sequence = itertools.count()  # makes every payload unique (see _send_loop)
         self._outbox_ready = asyncio.Event()
         self._inbox: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -165,6 +168,7 @@ class PostgresEventBus(EventBus):
         if not self._tasks:
             return  # not started (or closed): nobody else to tell
         message["o"] = self.instance_id
+        message["n"] = next(self._sequence)
         if len(self._outbox) >= MAX_OUTBOX:
             self._outbox.popleft()
             log.warning("shared event bus: outbox full while disconnected, oldest event dropped")
@@ -180,35 +184,47 @@ class PostgresEventBus(EventBus):
                 continue
             await self._connected.wait()
             conn = self._conn
-            message = self._outbox[0]
+            batch = list(itertools.islice(self._outbox, MAX_BATCH))
             try:
-                payload = json.dumps(message, separators=(",", ":"))
-                if len(payload) > MAX_NOTIFY_BYTES:
-                    blob = uuid.uuid4().hex
-                    await conn.execute(
-                        "INSERT INTO pygentic_event_blobs (id, payload, created_at) VALUES ($1, $2, $3)",
-                        blob,
-                        payload,
-                        time.time(),
-                    )
-                    payload = json.dumps({"o": self.instance_id, "k": "blob", "b": blob})
-                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                payloads = [await self._payload(conn, message) for message in batch]
+                # One statement for the batch, in order (WITH ORDINALITY ... ORDER BY: the notifications
+                # are sent after the sort). Every payload carries its own sequence number, so PostgreSQL's
+                # folding of identical notifications within one transaction never merges two events.
+                await conn.execute(
+                    "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i",
+                    CHANNEL,
+                    payloads,
+                )
             except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
                 if conn is self._conn:
                     self._drop_connection()
-                continue  # the message stays first in the outbox; sent once reconnected
+                continue  # the batch stays first in the outbox; sent once reconnected
             except Exception:
-                log.exception(
-                    "shared event bus: an event could not be sent", extra={"kind": message.get("k")}
-                )
-            if self._outbox and self._outbox[0] is message:
-                self._outbox.popleft()
+                log.exception("shared event bus: events could not be sent", extra={"kind": batch[0].get("k")})
+            for message in batch:
+                if self._outbox and self._outbox[0] is message:
+                    self._outbox.popleft()
             if time.monotonic() - last_cleanup > 60:
                 last_cleanup = time.monotonic()
                 with contextlib.suppress(Exception):
                     await conn.execute(
                         "DELETE FROM pygentic_event_blobs WHERE created_at < $1", time.time() - BLOB_TTL_S
                     )
+
+    async def _payload(self, conn: Any, message: dict[str, Any]) -> str:
+        """The notification for ``message``: its JSON, or a reference to it in the blob table when too
+        large for a notification."""
+        payload = json.dumps(message, separators=(",", ":"))
+        if len(payload) <= MAX_NOTIFY_BYTES:
+            return payload
+        blob = uuid.uuid4().hex
+        await conn.execute(
+            "INSERT INTO pygentic_event_blobs (id, payload, created_at) VALUES ($1, $2, $3)",
+            blob,
+            payload,
+            time.time(),
+        )
+        return json.dumps({"o": self.instance_id, "k": "blob", "b": blob, "n": message["n"]})
 
     # ------------------------------------------------------------------ incoming
 
