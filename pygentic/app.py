@@ -60,7 +60,11 @@ class Pygentic:
         self.instance_id = uuid.uuid4().hex
         # Processes sharing a PostgreSQL database share run events; SQLite serves one process.
         self.bus = (
-            EventBus() if self.db.is_sqlite else PostgresEventBus(settings.database.url, self.instance_id)
+            EventBus(coalesce_after=settings.runs.coalesce_after)
+            if self.db.is_sqlite
+            else PostgresEventBus(
+                settings.database.url, self.instance_id, coalesce_after=settings.runs.coalesce_after
+            )
         )
         self.connectors = ConnectorRegistry(settings, self.db)
         self.embeddings = build_embeddings(settings.embeddings)  # loaded on first use

@@ -91,6 +91,9 @@ class RunSettings:
     # The longest a run may execute in one stretch (from in_progress until it ends or waits for tool
     # outputs), whatever the upstream does; the per-chunk timeout alone lets a dribbling upstream go on.
     deadline: float = 600.0
+    # How long an event may wait for a slow subscriber before the text deltas waiting behind it are sent
+    # merged with it (0: never merge).
+    coalesce_after: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -499,9 +502,17 @@ def _runs(t: _Table) -> RunSettings:
         expires_after=t.number("expires_after", 600.0),
         lease=t.number("lease", 15.0),
         deadline=t.number("deadline", 600.0),
+        coalesce_after=_at_least_zero(t, "coalesce_after", 0.05),
     )
     t.reject_unknown()
     return settings
+
+
+def _at_least_zero(t: _Table, key: str, default: float) -> float:
+    value = t.get(key, (int, float), default)
+    if value < 0:
+        raise t.error(key, f"must be 0 or more, got {value!r}")
+    return float(value)
 
 
 def _server(t: _Table) -> ServerSettings:

@@ -7,7 +7,7 @@ import asyncio
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus
-from pygentic.runtime.coalesce import LAG_S
+from pygentic.runtime.coalesce import DEFAULT_COALESCE_AFTER_S
 from pygentic.runtime.pg_bus import PostgresEventBus
 
 
@@ -83,7 +83,7 @@ async def test_a_lagging_subscriber_gets_waiting_text_deltas_merged() -> None:
         for e in published:
             bus.publish("run_1", e)
         bus.end("run_1")
-        await asyncio.sleep(LAG_S * 2)  # the subscriber is behind
+        await asyncio.sleep(DEFAULT_COALESCE_AFTER_S * 2)  # the subscriber is behind
         got = [described(e) async for e in lagging.events()]
     assert got == [
         ("thread.message.delta", "msg_a", "0", "Hello world"),
@@ -104,7 +104,7 @@ async def test_a_subscriber_that_keeps_up_gets_every_delta_unmerged() -> None:
         for text in ("a", "b", "c"):
             bus.publish("run_1", text_delta("msg_a", text))
             assert described(await stream.__anext__())[-1] == text  # nothing is held back
-        for text in ("d", "e", "f"):  # a burst taken at once, before any of it waited LAG_S
+        for text in ("d", "e", "f"):  # a burst taken at once, before any of it waited coalesce_after
             bus.publish("run_1", text_delta("msg_a", text))
         bus.end("run_1")
         assert [described(e)[-1] async for e in stream] == ["d", "e", "f"]
@@ -134,3 +134,13 @@ async def test_the_shared_bus_delivers_bursts_in_order_duplicates_and_large_even
     finally:
         await sender.close()
         await receiver.close()
+
+
+async def test_coalescing_can_be_turned_off() -> None:
+    bus = EventBus(coalesce_after=0.0)
+    async with bus.subscribe("run_1") as lagging:
+        for text in ("a", "b", "c"):
+            bus.publish("run_1", text_delta("msg_a", text))
+        bus.end("run_1")
+        await asyncio.sleep(0.1)
+        assert [described(e)[-1] async for e in lagging.events()] == ["a", "b", "c"]

@@ -151,6 +151,7 @@ suffix = ".rb"
             ["[connectors.serverless_service]", "'on_error'"],
         ),
         ('[runs]\nexpires_after = "ten"\n', ["[runs]", "'expires_after'"]),
+        ("[runs]\ncoalesce_after = -1\n", ["[runs]", "'coalesce_after'", "0 or more"]),
         (
             '[connectors.interpreter]\nsandbox = "docker"\n',
             ["[connectors.interpreter]", "'sandbox'", "'bubblewrap'"],
@@ -210,3 +211,11 @@ def test_config_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PYGENTIC_CONFIG", "/etc/pyg.toml")
     assert resolve_config_path(None) == Path("/etc/pyg.toml")
     assert resolve_config_path("mine.toml") == Path("mine.toml")
+
+
+def test_runs_table(tmp_path: Path) -> None:
+    path = tmp_path / "connectors.toml"
+    path.write_text("[runs]\nlease = 30\ncoalesce_after = 0\n")
+    runs = load_settings(path).runs
+    assert (runs.lease, runs.coalesce_after, runs.deadline) == (30.0, 0.0, 600.0)
+    assert load_settings(None).runs.coalesce_after == 0.05

@@ -17,7 +17,7 @@ from types import TracebackType
 
 from pygentic.errors import ApiError, ErrorKind
 from pygentic.proto.v1 import runs_pb2
-from pygentic.runtime.coalesce import LAG_S, take_coalesced
+from pygentic.runtime.coalesce import DEFAULT_COALESCE_AFTER_S, take_coalesced
 
 log = logging.getLogger("pygentic.bus")
 DEFAULT_MAX_BUFFER = 10_000
@@ -62,11 +62,12 @@ class Subscription:
         self._arrived.clear()
 
     def take(self) -> runs_pb2.RunEvent:
-        """The next buffered event; when it has waited :data:`~pygentic.runtime.coalesce.LAG_S` or more,
+        """The next buffered event; when it has waited the bus's ``coalesce_after`` or more (0: never),
         joined with the text deltas waiting right behind it."""
         while len(self._arrived) > len(self.buffer):  # events taken from the buffer directly
             self._arrived.popleft()
-        if self._arrived and time.monotonic() - self._arrived[0] >= LAG_S:
+        after = self.bus.coalesce_after
+        if after and self._arrived and time.monotonic() - self._arrived[0] >= after:
             event, taken = take_coalesced(self.buffer)
         else:
             event, taken = self.buffer.popleft(), 1
@@ -114,8 +115,11 @@ class EventBus:
     """Run events by run id, in-process. :class:`pygentic.runtime.pg_bus.PostgresEventBus` extends it
     across the processes sharing a PostgreSQL database."""
 
-    def __init__(self, max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
+    def __init__(
+        self, max_buffer: int = DEFAULT_MAX_BUFFER, coalesce_after: float = DEFAULT_COALESCE_AFTER_S
+    ) -> None:
         self.max_buffer = max_buffer
+        self.coalesce_after = coalesce_after
         self._subscribers: dict[str, set[Subscription]] = {}
 
     def subscribe(self, run_id: str) -> Subscription:

@@ -2,11 +2,11 @@
 
 A client slower than the model (a phone, a busy proxy, a loaded server) finds several
 ``thread.message.delta`` events waiting for it. Sending each costs a gRPC message or an SSE event; the
-client only appends their text. When the next event has waited :data:`LAG_S` or more (the client is
-behind) and the deltas right behind it each carry one plain text part of the same message and the same
-content index, they are sent as one delta with the joined text. Nothing is held back to wait for more:
-an event goes out as soon as the client takes it, and a client that keeps up gets every delta as it was
-published.
+client only appends their text. When the next event has waited ``[runs] coalesce_after`` seconds or
+more (the client is behind; default :data:`DEFAULT_COALESCE_AFTER_S`) and the deltas right behind it
+each carry one plain text part of the same message and the same content index, they are sent as one
+delta with the joined text. Nothing is held back to wait for more: an event goes out as soon as the
+client takes it, and a client that keeps up gets every delta as it was published.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pygentic.proto.v1 import runs_pb2
 
 MESSAGE_DELTA = "thread.message.delta"
 MAX_MERGED_CHARS = 16_384  # keep a merged event small enough to flush promptly
-LAG_S = 0.005  # an event waiting this long means the client is behind: merge what waits with it
+DEFAULT_COALESCE_AFTER_S = 0.05  # an event waiting this long means the client is behind
 
 
 def _text_part(event: runs_pb2.RunEvent) -> res.MessageDeltaContent | None:

@@ -26,6 +26,7 @@ import asyncpg
 
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import DEFAULT_MAX_BUFFER, EventBus, Subscription
+from pygentic.runtime.coalesce import DEFAULT_COALESCE_AFTER_S
 
 log = logging.getLogger("pygentic.bus")
 
@@ -63,8 +64,14 @@ class PostgresEventBus(EventBus):
     gap are lost to this one, which is why a remote watch also follows the database (:mod:`follow`).
     """
 
-    def __init__(self, dsn: str, instance_id: str, max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
-        super().__init__(max_buffer)
+    def __init__(
+        self,
+        dsn: str,
+        instance_id: str,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+        coalesce_after: float = DEFAULT_COALESCE_AFTER_S,
+    ) -> None:
+        super().__init__(max_buffer, coalesce_after)
         self.dsn = plain_dsn(dsn)
         self.instance_id = instance_id
         self.snapshot_provider: Callable[[str], list[runs_pb2.RunEvent] | None] | None = None
