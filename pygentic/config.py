@@ -320,10 +320,12 @@ class _Table:
             raise self.error(key, f"expected {_kind_name(kinds)}, got {value!r}")
         return value
 
-    def number(self, key: str, default: float, *, minimum: float = 0.0) -> float:
+    def number(self, key: str, default: float, *, minimum: float = 0.0, or_equal: bool = False) -> float:
+        """A number above ``minimum`` (at least ``minimum`` with ``or_equal``)."""
         value = self.get(key, (int, float), default)
-        if value <= minimum:
-            raise self.error(key, f"must be greater than {minimum:g}, got {value!r}")
+        if value < minimum or (value == minimum and not or_equal):
+            expected = f"{minimum:g} or more" if or_equal else f"greater than {minimum:g}"
+            raise self.error(key, f"must be {expected}, got {value!r}")
         return float(value)
 
     def integer(self, key: str, default: int | None, *, minimum: int = 0) -> int | None:
@@ -502,17 +504,10 @@ def _runs(t: _Table) -> RunSettings:
         expires_after=t.number("expires_after", 600.0),
         lease=t.number("lease", 15.0),
         deadline=t.number("deadline", 600.0),
-        coalesce_after=_at_least_zero(t, "coalesce_after", 0.05),
+        coalesce_after=t.number("coalesce_after", 0.05, or_equal=True),
     )
     t.reject_unknown()
     return settings
-
-
-def _at_least_zero(t: _Table, key: str, default: float) -> float:
-    value = t.get(key, (int, float), default)
-    if value < 0:
-        raise t.error(key, f"must be 0 or more, got {value!r}")
-    return float(value)
 
 
 def _server(t: _Table) -> ServerSettings:

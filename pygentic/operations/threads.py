@@ -125,10 +125,10 @@ class ThreadOperations:
             row = await repos.threads.get(session, request.thread_id, lock=True)
             if row is None:
                 raise not_found("thread", request.thread_id, "thread_id")
-            active = await repos.runs.active_for_thread(session, row.id)
+            active = await repos.runs.active_id_for_thread(session, row.id)
             if active is not None:
                 raise precondition(
-                    f"Can't delete thread {row.id} while its run {active.id} is active; cancel it first."
+                    f"Can't delete thread {row.id} while its run {active} is active; cancel it first."
                 )
             await repos.threads.delete(session, row)
         for cleanup in self.cleanups:

@@ -64,14 +64,12 @@ class Subscription:
     def take(self) -> runs_pb2.RunEvent:
         """The next buffered event; when it has waited the bus's ``coalesce_after`` or more (0: never),
         joined with the text deltas waiting right behind it."""
-        while len(self._arrived) > len(self.buffer):  # events taken from the buffer directly
-            self._arrived.popleft()
         after = self.bus.coalesce_after
         if after and self._arrived and time.monotonic() - self._arrived[0] >= after:
             event, taken = take_coalesced(self.buffer)
         else:
             event, taken = self.buffer.popleft(), 1
-        for _ in range(min(taken, len(self._arrived))):
+        for _ in range(taken):
             self._arrived.popleft()
         return event
 

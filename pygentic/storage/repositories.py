@@ -164,12 +164,6 @@ class RunRepository(Repository[RunRow]):
         connection = await session.connection()
         return (await connection.execute(self._open_parts, {"run_id": run_id})).first() is not None
 
-    async def active_for_thread(self, session: AsyncSession, thread_id: str) -> RunRow | None:
-        stmt = select(RunRow).where(
-            RunRow.thread_id == thread_id, col(RunRow.status).in_(ACTIVE_RUN_STATUSES)
-        )
-        return (await session.exec(stmt)).first()
-
     async def active_id_for_thread(self, session: AsyncSession, thread_id: str) -> str | None:
         """The id of the thread's active run, if any (one Core SELECT, no ORM object)."""
         connection = await session.connection()
