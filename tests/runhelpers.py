@@ -52,6 +52,23 @@ def names(events: list[runs_pb2.RunEvent]) -> list[str]:
     return [e.event for e in events]
 
 
+def text_run_events(deltas: int) -> list[str]:
+    """The event names of a streamed run that answers with text in ``deltas`` message deltas."""
+    return [
+        "thread.run.created",
+        "thread.run.queued",
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.message.created",
+        "thread.message.in_progress",
+        *["thread.message.delta"] * deltas,
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.completed",
+        "done",
+    ]
+
+
 def delta_text(events: list[runs_pb2.RunEvent]) -> str:
     return "".join(
         part.text.value

@@ -20,6 +20,7 @@ from runhelpers import (
     delta_text,
     messages_of,
     names,
+    text_run_events,
     wait_for_status,
     weather_tool,
 )
@@ -48,19 +49,7 @@ async def test_streamed_run_events_and_stored_message(
         stubs, "echo", "What is two plus two", instructions="Be brief."
     )
     events = await collect(stubs.runs.StreamRun(run_request(assistant, thread)))
-    assert names(events) == [
-        "thread.run.created",
-        "thread.run.queued",
-        "thread.run.in_progress",
-        "thread.run.step.created",
-        "thread.message.created",
-        "thread.message.in_progress",
-        *["thread.message.delta"] * 6,
-        "thread.message.completed",
-        "thread.run.step.completed",
-        "thread.run.completed",
-        "done",
-    ]
+    assert names(events) == text_run_events(deltas=6)
     run = events[0].run
     assert run.id.startswith("run_") and run.status == "queued" and run.thread_id == thread.id
     assert run.model == "echo" and run.instructions == "Be brief." and run.HasField("expires_at")

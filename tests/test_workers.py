@@ -48,15 +48,21 @@ class Served:
         pytest.fail(f"no {count} x {pattern!r} in the log:\n{''.join(self.lines)}")
 
 
-@pytest.fixture
-def workers(pg_database: str, upstream: FakeUpstream, tmp_path: Path) -> Iterator[tuple[Served, int, int]]:
-    _reset_pg(pg_database)
+def write_config(tmp_path: Path, database: str, upstream: FakeUpstream) -> Path:
+    """A connectors.toml: ``database``, the fake upstream, the interpreter's directory under tmp_path."""
     config = tmp_path / "connectors.toml"
     config.write_text(
-        f'[connectors.database]\nurl = "{pg_database}"\n'
+        f'[connectors.database]\nurl = "{database}"\n'
         f'[connectors.llm_service]\ntype = "openai"\nbase_url = "{upstream.url}"\nmax_retries = 0\n'
         f'[connectors.interpreter]\ndir = "{tmp_path / "ci"}"\n'
     )
+    return config
+
+
+@pytest.fixture
+def workers(pg_database: str, upstream: FakeUpstream, tmp_path: Path) -> Iterator[tuple[Served, int, int]]:
+    _reset_pg(pg_database)
+    config = write_config(tmp_path, pg_database, upstream)
     http_port = free_port()
     command = [PYGENTIC, "serve", "--config", str(config), "--workers", "2", "--grpc-port", "0"]
     proc = subprocess.Popen(
@@ -170,12 +176,7 @@ def test_workers_stop_when_the_supervisor_is_killed(workers: tuple[Served, int, 
 
 def serve_by_default(database: str, upstream: FakeUpstream, tmp_path: Path) -> Served:
     """``pygentic serve`` without ``--workers`` (nor $PYGENTIC_WORKERS) on ``database``."""
-    config = tmp_path / "connectors.toml"
-    config.write_text(
-        f'[connectors.database]\nurl = "{database}"\n'
-        f'[connectors.llm_service]\ntype = "openai"\nbase_url = "{upstream.url}"\nmax_retries = 0\n'
-        f'[connectors.interpreter]\ndir = "{tmp_path / "ci"}"\n'
-    )
+    config = write_config(tmp_path, database, upstream)
     env = {k: v for k, v in os.environ.items() if k != "PYGENTIC_WORKERS"}
     proc = subprocess.Popen(
         [PYGENTIC, "serve", "--config", str(config), "--grpc-port", "0", "--no-gateway"],
