@@ -20,6 +20,7 @@ from pygentic.operations.bundle import Operations
 from pygentic.operations.files import FileOperations
 from pygentic.runtime.bus import EventBus
 from pygentic.runtime.engine import RunEngine
+from pygentic.runtime.images import ImageParts
 from pygentic.runtime.pg_bus import PostgresEventBus
 from pygentic.runtime.tools import Toolbox
 from pygentic.runtime.tools.code_interpreter import CodeInterpreter
@@ -86,6 +87,7 @@ class Pygentic:
                 ]
             ),
             instance_id=self.instance_id,
+            images=ImageParts(self.files, settings.files.image_base_url),
         )
         self.operations = Operations.build(
             self.db,

@@ -65,6 +65,14 @@ class LLMSettings:
     n_ctx: int = 4096
     n_threads: int | None = None
     optional: bool = False
+    # OpenAI-compatible connectors: whether the model takes image parts (false: a run with images fails
+    # with invalid_prompt), and how a run's token cap is sent: "auto" tries max_completion_tokens and
+    # falls back to max_tokens once, for good, when the server refuses the newer name.
+    vision: bool = True
+    token_limit: str = "auto"
+
+
+TOKEN_LIMIT_MODES = ("auto", "max_completion_tokens", "max_tokens")
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,9 @@ class FilesSettings:
     region: str | None = None
     access_key_id_env: str = "AWS_ACCESS_KEY_ID"
     secret_access_key_env: str = "AWS_SECRET_ACCESS_KEY"
+    # The gateway's base URL as the LLM upstream can reach it (e.g. "https://pygentic.internal/v1"):
+    # image files then go upstream as {image_base_url}/files/{id}/content; by default as data URLs.
+    image_base_url: str | None = None
 
     def resolved_dir(self, database_url: str) -> Path:
         if self.dir:
@@ -390,9 +401,17 @@ def _files(t: _Table) -> FilesSettings:
         region=t.get("region", str),
         access_key_id_env=t.get("access_key_id_env", str, "AWS_ACCESS_KEY_ID"),
         secret_access_key_env=t.get("secret_access_key_env", str, "AWS_SECRET_ACCESS_KEY"),
+        image_base_url=_http_url(t, "image_base_url"),
     )
     t.reject_unknown()
     return settings
+
+
+def _http_url(t: _Table, key: str) -> str | None:
+    url = t.get(key, str)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise t.error(key, f"expected an http:// or https:// URL, got {url!r}")
+    return url.rstrip("/") if url else None
 
 
 def _embeddings(t: _Table) -> EmbeddingSettings:
@@ -474,6 +493,8 @@ def _llm(t: _Table, name: str, default_type: str) -> LLMSettings:
         n_ctx=t.integer("n_ctx", 4096, minimum=256) or 4096,
         n_threads=t.integer("n_threads", None, minimum=1),
         optional=t.get("optional", bool, False),
+        vision=t.get("vision", bool, True),
+        token_limit=t.choice("token_limit", TOKEN_LIMIT_MODES, "auto"),
     )
     t.reject_unknown()
     return settings

@@ -178,9 +178,9 @@ def step_to_proto(row: RunStepRow, include: Iterable[str] = ()) -> res.RunStep:
         for call in message.step_details.tool_calls:
             for result in call.file_search.results:
                 del result.content[:]
-    return _fill(
-        message, row, ("expired_at", "cancelled_at", "failed_at", "completed_at", "last_error", "usage")
-    )
+    ended = ("expired_at", "cancelled_at", "failed_at", "completed_at", "last_error")
+    # The usage of the model turn that made the step, null while the step is in progress (as at OpenAI).
+    return _fill(message, row, ended if row.status == "in_progress" else (*ended, "usage"))
 
 
 def file_to_proto(row: FileRow) -> res.File:

@@ -9,11 +9,13 @@ Models:
   latency:DELAY      the same, DELAY seconds before the first chunk only
   words:N:DELAY      N numbered words, DELAY seconds apart
   bulk:N:DELAY       N chunks of 16 kB of text, DELAY seconds apart
-  tools              calls the first function tool with {"city": "Paris"} in fragments; after a tool
-                     result, answers "Tool said: <output>"
+  tools              calls the first function tool with {"city": "Paris"} in fragments; after tool
+                     results, answers "Tool said: <outputs of the last calls>"
   tools-quirky       the same, repeating the call's id and name in every chunk (as some local servers do)
   two-tools          two calls of the first function tool at once
   length             text, then finish_reason "length"
+  legacy             like echo, but HTTP 400 for a request with max_completion_tokens (an older server
+                     that only knows max_tokens)
   fail500 / fail429  HTTP 500 / 429 every time
   flaky:N:TAG        HTTP 500 for the first N requests of this model name, then like echo
   hang               never answers
@@ -157,6 +159,12 @@ class FakeUpstream(ThreadedASGIServer):
                 {"error": {"message": f"fake {status}", "type": "server_error", "param": None, "code": None}},
                 status_code=status,
             )
+        if kind == "legacy" and "max_completion_tokens" in body:
+            message = "Unrecognized request argument supplied: max_completion_tokens"
+            return JSONResponse(
+                {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}},
+                status_code=400,
+            )
         if kind == "flaky" and attempt <= int(param.split(":")[0] or 1):
             return JSONResponse(
                 {"error": {"message": "flaky 500", "type": "server_error", "param": None, "code": None}},
@@ -214,7 +222,11 @@ class FakeUpstream(ThreadedASGIServer):
                     yield chunk
             return
         if kind in ("tools", "tools-quirky", "two-tools") and messages and messages[-1].get("role") == "tool":
-            outputs = [m["content"] for m in messages if m.get("role") == "tool"]
+            outputs = []  # the outputs of the last calls (the trailing tool messages)
+            for m in reversed(messages):
+                if m.get("role") != "tool":
+                    break
+                outputs.insert(0, m["content"])
             for piece in ["Tool ", "said: ", " | ".join(outputs)]:
                 yield _chunk(model, {"content": piece})
             yield _chunk(model, {}, "stop")
@@ -245,7 +257,7 @@ class FakeUpstream(ThreadedASGIServer):
                     yield _chunk(model, {"tool_calls": [call]})
             yield _chunk(model, {}, "tool_calls")
             yield _usage(model, prompt_tokens, 10)
-        elif kind in ("echo", "latency", "flaky", "tools", "tools-quirky", "two-tools"):
+        elif kind in ("echo", "latency", "flaky", "legacy", "tools", "tools-quirky", "two-tools"):
             delay = float(param) if kind == "echo" and param else 0.0
             if kind == "latency":
                 await asyncio.sleep(float(param or 0.5))

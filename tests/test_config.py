@@ -153,6 +153,15 @@ suffix = ".rb"
         ('[runs]\nexpires_after = "ten"\n', ["[runs]", "'expires_after'"]),
         ("[runs]\ncoalesce_after = -1\n", ["[runs]", "'coalesce_after'", "0 or more"]),
         (
+            '[connectors.llm_service]\ntype = "openai"\ntoken_limit = "tokens"\n',
+            ["[connectors.llm_service]", "'token_limit'", "'max_completion_tokens'"],
+        ),
+        ('[connectors.llm_service]\nvision = "yes"\n', ["[connectors.llm_service]", "'vision'"]),
+        (
+            '[connectors.files]\nimage_base_url = "pygentic.internal"\n',
+            ["[connectors.files]", "'image_base_url'", "http"],
+        ),
+        (
             '[connectors.interpreter]\nsandbox = "docker"\n',
             ["[connectors.interpreter]", "'sandbox'", "'bubblewrap'"],
         ),
@@ -219,3 +228,17 @@ def test_runs_table(tmp_path: Path) -> None:
     runs = load_settings(path).runs
     assert (runs.lease, runs.coalesce_after, runs.deadline) == (30.0, 0.0, 600.0)
     assert load_settings(None).runs.coalesce_after == 0.05
+
+
+def test_vision_token_limit_and_image_urls(tmp_path: Path) -> None:
+    path = tmp_path / "connectors.toml"
+    path.write_text(
+        '[connectors.llm_service]\ntype = "openai"\nvision = false\ntoken_limit = "max_tokens"\n'
+        '[connectors.files]\nimage_base_url = "https://pygentic.internal/v1/"\n'
+    )
+    settings = load_settings(path)
+    assert (settings.llm_service.vision, settings.llm_service.token_limit) == (False, "max_tokens")
+    assert settings.files.image_base_url == "https://pygentic.internal/v1"
+    defaults = load_settings(None)
+    assert (defaults.llm_service.vision, defaults.llm_service.token_limit) == (True, "auto")
+    assert defaults.files.image_base_url is None

@@ -103,6 +103,52 @@ async def test_local_model_forced_tool_call(tmp_path: Path) -> None:
         assert steps.data[0].step_details.tool_calls[0].function.output == "Sunny, 25 degrees"
 
 
+async def test_local_model_answers_in_the_json_schema_asked_for(tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+        "required": ["city", "country"],
+        "additionalProperties": False,
+    }
+    async with running(local_settings(tmp_path)) as app, connect(app) as stubs:
+        assistant, thread = await assistant_and_thread(stubs, "local", "Name a city in France.")
+        request = pb.CreateRunRequest(
+            thread_id=thread.id, assistant_id=assistant.id, temperature=0.0, max_completion_tokens=80
+        )
+        json_format.ParseDict(
+            {"type": "json_schema", "json_schema": {"name": "place", "schema": schema}},
+            request.response_format,
+        )
+        events = await collect(stubs.runs.StreamRun(request))
+        assert names(events)[-2] == "thread.run.completed"
+        answer = json.loads(delta_text(events))  # the grammar makes the output JSON of that schema
+        assert set(answer) == {"city", "country"} and all(isinstance(v, str) for v in answer.values())
+
+
+async def test_the_local_model_reads_the_text_of_a_message_with_an_image(tmp_path: Path) -> None:
+    async with running(local_settings(tmp_path)) as app, connect(app) as stubs:
+        assistant, thread = await assistant_and_thread(stubs, "local", "Hello")
+        content = struct_pb2.Value()
+        content.list_value.extend(
+            [
+                {"type": "text", "text": "What is the capital of France?"},
+                {"type": "image_url", "image_url": {"url": "https://example.com/map.png"}},
+            ]
+        )
+        await stubs.messages.CreateMessage(
+            messages_pb2.CreateMessageRequest(thread_id=thread.id, role="user", content=content)
+        )
+        events = await collect(
+            stubs.runs.StreamRun(
+                pb.CreateRunRequest(
+                    thread_id=thread.id, assistant_id=assistant.id, temperature=0.0, max_completion_tokens=40
+                )
+            )
+        )
+        assert names(events)[-2] in ("thread.run.completed", "thread.run.incomplete")
+        assert delta_text(events)  # an answer from the text; the image was dropped, not a failure
+
+
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` serving the SmolLM2 GGUF on a free port (its log in a file)."""

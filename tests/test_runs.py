@@ -325,7 +325,7 @@ async def test_incomplete_on_max_completion_tokens(stubs: Stubs, upstream: FakeU
     message = (await messages_of(stubs, thread.id))[-1]
     assert message.status == "incomplete" and message.content[0].text.value == "This answer is cut"
     assert message.incomplete_details.reason == "max_completion_tokens"
-    assert upstream.requests_for("length")[-1]["max_tokens"] == 4
+    assert upstream.requests_for("length")[-1]["max_completion_tokens"] == 4
 
 
 async def test_incomplete_on_max_prompt_tokens(stubs: Stubs) -> None:
@@ -526,7 +526,8 @@ async def test_request_options_reach_the_upstream(stubs: Stubs, upstream: FakeUp
     await wait_for_status(stubs, thread.id, run.id)
     sent = upstream.requests_for("echo:0.00")[-1]
     assert sent["tool_choice"] == "required" and sent["parallel_tool_calls"] is False
-    assert sent["temperature"] == 0.2 and sent["top_p"] == 0.5 and sent["max_tokens"] == 50
+    assert sent["temperature"] == 0.2 and sent["top_p"] == 0.5 and sent["max_completion_tokens"] == 50
+    assert "max_tokens" not in sent
     assert sent["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "answer", "schema": {"type": "object"}},

@@ -20,8 +20,9 @@ class ChatRequest:
     parallel_tool_calls: bool | None = None
     temperature: float | None = None
     top_p: float | None = None
-    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
     response_format: dict[str, Any] | None = None
+    reasoning_effort: str | None = None
 
 
 @dataclass
@@ -46,7 +47,8 @@ class ChatChunk:
 
 
 class LLMError(Exception):
-    """The upstream model failed; ``code`` is the run's ``last_error.code``."""
+    """The model cannot answer: the upstream failed, or the prompt is one it cannot take; ``code`` is the
+    run's ``last_error.code``."""
 
     def __init__(self, message: str, code: str = "server_error") -> None:
         super().__init__(message)
@@ -58,11 +60,27 @@ class LLMConnector(BaseConnector):
     """A connector that streams chat completions.
 
     ``max_concurrency`` bounds the upstream requests in flight; runs beyond it wait (status ``queued``).
+    ``image_input`` says what the connector does with image parts in user messages: ``"send"`` them
+    (``image_url`` parts, files as data URLs), ``"reject"`` them (the run fails with ``invalid_prompt``:
+    the model has no vision) or ``"drop"`` them (with a logged warning; the model reads the text).
     """
 
     type: str = "llm"
     max_concurrency: int = 16
+    image_input: str = "send"
 
     def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         """Stream the completion of ``request``; raise :class:`LLMError` on upstream failure."""
         raise NotImplementedError
+
+
+def content_text(content: Any) -> str:
+    """A message's content as plain text: a string as it is, the text parts of a list of parts (what a
+    connector without vision makes of a message with images)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return "" if content is None else str(content)

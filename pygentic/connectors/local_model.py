@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from pygentic.config import LLMSettings
-from pygentic.connectors.llm import ChatChunk, ChatRequest, LLMConnector, LLMError, ToolCallDelta
+from pygentic.connectors.llm import (
+    ChatChunk,
+    ChatRequest,
+    LLMConnector,
+    LLMError,
+    ToolCallDelta,
+    content_text,
+)
 from pygentic.connectors.tool_text import may_be_tool_call, parse_tool_calls, tools_prompt
 
 log = logging.getLogger("pygentic.connectors.local")
@@ -42,7 +49,9 @@ def _flatten(
 ) -> list[dict[str, str]]:
     """OpenAI chat messages in a form a plain chat template understands (no tool roles)."""
     out: list[dict[str, str]] = []
-    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system" and m.get("content"))
+    system = "\n\n".join(
+        content_text(m["content"]) for m in messages if m["role"] == "system" and m.get("content")
+    )
     if offer_tools:
         system = f"{system}\n\n{tools_prompt(tools)}" if system else tools_prompt(tools)
     if system:
@@ -70,9 +79,9 @@ def _flatten(
                 + "</tool_call>"
                 for c in m["tool_calls"]
             )
-            out.append({"role": "assistant", "content": (m.get("content") or "") + calls})
+            out.append({"role": "assistant", "content": content_text(m.get("content")) + calls})
         else:
-            out.append({"role": role, "content": m.get("content") or ""})
+            out.append({"role": role, "content": content_text(m.get("content"))})
     return out
 
 
@@ -102,6 +111,7 @@ class LocalModelConnector(LLMConnector):
     """Runs a GGUF model in-process with llama-cpp-python."""
 
     type = "local"
+    image_input = "drop"  # SmolLM2 and the GGUF chat models it stands for read text only
 
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
@@ -212,7 +222,7 @@ class LocalModelConnector(LLMConnector):
         offer = bool(functions) and request.tool_choice != "none"
         kwargs: dict[str, Any] = {
             "messages": _flatten(request.messages, functions, offer),
-            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+            "max_tokens": request.max_completion_tokens or DEFAULT_MAX_TOKENS,
         }
         if request.temperature is not None:
             kwargs["temperature"] = request.temperature

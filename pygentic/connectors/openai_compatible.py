@@ -36,6 +36,10 @@ class OpenAICompatibleConnector(LLMConnector):
         self.settings = settings
         self.name = settings.name
         self.max_concurrency = settings.max_concurrency or DEFAULT_CONCURRENCY
+        self.image_input = "send" if settings.vision else "reject"
+        # How the token cap is named upstream; "auto" starts with the current name and learns, once,
+        # whether the server only knows the old one.
+        self.token_param = "max_completion_tokens" if settings.token_limit == "auto" else settings.token_limit
         self.client: openai.AsyncOpenAI | None = None
         self.http: httpx.AsyncClient | None = None
 
@@ -105,11 +109,45 @@ class OpenAICompatibleConnector(LLMConnector):
                 args["tool_choice"] = request.tool_choice
             if request.parallel_tool_calls is not None:
                 args["parallel_tool_calls"] = request.parallel_tool_calls
-        for name in ("temperature", "top_p", "max_tokens", "response_format"):
+        for name in ("temperature", "top_p", "response_format", "reasoning_effort"):
             value = getattr(request, name)
             if value is not None:
                 args[name] = value
+        if request.max_completion_tokens is not None:
+            args[self.token_param] = request.max_completion_tokens
         return args
+
+    def _learn_token_param(self, args: dict[str, Any], error: chat_stream.UpstreamStatusError) -> bool:
+        """Whether a 400 says the server does not know ``max_completion_tokens`` (an older server); then
+        the connector sends ``max_tokens`` from now on, and the request is worth one more try."""
+        if (
+            error.status != 400
+            or self.settings.token_limit != "auto"
+            or self.token_param != "max_completion_tokens"
+            or "max_completion_tokens" not in args
+            or "max_completion_tokens" not in error.detail
+        ):
+            return False
+        self.token_param = "max_tokens"
+        args["max_tokens"] = args.pop("max_completion_tokens")
+        log.warning(
+            "upstream does not take max_completion_tokens; sending max_tokens from now on",
+            extra={"connector": self.name},
+        )
+        return True
+
+    async def _open(self, request: ChatRequest) -> httpx.Response:
+        assert self.http is not None
+        args = self._arguments(request)
+        for attempt in range(2):
+            try:
+                return await chat_stream.open_stream(
+                    self.http, self._url, args, self._headers, self.settings.max_retries
+                )
+            except chat_stream.UpstreamStatusError as exc:
+                if attempt or not self._learn_token_param(args, exc):
+                    raise
+        raise AssertionError("unreachable")
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         if self.http is None:
@@ -118,10 +156,7 @@ class OpenAICompatibleConnector(LLMConnector):
         timeout = self.settings.timeout
         try:
             response = await asyncio.wait_for(
-                chat_stream.open_stream(
-                    self.http, self._url, self._arguments(request), self._headers, self.settings.max_retries
-                ),
-                timeout=timeout * (self.settings.max_retries + 1) + 5,
+                self._open(request), timeout=(timeout * (self.settings.max_retries + 1) + 5) * 2
             )
         except chat_stream.UpstreamStatusError as exc:
             message = f"upstream returned HTTP {exc.status}: {exc.detail}"[:1000]
@@ -177,7 +212,11 @@ def openai_client(
 
 
 def _code_for(status: int) -> str:
-    return "rate_limit_exceeded" if status == 429 else "server_error"
+    """The run's ``last_error.code`` for an upstream error status: a 400 refuses this prompt (images for
+    a model without vision, an option it does not take)."""
+    if status == 429:
+        return "rate_limit_exceeded"
+    return "invalid_prompt" if status == 400 else "server_error"
 
 
 def _convert(chunk: dict[str, Any]) -> ChatChunk:

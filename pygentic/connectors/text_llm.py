@@ -11,7 +11,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pygentic.connectors.base import BaseConnector
-from pygentic.connectors.llm import ChatChunk, ChatRequest, LLMConnector, LLMError, ToolCallDelta
+from pygentic.connectors.llm import (
+    ChatChunk,
+    ChatRequest,
+    LLMConnector,
+    LLMError,
+    ToolCallDelta,
+    content_text,
+)
 from pygentic.connectors.tool_text import parse_tool_calls, tools_prompt
 
 DEFAULT_CONCURRENCY = 4
@@ -26,7 +33,7 @@ def flatten(messages: list[dict[str, Any]]) -> str:
         if role == "tool":
             lines.append(f"Tool result ({m.get('tool_call_id', '')}): {m.get('content', '')}")
             continue
-        content = m.get("content") or ""
+        content = content_text(m.get("content"))
         for call in m.get("tool_calls") or []:
             content += f"\n[called {call['function']['name']}({call['function']['arguments']})]"
         lines.append(f"{role.capitalize()}: {content}")
@@ -38,6 +45,7 @@ class TextLLMAdapter(LLMConnector):
     """Wraps a connector that has ``generate_text`` so runs can use it."""
 
     type = "plugin"
+    image_input = "drop"  # generate_text takes a prompt of text
 
     def __init__(
         self, plugin: BaseConnector, max_concurrency: int | None = None, timeout: float | None = None

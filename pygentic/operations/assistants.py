@@ -13,6 +13,7 @@ from pygentic.operations.validation import (
     MAX_DESCRIPTION,
     MAX_INSTRUCTIONS,
     MAX_NAME,
+    REASONING_EFFORTS,
     check_metadata,
     check_model,
     check_range,
@@ -167,5 +168,5 @@ class AssistantOperations:
         check_range(request.temperature if request.HasField("temperature") else None, "temperature", 0, 2)
         check_range(request.top_p if request.HasField("top_p") else None, "top_p", 0, 1)
         check_response_format(value_to_py(request, "response_format"))
-        if request.HasField("reasoning_effort") and request.reasoning_effort not in ("low", "medium", "high"):
+        if request.HasField("reasoning_effort") and request.reasoning_effort not in REASONING_EFFORTS:
             raise invalid("reasoning_effort", "must be 'low', 'medium' or 'high'.")

@@ -25,6 +25,7 @@ from pygentic.operations.paging import list_response
 from pygentic.operations.threads import ThreadOperations
 from pygentic.operations.validation import (
     MAX_INSTRUCTIONS,
+    REASONING_EFFORTS,
     check_metadata,
     check_model,
     check_range,
@@ -139,6 +140,9 @@ class RunOperations:
         if response_format is None:
             response_format = assistant.response_format if assistant.response_format is not None else "auto"
         tool_choice = _check_tool_choice(value_to_py(request, "tool_choice"), tools)
+        effort = _optional(request, "reasoning_effort") if isinstance(request, pb.CreateRunRequest) else None
+        if effort is not None and effort not in REASONING_EFFORTS:
+            raise invalid("reasoning_effort", f"must be 'low', 'medium' or 'high', got {shorten(effort)}.")
         created = now()
         run = RunRow(
             id=run_id,
@@ -161,6 +165,7 @@ class RunOperations:
             if request.HasField("parallel_tool_calls")
             else True,
             response_format=response_format,
+            reasoning_effort=effort if effort is not None else assistant.reasoning_effort,
             include=list(getattr(request, "include", ())) or None,  # CreateThreadAndRun has none
         )
         ensure_storable(run_to_proto(run))

@@ -27,6 +27,7 @@ MAX_FUNCTION_DESCRIPTION = 1024
 MAX_ID = 64
 FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TOOL_TYPES = ("code_interpreter", "file_search", "function")
+REASONING_EFFORTS = ("low", "medium", "high")
 
 
 def require_id(value: str, param: str, prefix: str | None = None) -> str:

@@ -28,6 +28,7 @@ from pygentic.objects import image_file_part, message_to_proto, run_to_proto, st
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus, Subscription
+from pygentic.runtime.images import ImageParts
 from pygentic.runtime.prompt import build_conversation, estimate_text_tokens, estimate_tokens, truncate
 from pygentic.runtime.toolcalls import AssembledCall, ToolCallAssembler
 from pygentic.runtime.tools import Report, Toolbox, ToolExecution, function_entry
@@ -68,7 +69,7 @@ async def _deadline(when: float) -> AsyncIterator[None]:
 # The columns the engine changes on the rows it created (a client may change others, e.g. metadata).
 MESSAGE_TEXT = ("content",)
 MESSAGE_END = ("content", "status", "completed_at", "incomplete_at", "incomplete_details")
-STEP_END = ("status", "completed_at", "step_details")
+STEP_END = ("status", "completed_at", "step_details", "usage")
 RUN_STARTED = ("status", "started_at")
 RUN_WAITING = ("status", "required_action", "owner", "lease_expires_at", "usage")
 RUN_END = (
@@ -83,6 +84,15 @@ RUN_END = (
     "cancelled_at",
     "incomplete_details",
 )
+
+
+def usage_of(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """A usage object: the two counts and their total."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
 
 
 def run_event(name: str, **data: Any) -> runs_pb2.RunEvent:
@@ -120,12 +130,14 @@ class RunEngine:
         settings: RunSettings,
         toolbox: Toolbox | None = None,
         instance_id: str | None = None,
+        images: ImageParts | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
         self.router = router
         self.settings = settings
         self.toolbox = toolbox or Toolbox()
+        self.images = images or ImageParts()
         self._live: dict[str, LiveRun] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
@@ -517,13 +529,16 @@ class RunEngine:
                     )
                 ).all()
             )
-            steps = list(
+            thread_steps = list(
                 (
                     await session.exec(
-                        select(RunStepRow).where(RunStepRow.run_id == run.id).order_by(col(RunStepRow.seq))
+                        select(RunStepRow)
+                        .where(RunStepRow.thread_id == run.thread_id)
+                        .order_by(col(RunStepRow.seq))
                     )
                 ).all()
             )
+        steps = [s for s in thread_steps if s.run_id == run.id]
         usage = dict(run.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
         used_prompt, used_completion = int(usage["prompt_tokens"]), int(usage["completion_tokens"])
 
@@ -533,7 +548,7 @@ class RunEngine:
             if max_tokens <= 0:
                 await self._finish(run, "incomplete", live, incomplete="max_completion_tokens")
                 return "ended"
-        conversation = build_conversation(run, thread_messages, steps)
+        conversation = build_conversation(run, thread_messages, thread_steps)
         live.sources = sources_of(steps)
         live.files = produced_files(steps)
         shown = images_shown(m for m in thread_messages if m.run_id == run.id)
@@ -558,14 +573,15 @@ class RunEngine:
         tools = await self.toolbox.definitions(run)
         request = ChatRequest(
             model=model,
-            messages=messages,
+            messages=await self.images.prepare(messages, connector, run.id),
             tools=tools,
             tool_choice=self.toolbox.tool_choice(run, run.tool_choice) if tools else None,
             parallel_tool_calls=run.parallel_tool_calls if run.tools else None,
             temperature=run.temperature,
             top_p=run.top_p,
-            max_tokens=max_tokens,
+            max_completion_tokens=max_tokens,
             response_format=run.response_format if isinstance(run.response_format, dict) else None,
+            reasoning_effort=run.reasoning_effort,
         )
         if not request.tools:
             request.tool_choice = None
@@ -595,13 +611,16 @@ class RunEngine:
             )
         used_prompt += prompt_tokens
         used_completion += completion_tokens
-        run.usage = {
-            "prompt_tokens": used_prompt,
-            "completion_tokens": used_completion,
-            "total_tokens": used_prompt + used_completion,
-        }
+        run.usage = usage_of(used_prompt, used_completion)
+        # The turn's usage goes on the step that ends it (its tool calls, else its message), so the
+        # steps' usage adds up to the run's.
+        turn = usage_of(prompt_tokens, completion_tokens)
         if live.tool_calls.calls:
+            assert live.tool_step is not None
+            live.tool_step.usage = turn
             if live.message is not None:
+                assert live.message_step is not None
+                live.message_step.usage = usage_of(0, 0)
                 await self._complete_message(live, "completed")
             if any(self.toolbox.tool_for(run, c.name) for c in live.tool_calls.calls):
                 return "server_tools"
@@ -609,6 +628,8 @@ class RunEngine:
             return "waiting"
         if live.message is None:
             await self._append_text(live, "")
+        assert live.message_step is not None
+        live.message_step.usage = turn
         # The message's end and the run's end are one transaction (their events follow in order).
         if finish_reason == "length":
             reason = "max_completion_tokens"
