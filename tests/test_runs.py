@@ -236,6 +236,21 @@ async def test_cancel_while_waiting_for_tool_outputs(stubs: Stubs) -> None:
     assert final.status == "cancelled" and not final.HasField("required_action")
 
 
+async def test_a_cancel_at_any_moment_of_a_streaming_answer_ends_the_run_cancelled(stubs: Stubs) -> None:
+    """Cancels landing anywhere in a fast stream (a chunk every 5 ms): none may be lost, e.g. to a
+    timeout helper that swallows a cancellation arriving as its awaited chunk completes."""
+
+    async def one(delay: float) -> str:
+        assistant, thread = await assistant_and_thread(stubs, "words:400:0.005")
+        run = await stubs.runs.CreateRun(run_request(assistant, thread))
+        await asyncio.sleep(delay)
+        await stubs.runs.CancelRun(pb.CancelRunRequest(thread_id=thread.id, run_id=run.id))
+        return (await wait_for_status(stubs, thread.id, run.id)).status
+
+    statuses = await asyncio.gather(*(one(0.02 + 0.013 * i) for i in range(24)))
+    assert statuses == ["cancelled"] * 24
+
+
 async def test_active_run_blocks_messages_and_new_runs(stubs: Stubs) -> None:
     assistant, thread = await assistant_and_thread(stubs, "words:100:0.05")
     run = await stubs.runs.CreateRun(run_request(assistant, thread))

@@ -155,9 +155,10 @@ class OpenAICompatibleConnector(LLMConnector):
         assert self.http is not None
         timeout = self.settings.timeout
         try:
-            response = await asyncio.wait_for(
-                self._open(request), timeout=(timeout * (self.settings.max_retries + 1) + 5) * 2
-            )
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation (CancelRun) that
+            # arrives as the awaited step completes, and costs a task per call.
+            async with asyncio.timeout((timeout * (self.settings.max_retries + 1) + 5) * 2):
+                response = await self._open(request)
         except chat_stream.UpstreamStatusError as exc:
             message = f"upstream returned HTTP {exc.status}: {exc.detail}"[:1000]
             raise LLMError(message, _code_for(exc.status)) from exc
@@ -170,7 +171,8 @@ class OpenAICompatibleConnector(LLMConnector):
             iterator = chat_stream.chunks(response).__aiter__()
             while True:
                 try:
-                    chunk = await asyncio.wait_for(iterator.__anext__(), timeout=timeout)
+                    async with asyncio.timeout(timeout):
+                        chunk = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
                 out = _convert(chunk)

@@ -73,10 +73,8 @@ class TextLLMAdapter(LLMConnector):
         if functions and request.tool_choice != "none":
             messages.insert(0, {"role": "system", "content": tools_prompt(functions)})
         try:
-            text = await asyncio.wait_for(
-                self.plugin.generate_text(flatten(messages)),  # type: ignore[attr-defined]
-                self.timeout,
-            )
+            async with asyncio.timeout(self.timeout):  # not wait_for: it can lose a CancelRun
+                text = await self.plugin.generate_text(flatten(messages))  # type: ignore[attr-defined]
         except TimeoutError as exc:
             raise LLMError(f"connector {self.name} gave no answer within {self.timeout:g} s") from exc
         except Exception as exc:

@@ -48,7 +48,8 @@ async def sse_response(events: AsyncIterator[runs_pb2.RunEvent], keepalive: floa
             yield encode(first)
             while True:
                 try:
-                    item = await asyncio.wait_for(queue.get(), keepalive)
+                    async with asyncio.timeout(keepalive):  # not wait_for: it can lose a cancellation
+                        item = await queue.get()
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue

@@ -104,7 +104,8 @@ class Subscription:
                 await self._wakeup.wait()
                 continue
             try:
-                await asyncio.wait_for(self._wakeup.wait(), idle)
+                async with asyncio.timeout(idle):  # not wait_for: it can lose the reader's cancellation
+                    await self._wakeup.wait()
             except TimeoutError:
                 yield None
 

@@ -508,6 +508,9 @@ class RunEngine:
             run = await repos.runs.get(session, live.run.id, detach=True)
             if run is None:
                 raise asyncio.CancelledError
+            if run.status == "cancelling":  # cancelled before it started: never in_progress
+                live.cancel_requested = True
+                raise asyncio.CancelledError
             run.status = "in_progress"
             if run.started_at is None:
                 run.started_at = now()
@@ -888,6 +891,8 @@ class RunEngine:
                 return
             if stored.status in TERMINAL_RUN_STATUSES:
                 return
+            if stored.status == "cancelling" and status in ("completed", "incomplete"):
+                status = "cancelled"  # the answer ended as the cancel came in: the client asked to cancel
             stored.status = status
             stored.required_action = None
             stored.owner = stored.lease_expires_at = None
