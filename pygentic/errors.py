@@ -49,6 +49,35 @@ def invalid(param: str, message: str) -> ApiError:
     return ApiError(ErrorKind.INVALID_ARGUMENT, f"Invalid '{param}': {message}", param=param)
 
 
+def missing(param: str, condition: str = "") -> ApiError:
+    """An INVALID_ARGUMENT error for a field that must be given (``condition``: when, e.g. "for a function
+    tool"), in OpenAI's words."""
+    when = f" ({condition})" if condition else ""
+    return ApiError(ErrorKind.INVALID_ARGUMENT, f"Missing required parameter: '{param}'{when}.", param=param)
+
+
+def unsupported(param: str, value: object, choices: tuple[str, ...] | list[str]) -> ApiError:
+    """An INVALID_ARGUMENT error for a value outside a field's choices, in OpenAI's words: "Invalid value
+    for 'p': 'x'. Supported values are: 'a', 'b' and 'c'." (an empty value is a missing parameter)."""
+    if value in ("", None):
+        return missing(param)
+    shown = [f"'{c}'" for c in choices]
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return ApiError(
+        ErrorKind.INVALID_ARGUMENT,
+        f"Invalid value for '{param}': {quoted(value)}. Supported values are: {listed}.",
+        param=param,
+    )
+
+
+def quoted(value: object, limit: int = 80) -> str:
+    """A value as an error message echoes it: a string in quotes, cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"'{text}'" if isinstance(value, str) else text
+
+
 def not_found(kind: str, object_id: str, param: str | None = None) -> ApiError:
     """A NOT_FOUND error naming the id that matched nothing."""
     return ApiError(ErrorKind.NOT_FOUND, f"No {kind} found with id '{object_id}'.", param=param)

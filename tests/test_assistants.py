@@ -135,7 +135,7 @@ async def test_not_found_names_the_id(stubs: Stubs) -> None:
         ({}, "model"),
         ({"model": "m", "metadata": {f"k{i}": "v" for i in range(17)}}, "metadata"),
         ({"model": "m", "metadata": {"k" * 65: "v"}}, "metadata"),
-        ({"model": "m", "metadata": {"k": "v" * 513}}, "metadata"),
+        ({"model": "m", "metadata": {"k": "v" * 513}}, "metadata.k"),
         ({"model": "m", "temperature": 2.5}, "temperature"),
         ({"model": "m", "top_p": -0.1}, "top_p"),
         ({"model": "m", "name": "n" * 257}, "name"),

@@ -56,7 +56,8 @@ def run_with_image(
     file: tuple[str, bytes, str] = ("dot.png", PNG, "image/png"),
     delete_first: bool = False,
 ) -> ImageRun:
-    """Upload ``file`` through the SDK, send it with an image URL in a message and run the thread."""
+    """Upload ``file`` through the SDK, send it in a message after the PNG as an image URL (a data: URL)
+    and run the thread."""
     with sdk_client(settings) as client:
         uploaded = client.files.create(file=file, purpose="vision")
         assistant = client.beta.assistants.create(model="echo")
@@ -66,7 +67,7 @@ def run_with_image(
             role="user",
             content=[
                 {"type": "text", "text": "What is in these pictures?"},
-                {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
+                {"type": "image_url", "image_url": {"url": DATA_URL, "detail": "low"}},
                 {"type": "image_file", "image_file": {"file_id": uploaded.id, "detail": "high"}},
             ],
         )
@@ -87,7 +88,7 @@ def test_image_parts_reach_the_upstream_as_image_parts(
         "role": "user",
         "content": [
             {"type": "text", "text": "What is in these pictures?"},
-            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
+            {"type": "image_url", "image_url": {"url": DATA_URL, "detail": "low"}},
             {"type": "image_url", "image_url": {"url": DATA_URL, "detail": "high"}},
         ],
     }

@@ -9,7 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pygentic.errors import ApiError, ErrorKind
+from pygentic.errors import ApiError, ErrorKind, quoted
+from pygentic.gateway.json_shape import json_type
 
 HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.INVALID_ARGUMENT: 400,
@@ -45,15 +46,40 @@ async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+# Pydantic's error types for query and path parameters, and the JSON type each expected.
+_EXPECTED = {
+    "int_parsing": "an integer",
+    "int_type": "an integer",
+    "float_parsing": "a number",
+    "bool_parsing": "a boolean",
+    "string_type": "a string",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "list_type": "an array",
+}
+
+
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422 becomes OpenAI's 400, naming the first offending parameter."""
+    """FastAPI's 422 becomes OpenAI's 400, naming the first offending parameter in OpenAI's words."""
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
     param = ".".join(loc) or None
-    message = (
-        f"Invalid '{param}': {first.get('msg', 'invalid value')}." if param else str(first.get("msg", exc))
-    )
+    kind = str(first.get("type", ""))
+    if kind == "json_invalid":
+        message = "We could not parse the JSON body of your request: it is not valid JSON."
+        param = None
+    elif kind == "missing" and param:
+        message = f"Missing required parameter: '{param}'."
+    elif kind in _EXPECTED:
+        given = first.get("input")
+        where = param or "body"
+        got = json_type(given) if where == "body" else quoted(given)
+        message = f"Invalid type for '{where}': expected {_EXPECTED[kind]}, but got {got} instead."
+    elif param:
+        message = f"Invalid '{param}': {first.get('msg', 'invalid value')}."
+    else:
+        message = f"Invalid request: {first.get('msg', 'invalid value')}."
     return JSONResponse(error_body(message, 400, param), status_code=400)
 
 

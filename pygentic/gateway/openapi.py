@@ -18,23 +18,11 @@ from fastapi.openapi.utils import get_openapi
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from pygentic.gateway.json_shape import FLOAT_TYPES, INT_RANGES
 from pygentic.gateway.wire import UNIONS, WELL_KNOWN
 
 REF = "#/components/schemas/"
 ERROR = "ErrorResponse"
-_INTEGERS = {
-    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
-    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
-    FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
-    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
-    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
-    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
-    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
-    FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
-    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
-    FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
-}
-_NUMBERS = (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT)
 # Request fields that take one of a few strings (the operations check them; the schema tells clients).
 INPUT_ENUMS = {
     "pygentic.v1.Tool.type": ["code_interpreter", "file_search", "function"],
@@ -71,10 +59,10 @@ ERROR_STATUSES = {
 
 
 def _scalar(field: FieldDescriptor, *, request: bool) -> dict[str, Any]:
-    if field.type in _INTEGERS:
-        low, high = _INTEGERS[field.type]
+    if field.type in INT_RANGES:
+        low, high = INT_RANGES[field.type]
         return {"type": "integer", "minimum": low, "maximum": high} if request else {"type": "integer"}
-    if field.type in _NUMBERS:
+    if field.type in FLOAT_TYPES:
         return {"type": "number"}
     if field.type == FieldDescriptor.TYPE_BOOL:
         return {"type": "boolean"}

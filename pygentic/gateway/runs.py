@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from pygentic.gateway.common import AFTER, BEFORE, LIMIT, ORDER, build, ops, page, respond, with_update_mask
+from pygentic.gateway.json_shape import wrong_type
 from pygentic.gateway.openapi import request_body, responses
 from pygentic.gateway.sse import sse_response
 from pygentic.proto.v1 import resources_pb2 as res
@@ -34,6 +35,8 @@ MODIFY_EXAMPLE = {"metadata": {"user_id": "user_abc123"}}
 def _stream_flag(body: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
     body = dict(body or {})
     stream = body.pop("stream", None)
+    if stream is not None and not isinstance(stream, bool):
+        raise wrong_type("stream", "a boolean", stream)
     return body, bool(stream)
 
 

@@ -8,7 +8,6 @@ carry only the variant their ``type`` names, as OpenAI sends them. Deltas carry 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from google.protobuf import json_format
@@ -16,7 +15,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from pygentic.errors import invalid
-from pygentic.operations.json_values import shorten
+from pygentic.gateway.json_shape import check_shape
 
 WELL_KNOWN = ("google.protobuf.Value", "google.protobuf.Struct", "google.protobuf.ListValue")
 _INT64 = (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64)
@@ -90,43 +89,23 @@ def _scalar(field: FieldDescriptor, value: Any) -> Any:
 def parse_request(body: dict[str, Any], message: Message) -> Message:
     """Fill ``message`` from a JSON body whose keys are the proto field names (= OpenAI's).
 
-    ``null`` values mean "not given". An unknown key or a value of the wrong type is INVALID_ARGUMENT naming
-    the field, as OpenAI answers it with a 400.
+    ``null`` values mean "not given". An unknown key or a value of the wrong JSON type, at any depth, is
+    INVALID_ARGUMENT naming the field path in OpenAI's words (:mod:`pygentic.gateway.json_shape`).
     """
-    clean = {k: v for k, v in body.items() if v is not None}
-    for key in clean:
-        if key not in message.DESCRIPTOR.fields_by_name:
-            raise invalid(shorten(key, 60), "unrecognized request argument.")
+    clean = check_shape(body, message.DESCRIPTOR)
     try:
         json_format.ParseDict(clean, message)
-    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
-        param, reason = _parse_failure(str(exc), clean)
-        raise invalid(param, reason) from exc
+    except RecursionError as exc:
+        raise invalid(_first_key(clean), "is nested too deeply.") from exc
+    except (json_format.ParseError, ValueError, TypeError) as exc:
+        # The shape check leaves nothing ParseDict refuses that a client could send; keep the answer a
+        # 400 that names the field, without protobuf's wording, should one slip through.
+        raise invalid(_first_key(clean), "is not a valid value.") from exc
     return message
 
 
-_NO_FIELD = re.compile(r'has no field named "([^"]+)" at "([^"]+)"')
-_AT = re.compile(r' at "([^"]+)"')
-
-
-def _parse_failure(text: str, body: dict[str, Any]) -> tuple[str, str]:
-    """The field and a readable reason for a ParseDict failure, without protobuf's type names."""
-    unknown = _NO_FIELD.search(text)
-    if unknown:
-        where = unknown.group(2).split(".", 1)[1] if "." in unknown.group(2) else ""
-        return (
-            f"{where}.{unknown.group(1)}" if where else unknown.group(1)
-        ), "unrecognized request argument."
-    at = _AT.search(text)
-    if at and "." in at.group(1):
-        param = at.group(1).split(".", 1)[1]
-    else:
-        param = next((k for k in body if f'"{k}"' in text or f".{k}" in text or f" {k}" in text), "body")
-    if "too deep" in text or "recursion" in text.lower():
-        return param, "is nested too deeply."
-    detail = text.split(" at ", 1)[0].split("\n", 1)[0]
-    detail = re.sub(r'(Message type )?"?pygentic\.v1\.\w+"?\s*', "", detail).strip() or "invalid value"
-    return param, f"invalid value ({shorten(detail, 120)})."
+def _first_key(body: dict[str, Any]) -> str:
+    return next(iter(body), "body")
 
 
 def sse_event(name: str, data: Any) -> bytes:

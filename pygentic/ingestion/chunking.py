@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pygentic.errors import invalid
+from pygentic.errors import invalid, missing
 
 AUTO = {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}}
 MIN_CHUNK, MAX_CHUNK = 100, 4096
@@ -33,7 +33,7 @@ def check_strategy(strategy: Any, param: str = "chunking_strategy") -> dict[str,
         raise invalid(f"{param}.type", "must be 'auto' or 'static'.")
     static = strategy.get("static")
     if not isinstance(static, dict):
-        raise invalid(f"{param}.static", "is required for a static chunking strategy.")
+        raise missing(f"{param}.static", "for a static chunking strategy")
     size, overlap = _whole(static.get("max_chunk_size_tokens")), _whole(static.get("chunk_overlap_tokens"))
     if size is None or not MIN_CHUNK <= size <= MAX_CHUNK:
         raise invalid(

@@ -11,8 +11,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pygentic.errors import invalid
-from pygentic.operations.json_values import shorten
+from pygentic.errors import invalid, missing, unsupported
 
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
@@ -42,11 +41,9 @@ def check_filter(value: Any, param: str = "filters") -> Any:
             check_filter(item, f"{param}.filters[{i}]")
         return value
     if kind not in COMPARISONS:
-        raise invalid(
-            f"{param}.type", f"must be one of eq, ne, gt, gte, lt, lte, and, or; got {shorten(kind)}."
-        )
+        raise unsupported(f"{param}.type", kind, (*COMPARISONS, "and", "or"))
     if not isinstance(value.get("key"), str) or not value["key"]:
-        raise invalid(f"{param}.key", "is required.")
+        raise missing(f"{param}.key")
     if not isinstance(value.get("value"), str | int | float | bool):
         raise invalid(f"{param}.value", "must be a string, number or boolean.")
     return value

@@ -8,8 +8,7 @@ from typing import Any
 
 from google.protobuf.json_format import ParseDict, ParseError
 
-from pygentic.errors import ApiError, invalid
-from pygentic.operations.json_values import shorten
+from pygentic.errors import ApiError, invalid, unsupported
 from pygentic.proto.v1 import resources_pb2 as res
 
 #: "auto" and the dated names choose the default ranking; "none" ranks by similarity alone.
@@ -42,7 +41,7 @@ def ranking_of(options: res.FileSearchRankingOptions | None, param: str = "ranki
         raise invalid(f"{param}.score_threshold", "must be between 0 and 1.")
     ranker = options.ranker if options.HasField("ranker") else "auto"
     if ranker not in RANKERS:
-        raise invalid(f"{param}.ranker", f"must be one of {', '.join(RANKERS)}, got {shorten(ranker)}.")
+        raise unsupported(f"{param}.ranker", ranker, RANKERS)
     if ranker == "none":
         return Ranking(1.0, 0.0, threshold)
     if not options.HasField("hybrid_search"):

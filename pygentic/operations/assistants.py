@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pygentic import ids
 from pygentic.codec import to_json, value_to_py
-from pygentic.errors import invalid, not_found
+from pygentic.errors import not_found, unsupported
 from pygentic.objects import assistant_to_proto, ensure_storable
 from pygentic.operations.implicit_stores import ImplicitStores
 from pygentic.operations.paging import list_response
@@ -169,4 +169,4 @@ class AssistantOperations:
         check_range(request.top_p if request.HasField("top_p") else None, "top_p", 0, 1)
         check_response_format(value_to_py(request, "response_format"))
         if request.HasField("reasoning_effort") and request.reasoning_effort not in REASONING_EFFORTS:
-            raise invalid("reasoning_effort", "must be 'low', 'medium' or 'high'.")
+            raise unsupported("reasoning_effort", request.reasoning_effort, REASONING_EFFORTS)

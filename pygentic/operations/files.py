@@ -13,9 +13,8 @@ from sqlmodel import col, select
 
 from pygentic import ids
 from pygentic.config import FilesSettings
-from pygentic.errors import ApiError, ErrorKind, invalid, not_found
+from pygentic.errors import ApiError, ErrorKind, invalid, not_found, unsupported
 from pygentic.objects import file_to_proto
-from pygentic.operations.json_values import shorten
 from pygentic.operations.paging import list_response
 from pygentic.operations.validation import page_params, require_id
 from pygentic.proto.v1 import files_pb2 as pb
@@ -42,12 +41,12 @@ def check_header(header: pb.FileUploadHeader) -> int | None:
     if len(header.filename) > MAX_FILENAME:
         raise invalid("file", f"the file name must be at most {MAX_FILENAME} characters.")
     if header.purpose not in PURPOSES:
-        raise invalid("purpose", f"must be one of {', '.join(PURPOSES)}, got {shorten(header.purpose)}.")
+        raise unsupported("purpose", header.purpose, PURPOSES)
     if not header.HasField("expires_after"):
         return None
     expiry = header.expires_after
     if expiry.anchor != "created_at":
-        raise invalid("expires_after.anchor", f"must be 'created_at', got {shorten(expiry.anchor)}.")
+        raise unsupported("expires_after.anchor", expiry.anchor, ("created_at",))
     low, high = EXPIRY_RANGE_S
     if not low <= expiry.seconds <= high:
         raise invalid("expires_after.seconds", f"must be between {low} and {high}, got {expiry.seconds}.")

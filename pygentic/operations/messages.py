@@ -7,10 +7,9 @@ from typing import Any
 
 from pygentic import ids
 from pygentic.codec import to_json, value_to_py
-from pygentic.errors import invalid, not_found, precondition
+from pygentic.errors import invalid, missing, not_found, precondition, unsupported
 from pygentic.objects import ensure_storable, message_to_proto, text_part
 from pygentic.operations.implicit_stores import ImplicitStores, file_search_attachments
-from pygentic.operations.json_values import shorten
 from pygentic.operations.paging import list_response
 from pygentic.operations.references import References
 from pygentic.operations.validation import (
@@ -70,7 +69,7 @@ def normalize_content(content: Any, param: str) -> list[dict[str, Any]]:
                 or not isinstance(image.get("file_id"), str)
                 or not image["file_id"]
             ):
-                raise invalid(f"{where}.image_file.file_id", "is required.")
+                raise missing(f"{where}.image_file.file_id")
             require_id(image["file_id"], f"{where}.image_file.file_id")
             _check_detail(image, f"{where}.image_file.detail")
             parts.append(
@@ -82,16 +81,14 @@ def normalize_content(content: Any, param: str) -> list[dict[str, Any]]:
         elif kind == "image_url":
             image = part.get("image_url")
             if not isinstance(image, dict) or not isinstance(image.get("url"), str) or not image["url"]:
-                raise invalid(f"{where}.image_url.url", "is required.")
+                raise missing(f"{where}.image_url.url")
             check_text(image["url"], f"{where}.image_url.url", MAX_MESSAGE_CHARS)
             _check_detail(image, f"{where}.image_url.detail")
             parts.append(
                 {"type": "image_url", "image_url": {k: image[k] for k in ("url", "detail") if k in image}}
             )
         else:
-            raise invalid(
-                f"{where}.type", f"must be 'text', 'image_file' or 'image_url', got {shorten(kind)}."
-            )
+            raise unsupported(f"{where}.type", kind, ("text", "image_file", "image_url"))
     return parts
 
 
@@ -123,10 +120,12 @@ def new_message_row(
 ) -> MessageRow:
     """Validate one message input (``param`` prefixes field names in errors) and build its row."""
     prefix = f"{param}." if param else ""
+    if not role:
+        raise missing(f"{prefix}role")
     if role not in ROLES:
-        raise invalid(f"{prefix}role", f"must be 'user' or 'assistant', got {shorten(role)}.")
+        raise unsupported(f"{prefix}role", role, ROLES)
     if content is None:
-        raise invalid(f"{prefix}content", "is required.")
+        raise missing(f"{prefix}content")
     row = MessageRow(
         id=ids.new_id(ids.MESSAGE),
         created_at=created_at if created_at is not None else now(),

@@ -10,7 +10,7 @@ from typing import Any
 from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.config import RunSettings
-from pygentic.errors import invalid, not_found, precondition
+from pygentic.errors import invalid, missing, not_found, precondition, quoted, unsupported
 from pygentic.objects import (
     FILE_SEARCH_CONTENT,
     ensure_storable,
@@ -62,26 +62,29 @@ def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> Any:
         return choice
     if isinstance(choice, str):
         raise invalid(
-            "tool_choice", f"must be 'none', 'auto', 'required' or an object, got {shorten(choice)}."
+            "tool_choice", f"must be 'none', 'auto', 'required' or an object, got {quoted(choice)}."
         )
     if not isinstance(choice, dict):
         raise invalid("tool_choice", "must be a string or an object.")
     kind = choice.get("type")
     if kind == "function":
-        name = (choice.get("function") or {}).get("name")
+        function = choice.get("function")
+        if not isinstance(function, dict):
+            raise missing("tool_choice.function", "for a function tool choice")
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise missing("tool_choice.function.name")
         names = [t["function"]["name"] for t in tools if t.get("type") == "function"]
         if name not in names:
             raise invalid(
-                "tool_choice.function.name", f"{shorten(name)} is not one of the run's function tools."
+                "tool_choice.function.name", f"{quoted(name)} is not one of the run's function tools."
             )
         return choice
     if kind in ("code_interpreter", "file_search"):
         if not any(t.get("type") == kind for t in tools):
             raise invalid("tool_choice.type", f"the run has no {kind} tool.")
         return choice
-    raise invalid(
-        "tool_choice.type", f"must be 'function', 'code_interpreter' or 'file_search', got {kind!r}."
-    )
+    raise unsupported("tool_choice.type", kind, ("function", "code_interpreter", "file_search"))
 
 
 def _check_truncation(request: Any) -> dict[str, Any]:
@@ -89,9 +92,7 @@ def _check_truncation(request: Any) -> dict[str, Any]:
         return {"type": "auto", "last_messages": None}
     strategy = request.truncation_strategy
     if strategy.type not in ("auto", "last_messages"):
-        raise invalid(
-            "truncation_strategy.type", f"must be 'auto' or 'last_messages', got {shorten(strategy.type)}."
-        )
+        raise unsupported("truncation_strategy.type", strategy.type, ("auto", "last_messages"))
     last = strategy.last_messages if strategy.HasField("last_messages") else None
     if strategy.type == "last_messages" and (last is None or last < 1):
         raise invalid("truncation_strategy.last_messages", "must be at least 1 for 'last_messages'.")
@@ -142,7 +143,7 @@ class RunOperations:
         tool_choice = _check_tool_choice(value_to_py(request, "tool_choice"), tools)
         effort = _optional(request, "reasoning_effort") if isinstance(request, pb.CreateRunRequest) else None
         if effort is not None and effort not in REASONING_EFFORTS:
-            raise invalid("reasoning_effort", f"must be 'low', 'medium' or 'high', got {shorten(effort)}.")
+            raise unsupported("reasoning_effort", effort, REASONING_EFFORTS)
         created = now()
         run = RunRow(
             id=run_id,

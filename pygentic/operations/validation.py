@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from pygentic.codec import value_to_py
-from pygentic.errors import invalid
+from pygentic.errors import invalid, missing, unsupported
 from pygentic.ingestion.ranking import ranking_of
 from pygentic.operations.json_values import check_json, check_json_schema, shorten
 from pygentic.storage import PageParams
@@ -33,7 +33,7 @@ REASONING_EFFORTS = ("low", "medium", "high")
 def require_id(value: str, param: str, prefix: str | None = None) -> str:
     """A non-empty id of sane length; ``prefix`` is not enforced (unknown ids are NOT_FOUND later)."""
     if not value:
-        raise invalid(param, "is required.")
+        raise missing(param)
     if len(value) > MAX_ID:
         raise invalid(param, f"must be at most {MAX_ID} characters.")
     return value
@@ -52,7 +52,9 @@ def check_metadata(metadata: Mapping[str, str], param: str = "metadata") -> dict
             raise invalid(param, f"key '{key[:20]}...' is longer than {MAX_METADATA_KEY} characters.")
         if len(value) > MAX_METADATA_VALUE:
             raise invalid(
-                param, f"value of key {shorten(key)} is longer than {MAX_METADATA_VALUE} characters."
+                f"{param}.{shorten(key, 64)}",
+                f"string too long. Expected a string with maximum length {MAX_METADATA_VALUE}, "
+                f"but got a string with length {len(value)} instead.",
             )
     return dict(metadata)
 
@@ -65,7 +67,7 @@ def check_text(value: str | None, param: str, limit: int) -> str | None:
 
 def check_model(value: str, param: str = "model") -> str:
     if not value or not value.strip():
-        raise invalid(param, "is required.")
+        raise missing(param)
     return check_text(value, param, MAX_NAME) or value
 
 
@@ -83,9 +85,7 @@ def check_tools(tools: Iterable[Any], param: str = "tools") -> None:
     names: set[str] = set()
     for i, tool in enumerate(tools):
         if tool.type not in TOOL_TYPES:
-            raise invalid(
-                f"{param}[{i}].type", f"must be one of {', '.join(TOOL_TYPES)}, got {shorten(tool.type)}."
-            )
+            raise unsupported(f"{param}[{i}].type", tool.type, TOOL_TYPES)
         if tool.type == "file_search" and tool.HasField("file_search"):
             options = tool.file_search
             if options.HasField("max_num_results") and not 1 <= options.max_num_results <= 50:
@@ -97,7 +97,7 @@ def check_tools(tools: Iterable[Any], param: str = "tools") -> None:
                 ranking_of(options.ranking_options, f"{param}[{i}].file_search.ranking_options")
         if tool.type == "function":
             if not tool.HasField("function"):
-                raise invalid(f"{param}[{i}].function", "is required for a function tool.")
+                raise missing(f"{param}[{i}].function", "for a function tool")
             name = tool.function.name
             if not FUNCTION_NAME_RE.match(name):
                 raise invalid(
@@ -130,12 +130,12 @@ def check_response_format(value: Any, param: str = "response_format") -> Any:
     if kind == "json_schema":
         schema = value.get("json_schema")
         if not isinstance(schema, dict) or not isinstance(schema.get("name"), str) or not schema["name"]:
-            raise invalid(f"{param}.json_schema.name", "is required for a json_schema response format.")
+            raise missing(f"{param}.json_schema.name", "for a json_schema response format")
         check_json(value, param)
         if "schema" in schema:
             check_json_schema(schema["schema"], f"{param}.json_schema.schema")
         return value
-    raise invalid(f"{param}.type", f"must be 'text', 'json_object' or 'json_schema', got {shorten(kind)}.")
+    raise unsupported(f"{param}.type", kind, ("text", "json_object", "json_schema"))
 
 
 def check_tool_resources(message: Message, param: str = "tool_resources") -> None:
@@ -161,7 +161,7 @@ def page_params(request: Any) -> PageParams:
         raise invalid("limit", f"must be between 1 and 100, got {limit}.")
     order = request.order if request.HasField("order") else "desc"
     if order not in ("asc", "desc"):
-        raise invalid("order", f"must be 'asc' or 'desc', got {shorten(order)}.")
+        raise unsupported("order", order, ("asc", "desc"))
     after = request.after if request.HasField("after") and request.after else None
     before = request.before if request.HasField("before") and request.before else None
     return PageParams(limit=limit, order=order, after=after, before=before)

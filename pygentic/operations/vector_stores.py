@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from pygentic import ids
 from pygentic.codec import value_to_py
 from pygentic.connectors.embeddings import EmbeddingConnector, EmbeddingError
-from pygentic.errors import ApiError, ErrorKind, invalid, not_found
+from pygentic.errors import ApiError, ErrorKind, invalid, not_found, unsupported
 from pygentic.ingestion.chunking import check_strategy
 from pygentic.ingestion.filters import check_attributes, check_filter
 from pygentic.ingestion.index import VectorIndex
@@ -22,7 +22,6 @@ from pygentic.objects import (
     vector_store_file_to_proto,
     vector_store_to_proto,
 )
-from pygentic.operations.json_values import shorten
 from pygentic.operations.paging import list_response
 from pygentic.operations.references import References
 from pygentic.operations.validation import (
@@ -52,7 +51,7 @@ def _expiry(message: Any, param: str = "expires_after") -> dict[str, Any] | None
         return None
     expiry = message.expires_after
     if expiry.anchor != "last_active_at":
-        raise invalid(f"{param}.anchor", f"must be 'last_active_at', got {shorten(expiry.anchor)}.")
+        raise unsupported(f"{param}.anchor", expiry.anchor, ("last_active_at",))
     if not 1 <= expiry.days <= 365:
         raise invalid(f"{param}.days", f"must be between 1 and 365, got {expiry.days}.")
     return {"anchor": "last_active_at", "days": expiry.days}
