@@ -13,6 +13,7 @@ from pygentic.connectors.embeddings import build_embeddings
 from pygentic.connectors.plugins import PluginError
 from pygentic.connectors.registry import ConnectorRegistry, ConnectorStartupError
 from pygentic.gateway.app import HttpServer, create_app
+from pygentic.gateway.hosts import default_allowed_hosts
 from pygentic.grpc.server import GrpcServer, build_server
 from pygentic.ingestion.index import VectorIndex
 from pygentic.interpreter.service import Interpreter
@@ -137,6 +138,8 @@ class Pygentic:
                 max_file_bytes=self.settings.files.max_bytes,
                 ready=lambda: self._ready,
                 routers=self.connectors.routers(),
+                allowed_hosts=self.settings.server.allowed_hosts or default_allowed_hosts(self.options.host),
+                cors_origins=self.settings.server.cors_origins,
             )
             self.http = HttpServer(
                 app,

@@ -199,6 +199,11 @@ class ServerSettings:
 
     # The largest request accepted: a gRPC message or a REST body (checked before it is parsed).
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    # The Host names the HTTP gateway answers ("api.example.com", "*.example.com", "*"); None: loopback
+    # names when bound to a loopback address, any name otherwise.
+    allowed_hosts: tuple[str, ...] | None = None
+    # Origins browsers may call the gateway from (CORS); none by default, "*" for any.
+    cors_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -532,12 +537,24 @@ def _runs(t: _Table) -> RunSettings:
 
 
 def _server(t: _Table) -> ServerSettings:
+    hosts = _strings(t, "allowed_hosts")
     settings = ServerSettings(
         max_request_bytes=t.integer("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES, minimum=1024)
-        or DEFAULT_MAX_REQUEST_BYTES
+        or DEFAULT_MAX_REQUEST_BYTES,
+        allowed_hosts=hosts,
+        cors_origins=_strings(t, "cors_origins") or (),
     )
     t.reject_unknown()
     return settings
+
+
+def _strings(t: _Table, key: str) -> tuple[str, ...] | None:
+    values = t.get(key, list)
+    if values is None:
+        return None
+    if not all(isinstance(v, str) and v for v in values):
+        raise t.error(key, "expected a list of non-empty strings")
+    return tuple(values)
 
 
 def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Settings:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +32,7 @@ from pygentic.app import Pygentic, ServeOptions
 from pygentic.config import LLMSettings, ServerlessSettings, Settings, parse_settings
 from pygentic.connectors.plugins import PluginError
 from pygentic.connectors.registry import ConnectorStartupError
+from pygentic.connectors.serverless import verify
 from pygentic.proto.v1 import runs_pb2 as pb
 
 SEED_CONNECTOR = """
@@ -367,6 +369,14 @@ async def test_serverless_tool_signed_call_and_output(
         assert delta_text(events) == "Tool said: Paris: 21C and clear"
         call = endpoint.calls_to("weather")[-1]
         assert call["signed"]
+        stamp = int(call["headers"]["x-pygentic-timestamp"])
+        assert abs(time.time() - stamp) < 10
+        raw = call["raw"]
+        signature = call["headers"]["x-pygentic-signature"]
+        assert verify(b"s3cret", raw, str(stamp), signature)
+        assert not verify(b"s3cret", raw + b" ", str(stamp), signature)  # another body
+        assert not verify(b"s3cret", raw, str(stamp), signature, now=stamp + 301)  # replayed too late
+        assert verify(b"s3cret", raw, str(stamp), signature, tolerance=600, now=stamp + 301)
         body = call["body"]
         run_id = events[0].run.id
         assert body == {
@@ -387,6 +397,17 @@ async def test_serverless_tool_signed_call_and_output(
             '{"city": "Paris"}',
             "Paris: 21C and clear",
         )
+
+
+async def test_unsigned_serverless_calls_are_warned_about_at_startup(
+    settings: Settings, endpoint: ToolEndpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    unsigned = serverless(endpoint, "weather", secret_env=None)
+    with caplog.at_level("WARNING", logger="pygentic.connectors.serverless"):
+        async with running(replace(settings, serverless=(unsigned,))):
+            pass
+    warnings = [r for r in caplog.records if "unsigned" in r.getMessage()]
+    assert warnings and getattr(warnings[0], "connector", None) == "serverless_service"
 
 
 async def test_serverless_wrong_secret_is_rejected_by_the_endpoint(

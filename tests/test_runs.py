@@ -435,6 +435,24 @@ async def test_upstream_faults_fail_the_run_within_the_timeout(
         assert message.status == "incomplete"
 
 
+@pytest.mark.parametrize("model", ["hang", "fail500", "hang-mid", "cut", "garbage"])
+async def test_with_retries_a_faulty_upstream_still_fails_within_the_timeout(
+    database_url: str, upstream: FakeUpstream, model: str
+) -> None:
+    """Retries (the default 2) never stretch a run's wait past its timeout: silence is not retried and a
+    retry's backoff must fit in the same budget."""
+    settings = make_settings(database_url, upstream, max_retries=2)
+    async with running(settings) as app, connect(app) as stubs:
+        assistant, thread = await assistant_and_thread(stubs, model)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        events = await collect(stubs.runs.StreamRun(run_request(assistant, thread)))
+        elapsed = loop.time() - start
+        run = events[-2].run
+        assert run.status == "failed" and run.last_error.message
+        assert elapsed < 2.0 + 2.0, elapsed  # the configured 2 s timeout plus 2 s
+
+
 async def test_retries_before_the_first_token(database_url: str, upstream: FakeUpstream) -> None:
     settings = make_settings(database_url, upstream, max_retries=2)
     async with running(settings) as app, connect(app) as stubs:

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
 
 from asgi_thread import ThreadedASGIServer
@@ -40,12 +41,18 @@ class ToolEndpoint(ThreadedASGIServer):
 
     async def handle(self, request: Request) -> Response:
         raw = await request.body()
-        expected = "sha256=" + hmac.new(self.secret, raw, hashlib.sha256).hexdigest()
+        # Verified as an endpoint would, from the README's recipe (not with Pygentic's own helper).
+        stamp = request.headers.get("x-pygentic-timestamp", "")
+        expected = "v1=" + hmac.new(self.secret, stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+        fresh = stamp.isdigit() and abs(time.time() - int(stamp)) <= 300
         path = request.url.path.strip("/")
         call = {
             "path": path,
             "body": json.loads(raw),
-            "signed": hmac.compare_digest(request.headers.get("x-pygentic-signature", ""), expected),
+            "headers": dict(request.headers),
+            "raw": raw,
+            "signed": fresh
+            and hmac.compare_digest(request.headers.get("x-pygentic-signature", ""), expected),
         }
         self.calls.append(call)
         if not call["signed"]:

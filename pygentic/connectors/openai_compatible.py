@@ -25,9 +25,10 @@ DEFAULT_CONCURRENCY = 256  # OpenAI, vLLM and the like take hundreds of streams 
 class OpenAICompatibleConnector(LLMConnector):
     """Streams chat completions from an OpenAI-compatible HTTP server.
 
-    ``base_url`` and the key default to ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` as the SDK does. The SDK
-    retries 429/5xx/connection errors with backoff before the stream starts (``max_retries``); ``timeout``
-    bounds the wait for the first byte and between chunks.
+    ``base_url`` and the key default to ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` as the SDK does.
+    429/5xx answers and refused connections are retried with backoff before the stream starts
+    (``max_retries``); ``timeout`` bounds the wait for the answer to start (retries included) and then
+    the wait between chunks.
     """
 
     type = "openai"
@@ -142,7 +143,12 @@ class OpenAICompatibleConnector(LLMConnector):
         for attempt in range(2):
             try:
                 return await chat_stream.open_stream(
-                    self.http, self._url, args, self._headers, self.settings.max_retries
+                    self.http,
+                    self._url,
+                    args,
+                    self._headers,
+                    self.settings.max_retries,
+                    self.settings.timeout,
                 )
             except chat_stream.UpstreamStatusError as exc:
                 if attempt or not self._learn_token_param(args, exc):
@@ -155,14 +161,11 @@ class OpenAICompatibleConnector(LLMConnector):
         assert self.http is not None
         timeout = self.settings.timeout
         try:
-            # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation (CancelRun) that
-            # arrives as the awaited step completes, and costs a task per call.
-            async with asyncio.timeout((timeout * (self.settings.max_retries + 1) + 5) * 2):
-                response = await self._open(request)
+            response = await self._open(request)  # within `timeout`, retries included
         except chat_stream.UpstreamStatusError as exc:
             message = f"upstream returned HTTP {exc.status}: {exc.detail}"[:1000]
             raise LLMError(message, _code_for(exc.status)) from exc
-        except (chat_stream.UpstreamUnreachable, TimeoutError) as exc:
+        except chat_stream.UpstreamUnreachable as exc:
             raise LLMError(
                 f"upstream {self.name} unreachable or silent: {exc or type(exc).__name__}"
             ) from exc

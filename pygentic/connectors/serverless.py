@@ -1,8 +1,10 @@
 """Function tools executed by HTTP endpoints instead of the client.
 
 For each call the connector POSTs ``{"name", "arguments", "run_id", "thread_id", "tool_call_id"}`` as JSON
-to the function's URL, signed with HMAC-SHA256 when a secret is configured (header
-``X-Pygentic-Signature: sha256=<hex digest of the body>``), and the response body becomes the tool output.
+to the function's URL, signed with HMAC-SHA256 when a secret is configured: ``X-Pygentic-Timestamp: <unix
+seconds>`` and ``X-Pygentic-Signature: v1=<hex HMAC of "<timestamp>." + body>``, so an endpoint that checks
+the timestamp (:func:`verify`) refuses a recorded call replayed later. The response body becomes the tool
+output.
 5xx answers and failures to connect are retried with backoff. An endpoint silent for ``timeout`` seconds is
 not retried (the call may have had effects).
 """
@@ -15,6 +17,7 @@ import hmac
 import json
 import logging
 import os
+import time
 
 import httpx
 
@@ -23,6 +26,8 @@ from pygentic.connectors.base import BaseConnector
 
 log = logging.getLogger("pygentic.connectors.serverless")
 SIGNATURE_HEADER = "X-Pygentic-Signature"
+TIMESTAMP_HEADER = "X-Pygentic-Timestamp"
+DEFAULT_TOLERANCE_S = 300  # how old a signed call an endpoint accepts, by default (clock skew included)
 MAX_OUTPUT_CHARS = 512_000
 
 
@@ -30,9 +35,28 @@ class ToolCallError(Exception):
     """The endpoint failed for good (after retries)."""
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    """The signature header value for ``body``."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def sign(secret: bytes, body: bytes, timestamp: int) -> str:
+    """The signature header value for ``body`` sent at ``timestamp`` (unix seconds)."""
+    signed = str(timestamp).encode() + b"." + body
+    return "v1=" + hmac.new(secret, signed, hashlib.sha256).hexdigest()
+
+
+def verify(
+    secret: bytes,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    tolerance: float = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> bool:
+    """For endpoints: whether a call's headers sign ``body`` with ``secret`` and its timestamp is within
+    ``tolerance`` seconds of ``now`` (so a replayed call is refused once it is that old)."""
+    if not timestamp or not signature or not timestamp.isdigit():
+        return False
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(signature, sign(secret, body, int(timestamp)))
 
 
 class ServerlessConnector(BaseConnector):
@@ -57,6 +81,12 @@ class ServerlessConnector(BaseConnector):
             if not secret:
                 raise RuntimeError(f"the signing secret ${self.settings.secret_env} is not set")
             self._secret = secret.encode()
+        else:
+            log.warning(
+                "serverless calls go unsigned: set secret_env so endpoints can tell Pygentic's calls from "
+                "anyone else's",
+                extra={"connector": self.name},
+            )
         self.client = httpx.AsyncClient(timeout=self.settings.timeout)
 
     async def disconnect(self) -> None:
@@ -84,14 +114,16 @@ class ServerlessConnector(BaseConnector):
                 "tool_call_id": call_id,
             }
         ).encode()
-        headers = {"Content-Type": "application/json"}
-        if self._secret is not None:
-            headers[SIGNATURE_HEADER] = sign(self._secret, body)
         attempts = self.settings.max_retries + 1
         reason = ""
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(min(0.25 * 2 ** (attempt - 1), 4.0))
+            headers = {"Content-Type": "application/json"}
+            if self._secret is not None:  # signed per attempt: a retry carries its own time
+                stamp = int(time.time())
+                headers[TIMESTAMP_HEADER] = str(stamp)
+                headers[SIGNATURE_HEADER] = sign(self._secret, body, stamp)
             try:
                 response = await self.client.post(url, content=body, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pygentic import __version__
@@ -20,6 +21,7 @@ from pygentic.errors import ApiError
 from pygentic.gateway import assistants, files, messages, openapi, runs, threads, vector_stores
 from pygentic.gateway.docs import add_docs
 from pygentic.gateway.errors import handle_api_error, handle_http_error, handle_validation_error
+from pygentic.gateway.hosts import HostPolicy
 from pygentic.gateway.middleware import GatewayMiddleware
 from pygentic.operations.bundle import Operations
 
@@ -37,6 +39,8 @@ def create_app(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ready: Callable[[], bool] = lambda: True,
     routers: Sequence[APIRouter] = (),
+    allowed_hosts: Sequence[str] = ("*",),
+    cors_origins: Sequence[str] = (),
 ) -> FastAPI:
     """The OpenAI-compatible REST API over ``operations``, plus the plugin directory's ``routers``. Each
     connector is reachable in route handlers as ``request.state.<connector name>``; request bodies above
@@ -58,7 +62,16 @@ def create_app(
         state=dict(connectors or {}),
         # An upload's multipart body: the file, plus room for its form fields and boundaries.
         streamed={"/v1/files": max_file_bytes + MULTIPART_OVERHEAD_BYTES},
+        hosts=HostPolicy(allowed_hosts),
     )
+    if cors_origins:  # added last, so it runs first: preflight requests are answered before anything else
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["*"],
+        )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -1,5 +1,5 @@
-"""The gateway's outermost layer (plain ASGI): request size limit, connectors on ``request.state``, one log
-line per request, and the last word on unexpected errors.
+"""The gateway's outermost layer (plain ASGI): the Host check, request size limit, connectors on
+``request.state``, one log line per request, and the last word on unexpected errors.
 
 An exception a route lets escape is answered here with a 500 in the OpenAI error envelope and a reference
 to the log line; it never reaches the server, so the client's keep-alive connection survives it.
@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pygentic.errors import error_reference, internal_error_message
 from pygentic.gateway.errors import error_body
+from pygentic.gateway.hosts import HostPolicy
 
 log = logging.getLogger("pygentic.http")
 
@@ -44,8 +45,10 @@ class GatewayMiddleware:
         max_body_bytes: int,
         state: Mapping[str, Any] | None = None,
         streamed: Mapping[str, int] | None = None,
+        hosts: HostPolicy | None = None,
     ) -> None:
         self.app = app
+        self.hosts = hosts
         self.max_body_bytes = max_body_bytes
         self.state = dict(state or {})
         self.streamed = dict(streamed or {})
@@ -64,6 +67,9 @@ class GatewayMiddleware:
             await send(message)
 
         try:
+            if self.hosts is not None and not self.hosts.allows(_header(scope, b"host")):
+                await self._foreign_host(send_and_record, _header(scope, b"host"))
+                return
             receive = await self._limited(scope, receive, send_and_record)
             if receive is not None:
                 await self.app(scope, receive, send_and_record)
@@ -130,6 +136,14 @@ class GatewayMiddleware:
 
         return replay
 
+    async def _foreign_host(self, send: Send, host: str | None) -> None:
+        shown = repr(host[:100]) if host else "(none)"
+        message = (
+            f"The Host header {shown} is not one this server answers; "
+            "add the name to [server] allowed_hosts in connectors.toml."
+        )
+        await _send_json(send, 400, error_body(message, 400, code="host_not_allowed"))
+
     async def _too_large(self, send: Send, limit: int) -> None:
         message = f"The request body is larger than the limit of {limit} bytes."
         await _send_json(send, 413, error_body(message, 413, code="request_too_large"))
@@ -150,14 +164,19 @@ def _counting(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-def _content_length(scope: Scope) -> int | None:
+def _header(scope: Scope, wanted: bytes) -> str | None:
     for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+        if name == wanted:
+            return bytes(value).decode("latin-1")
     return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
