@@ -22,8 +22,10 @@ from pygentic.gateway import assistants, files, messages, openapi, runs, threads
 from pygentic.gateway.docs import add_docs
 from pygentic.gateway.errors import handle_api_error, handle_http_error, handle_validation_error
 from pygentic.gateway.hosts import HostPolicy
+from pygentic.gateway.idempotency import IdempotencyMiddleware, stream_replayer
 from pygentic.gateway.middleware import GatewayMiddleware
 from pygentic.operations.bundle import Operations
+from pygentic.proto.v1 import runs_pb2
 
 log = logging.getLogger("pygentic.http")
 DEFAULT_KEEPALIVE_S = 15.0
@@ -56,6 +58,17 @@ def create_app(
     add_docs(app)
     app.state.operations = operations
     app.state.keepalive = keepalive
+    app.add_middleware(  # inside GatewayMiddleware: bodies are within their limit, the Host checked
+        IdempotencyMiddleware,
+        store=operations.idempotency,
+        replay_stream=stream_replayer(
+            lambda thread_id, run_id: operations.runs.watch(
+                runs_pb2.WatchRunRequest(thread_id=thread_id, run_id=run_id)
+            ),
+            keepalive,
+        ),
+        unbuffered=("/v1/files",),
+    )
     app.add_middleware(
         GatewayMiddleware,
         max_body_bytes=max_body_bytes,

@@ -67,8 +67,8 @@ class GatewayMiddleware:
             await send(message)
 
         try:
-            if self.hosts is not None and not self.hosts.allows(_header(scope, b"host")):
-                await self._foreign_host(send_and_record, _header(scope, b"host"))
+            if self.hosts is not None and not self.hosts.allows(header_value(scope, b"host")):
+                await self._foreign_host(send_and_record, header_value(scope, b"host"))
                 return
             receive = await self._limited(scope, receive, send_and_record)
             if receive is not None:
@@ -124,17 +124,7 @@ class GatewayMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replay
+        return replaying(b"".join(chunks), receive)
 
     async def _foreign_host(self, send: Send, host: str | None) -> None:
         shown = repr(host[:100]) if host else "(none)"
@@ -164,7 +154,22 @@ def _counting(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-def _header(scope: Scope, wanted: bytes) -> str | None:
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app ``body`` (already read) first, then what ``receive`` brings."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def header_value(scope: Scope, wanted: bytes) -> str | None:
+    """The value of request header ``wanted`` (lowercase bytes), if present."""
     for name, value in scope.get("headers", ()):
         if name == wanted:
             return bytes(value).decode("latin-1")
@@ -172,7 +177,7 @@ def _header(scope: Scope, wanted: bytes) -> str | None:
 
 
 def _content_length(scope: Scope) -> int | None:
-    value = _header(scope, b"content-length")
+    value = header_value(scope, b"content-length")
     try:
         return int(value) if value is not None else None
     except ValueError:

@@ -12,6 +12,8 @@ import grpc
 from grpc import aio
 
 from pygentic.errors import ApiError, ErrorKind, error_reference, internal_error_message
+from pygentic.grpc.idempotency import idempotency_key, idempotent_unary
+from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.json_values import check_request_values
 
 log = logging.getLogger("pygentic.rpc")
@@ -159,7 +161,11 @@ def _wrap_client_stream(
 class ErrorAndLogInterceptor(aio.ServerInterceptor):
     """Decodes and checks requests (INVALID_ARGUMENT when they are not valid), turns :class:`ApiError`
     into its status code and any other exception into INTERNAL (never UNKNOWN), and logs ``method``,
-    ``status`` and ``duration_ms`` once per RPC."""
+    ``status`` and ``duration_ms`` once per RPC. With ``idempotency``, a unary call carrying
+    ``idempotency-key`` metadata is answered from its first successful attempt."""
+
+    def __init__(self, idempotency: IdempotencyStore | None = None) -> None:
+        self.idempotency = idempotency
 
     async def intercept_service(
         self,
@@ -173,9 +179,24 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
         # The wrappers decode the request themselves (grpc gets no deserializer), so that a request that
         # cannot be decoded is answered INVALID_ARGUMENT.
         if handler.unary_unary is not None:
+            wrapped = _wrap_unary(method, handler.unary_unary, handler.request_deserializer)
+            key = idempotency_key(handler_call_details.invocation_metadata)
+            if key is not None and self.idempotency is not None:
+
+                async def guard(exc: BaseException, context: aio.ServicerContext) -> None:
+                    outcome = _Outcome(method)
+                    try:
+                        await _abort_for(exc, outcome, context)
+                    finally:
+                        outcome.log(context)
+
+                return grpc.unary_unary_rpc_method_handler(  # it serializes (and replays) the response
+                    idempotent_unary(
+                        method, key, self.idempotency, wrapped, handler.response_serializer, guard
+                    ),
+                )
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(method, handler.unary_unary, handler.request_deserializer),
-                response_serializer=handler.response_serializer,
+                wrapped, response_serializer=handler.response_serializer
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(

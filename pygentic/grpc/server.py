@@ -72,7 +72,7 @@ def build_server(
     ``reuse_port``: share the port with the other workers (SO_REUSEPORT; the kernel spreads connections);
     without it, a port already in use is an error."""
     server = aio.server(
-        interceptors=[ErrorAndLogInterceptor()],
+        interceptors=[ErrorAndLogInterceptor(operations.idempotency)],
         options=[
             ("grpc.max_receive_message_length", max_request_bytes),
             ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pygentic.config import Settings
 from pygentic.connectors.embeddings import EmbeddingConnector
@@ -11,6 +14,7 @@ from pygentic.ingestion.index import VectorIndex
 from pygentic.ingestion.worker import IngestionWorker
 from pygentic.operations.assistants import AssistantOperations
 from pygentic.operations.files import FileOperations
+from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.implicit_stores import ImplicitStores
 from pygentic.operations.messages import MessageOperations
 from pygentic.operations.references import References
@@ -20,6 +24,9 @@ from pygentic.operations.vector_stores import VectorStoreOperations
 from pygentic.runtime.engine import RunEngine
 from pygentic.storage import Database
 from pygentic.storage.blobs import blob_store
+
+log = logging.getLogger("pygentic.operations")
+KEY_EXPIRY_INTERVAL_S = 3600.0
 
 
 @dataclass
@@ -33,6 +40,8 @@ class Operations:
     files: FileOperations
     vector_stores: VectorStoreOperations
     ingestion: IngestionWorker
+    idempotency: IdempotencyStore
+    _key_expiry: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def build(
@@ -61,13 +70,29 @@ class Operations:
             files=files,
             vector_stores=VectorStoreOperations(db, references, ingestion, embeddings, vector_index),
             ingestion=ingestion,
+            idempotency=IdempotencyStore(db),
         )
 
     async def start(self) -> None:
-        """Background work of the operations: file expiry, ingestion."""
+        """Background work of the operations: file expiry, ingestion, forgetting old idempotency keys."""
         await self.files.start()
         await self.ingestion.start()
+        self._key_expiry = asyncio.create_task(self._remove_expired_keys(), name="idempotency key expiry")
 
     async def close(self) -> None:
+        if self._key_expiry is not None:
+            self._key_expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._key_expiry
         await self.ingestion.close()
         await self.files.close()
+
+    async def _remove_expired_keys(self) -> None:
+        while True:
+            try:
+                removed = await self.idempotency.remove_expired()
+                if removed:
+                    log.info("idempotency keys expired", extra={"removed": removed})
+            except Exception as exc:  # storage trouble: try again next time
+                log.warning("idempotency key expiry failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            await asyncio.sleep(KEY_EXPIRY_INTERVAL_S)

@@ -231,3 +231,18 @@ class ChunkRow(SQLModel, table=True):
     text: str
     tokens: int
     embedding: bytes = Field(sa_type=LargeBinary)
+
+
+class IdempotencyRow(SQLModel, table=True):
+    """A request made with an idempotency key (``digest``: what it was) and, once it succeeded, its
+    answer, which every retry with the key gets (see :mod:`pygentic.operations.idempotency`)."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: str = Field(primary_key=True, max_length=255)
+    digest: str = Field(max_length=64)
+    state: str = Field(max_length=16)  # "pending" while the first attempt runs, then "done"
+    status: int | None = None
+    content_type: str | None = Field(default=None, max_length=100)
+    body: bytes | None = Field(default=None, sa_type=LargeBinary)
+    created_at: float = Field(index=True)
