@@ -125,10 +125,17 @@ class Pygentic:
             self.options.grpc_port,
             max_request_bytes=self.settings.server.max_request_bytes,
             reuse_port=self.options.reuse_port,
+            tls=self.settings.server.tls,
         )
         await self.grpc.server.start()
         await self.grpc.set_serving(True)
-        log.info("grpc listening", extra={"address": f"{self.options.host}:{self.grpc.port}"})
+        log.info(
+            "grpc listening",
+            extra={
+                "address": f"{self.options.host}:{self.grpc.port}",
+                "tls": self.settings.server.tls is not None,
+            },
+        )
         if self.options.gateway:
             app = create_app(
                 self.operations,
@@ -147,9 +154,14 @@ class Pygentic:
                 self.options.http_port,
                 self.options.shutdown_grace,
                 fd=self.options.http_fd,
+                tls=self.settings.server.tls,
             )
             self.http_port = await self.http.start()
-            log.info("http gateway listening", extra={"address": f"{self.options.host}:{self.http_port}"})
+            scheme = "https" if self.settings.server.tls else "http"
+            log.info(
+                "http gateway listening",
+                extra={"address": f"{self.options.host}:{self.http_port}", "scheme": scheme},
+            )
         self._ready = True
 
     async def stop(self) -> None:

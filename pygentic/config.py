@@ -204,6 +204,22 @@ class ServerSettings:
     allowed_hosts: tuple[str, ...] | None = None
     # Origins browsers may call the gateway from (CORS); none by default, "*" for any.
     cors_origins: tuple[str, ...] = ()
+    tls: TLSSettings | None = None
+
+
+@dataclass(frozen=True)
+class TLSSettings:
+    """``[server.tls]``: TLS for both doors (gRPC and HTTPS) from PEM files; with ``client_ca``, mutual
+    TLS: only clients presenting a certificate signed by that CA are served."""
+
+    cert: str
+    key: str
+    client_ca: str | None = None
+
+    def read(self) -> tuple[bytes, bytes, bytes | None]:
+        """The certificate chain, key and client CA bundle (bytes of PEM)."""
+        ca = Path(self.client_ca).read_bytes() if self.client_ca else None
+        return Path(self.cert).read_bytes(), Path(self.key).read_bytes(), ca
 
 
 @dataclass(frozen=True)
@@ -543,7 +559,25 @@ def _server(t: _Table) -> ServerSettings:
         or DEFAULT_MAX_REQUEST_BYTES,
         allowed_hosts=hosts,
         cors_origins=_strings(t, "cors_origins") or (),
+        tls=_tls(t),
     )
+    t.reject_unknown()
+    return settings
+
+
+def _tls(server: _Table) -> TLSSettings | None:
+    table = server.get("tls", dict)
+    if table is None:
+        return None
+    t = _Table(server.source, f"{server.name}.tls", table)
+    cert, key = t.get("cert", str), t.get("key", str)
+    if not cert or not key:
+        raise t.error("cert" if not cert else "key", "both cert and key (paths of PEM files) are required")
+    settings = TLSSettings(cert=cert, key=key, client_ca=t.get("client_ca", str))
+    for name in ("cert", "key", "client_ca"):
+        path = getattr(settings, name)
+        if path is not None and not Path(path).is_file():
+            raise t.error(name, f"no such file: {path}")
     t.reject_unknown()
     return settings
 

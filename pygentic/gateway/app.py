@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pygentic import __version__
-from pygentic.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_REQUEST_BYTES
+from pygentic.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_REQUEST_BYTES, TLSSettings
 from pygentic.errors import ApiError
 from pygentic.gateway import assistants, files, messages, openapi, runs, threads, vector_stores
 from pygentic.gateway.docs import add_docs
@@ -115,9 +116,23 @@ class _EmbeddedServer(uvicorn.Server):
 class HttpServer:
     """Serves an ASGI app on ``host:port`` (port 0 picks a free one) in the running event loop."""
 
-    def __init__(self, app: FastAPI, host: str, port: int, grace: float, fd: int | None = None) -> None:
-        """``fd``: an already listening socket to serve on (one the workers share) instead of binding."""
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str,
+        port: int,
+        grace: float,
+        fd: int | None = None,
+        tls: TLSSettings | None = None,
+    ) -> None:
+        """``fd``: an already listening socket to serve on (one the workers share) instead of binding.
+        ``tls``: serve HTTPS (requiring client certificates signed by ``tls.client_ca`` when set)."""
         self.address = f"{host}:{port}" if fd is None else f"fd {fd}"
+        secure: dict[str, Any] = {}
+        if tls is not None:
+            secure = {"ssl_certfile": tls.cert, "ssl_keyfile": tls.key}
+            if tls.client_ca:
+                secure.update(ssl_ca_certs=tls.client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
         config = uvicorn.Config(
             app,
             host=host,
@@ -126,6 +141,7 @@ class HttpServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=max(1, int(grace)),
+            **secure,
         )
         self.server = _EmbeddedServer(config)
         # (socket(fileno=...) reads the family and type from the descriptor itself)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from pygentic.config import DEFAULT_MAX_REQUEST_BYTES
+from pygentic.config import DEFAULT_MAX_REQUEST_BYTES, TLSSettings
 from pygentic.grpc.assistants import AssistantsServicer
 from pygentic.grpc.files import FilesServicer
 from pygentic.grpc.interceptors import ErrorAndLogInterceptor
@@ -66,11 +67,12 @@ def build_server(
     *,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     reuse_port: bool = False,
+    tls: TLSSettings | None = None,
 ) -> GrpcServer:
     """Create the server with every servicer, bound to ``host:port`` (port 0 picks a free one). A request
     message above ``max_request_bytes`` is refused by grpc with RESOURCE_EXHAUSTED before it is decoded.
     ``reuse_port``: share the port with the other workers (SO_REUSEPORT; the kernel spreads connections);
-    without it, a port already in use is an error."""
+    without it, a port already in use is an error. ``tls``: serve TLS (mutual TLS with a client CA)."""
     server = aio.server(
         interceptors=[ErrorAndLogInterceptor(operations.idempotency)],
         options=[
@@ -99,7 +101,15 @@ def build_server(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        cert, key, client_ca = tls.read()
+        credentials = grpc.ssl_server_credentials(
+            [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
+        )
+        bound = server.add_secure_port(address, credentials)
     if bound == 0:
         raise OSError(f"cannot bind the gRPC server to {host}:{port}")
     return GrpcServer(server=server, health=health_servicer, port=bound)
