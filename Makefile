@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # time, then pip reuses its cached wheel. These flags skip the multimodal tools and CPU-specific tuning.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
 
-.PHONY: install install-dev run test proto lint lint-proto clean
+.PHONY: install install-dev run test proto lint lint-proto migration clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ test: install-dev
 ## proto: regenerate pygentic/proto/ from protos/
 proto: install-dev
 	$(BIN)/python scripts/gen_proto.py
+
+## migration: write the next schema migration from the models (m="what changed"), to review and commit
+migration: install-dev
+	$(BIN)/python scripts/new_migration.py "$(m)"
 
 ## lint: ruff on the Python code
 lint: install-dev

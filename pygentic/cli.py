@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="read every stored object and list those that cannot be served (exit 1 if any)"
     )
     db_check.add_argument("--config", metavar="FILE", help=config_help)
+    for name, text in (
+        ("upgrade", "apply the schema migrations the database lacks (the server does it at startup)"),
+        ("current", "print the database's schema revision and the newest one"),
+        ("history", "list the schema revisions, oldest first"),
+    ):
+        db_sub.add_parser(name, help=text).add_argument("--config", metavar="FILE", help=config_help)
     return parser
 
 
@@ -133,6 +139,30 @@ async def _check_database(settings: Settings) -> int:
     if unreadable:
         print("lists skip these objects; delete them through the API (DELETE by id) or restore them.")
     return 1 if unreadable else 0
+
+
+async def _migrations(settings: Settings, action: str) -> int:
+    """``pygentic db upgrade|current|history``."""
+    from pygentic.storage import Database, migrations
+
+    if action == "history":
+        newest = migrations.head()
+        for revision, description in migrations.history():
+            first_line = description.splitlines()[0] if description else ""
+            print(f"{revision}{' (head)' if revision == newest else ''}: {first_line}")
+        return 0
+    db = Database(settings.database)
+    try:
+        if action == "upgrade":
+            await db.create_schema()
+        async with db.engine.connect() as conn:
+            revision = await conn.run_sync(migrations.current)
+    finally:
+        await db.close()
+    newest = migrations.head()
+    state = "up to date" if revision == newest else f"behind (newest {newest}; run `pygentic db upgrade`)"
+    print(f"database revision {revision or '(none)'}: {state}")
+    return 0 if action == "current" or revision == newest else 1
 
 
 async def _list_connectors(settings: Settings) -> int:
@@ -228,7 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "db":
         logging.basicConfig(level=logging.WARNING)
-        return asyncio.run(_check_database(settings))
+        if args.db_command == "check":
+            return asyncio.run(_check_database(settings))
+        return asyncio.run(_migrations(settings, args.db_command))
 
     if args.command == "connectors":
         logging.basicConfig(level=logging.WARNING)

@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Connection, event, inspect, make_url, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pygentic.config import DatabaseSettings
-from pygentic.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from pygentic.storage import (
+    migrations,
+    tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
+)
 from pygentic.storage.inline_sqlite import checkpoint, inline_connector
 
 log = logging.getLogger("pygentic.storage")
@@ -88,18 +90,15 @@ class Database:
         self._checkpoints: asyncio.Task[None] | None = None
 
     async def create_schema(self) -> None:
-        """Create missing tables (idempotent; safe when several replicas start at once on PostgreSQL)."""
+        """Bring the schema to the newest migration (:mod:`pygentic.storage.migrations`), in one
+        transaction. Safe when several replicas start at once on PostgreSQL: one migrates, the others
+        wait for its lock and then find nothing to do."""
         async with self.engine.begin() as conn:
             if not self.is_sqlite:
-                # Serialize concurrent schema creation across replicas.
                 await conn.execute(text("SELECT pg_advisory_xact_lock(724310591)"))
-            await conn.run_sync(SQLModel.metadata.create_all)
-            added = await conn.run_sync(_add_missing_columns)
-            indexes = await conn.run_sync(_add_missing_indexes)
-        for column in added:
-            log.warning("schema upgraded", extra={"added_column": column})
-        for index in indexes:
-            log.warning("schema upgraded", extra={"added_index": index})
+            applied = await conn.run_sync(migrations.upgrade)
+        for revision in applied:
+            log.warning("schema migrated", extra={"revision": revision})
         if self.sqlite_path is not None and self._checkpoints is None:
             self._checkpoints = asyncio.create_task(self._checkpoint_forever(), name="sqlite checkpoints")
         log.info("storage ready", extra={"backend": "sqlite" if self.is_sqlite else "postgresql"})
@@ -151,43 +150,6 @@ class Database:
         if self.sqlite_path is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(checkpoint, self.sqlite_path, SQLITE_BUSY_TIMEOUT_S)
-
-
-def _add_missing_columns(conn: Connection) -> list[str]:
-    """Additive upgrades: add the nullable columns a newer version declares to tables an older one created.
-
-    Tables are created when missing; a column is added only when it may be NULL (or has a default), so
-    existing rows stay valid. Anything else (renames, type changes) needs a real migration.
-    """
-    inspector = inspect(conn)
-    added = []
-    for table in SQLModel.metadata.sorted_tables:
-        existing = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in existing:
-                continue
-            if not column.nullable and column.server_default is None:
-                raise RuntimeError(
-                    f"table {table.name} lacks the required column {column.name}: "
-                    "this database needs a migration"
-                )
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
-            added.append(f"{table.name}.{column.name}")
-    return added
-
-
-def _add_missing_indexes(conn: Connection) -> list[str]:
-    """Additive upgrades: create the indexes a newer version declares on tables an older one created."""
-    inspector = inspect(conn)
-    added = []
-    for table in SQLModel.metadata.sorted_tables:
-        existing = {i["name"] for i in inspector.get_indexes(table.name)}
-        for index in table.indexes:
-            if index.name not in existing:
-                index.create(conn)
-                added.append(f"{table.name}.{index.name}")
-    return added
 
 
 def _sqlite_file(url: str) -> str | None:
