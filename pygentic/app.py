@@ -13,7 +13,7 @@ from pygentic.connectors.embeddings import build_embeddings
 from pygentic.connectors.plugins import PluginError
 from pygentic.connectors.registry import ConnectorRegistry, ConnectorStartupError
 from pygentic.gateway.app import HttpServer, create_app
-from pygentic.gateway.hosts import default_allowed_hosts
+from pygentic.gateway.hosts import default_allowed_hosts, is_loopback
 from pygentic.grpc.server import GrpcServer, build_server
 from pygentic.ingestion.index import VectorIndex
 from pygentic.interpreter.service import Interpreter
@@ -34,7 +34,11 @@ from pygentic.storage.s3_blobs import BlobStoreUnavailable
 log = logging.getLogger("pygentic.app")
 
 
-StartupError = (ConnectorStartupError, PluginError, BlobStoreUnavailable)
+class UnprotectedBind(Exception):
+    """A non-loopback address would be served with no API key (an open server)."""
+
+
+StartupError = (ConnectorStartupError, PluginError, BlobStoreUnavailable, UnprotectedBind)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class ServeOptions:
     # Set by the worker supervisor (``--workers``): share the gRPC port; serve HTTP on an inherited socket.
     reuse_port: bool = False
     http_fd: int | None = None
+    # Serve a non-loopback address although no API key exists (anyone who reaches it has full access).
+    allow_unauthenticated: bool = False
 
 
 class Pygentic:
@@ -104,6 +110,21 @@ class Pygentic:
         self.http_port: int | None = None
         self._ready = False
 
+    async def _refuse_open_public_bind(self) -> None:
+        host = self.options.host
+        if (
+            is_loopback(host)
+            or self.options.allow_unauthenticated
+            or not await self.operations.keys.is_open()
+        ):
+            return
+        raise UnprotectedBind(
+            f"refusing to serve {host} with no API key: anyone who can reach it could read, change and "
+            "delete every object and spend the upstream's key. Create a key (`pygentic keys create "
+            "--project default`), bind 127.0.0.1, or pass --allow-unauthenticated "
+            "($PYGENTIC_ALLOW_UNAUTHENTICATED=1) to serve it open anyway."
+        )
+
     @property
     def grpc_port(self) -> int:
         if self.grpc is None:
@@ -119,6 +140,7 @@ class Pygentic:
         if self.settings.interpreter.enabled:
             await self.interpreter.start()
         await self.engine.start()
+        await self._refuse_open_public_bind()
         self.grpc = build_server(
             self.operations,
             self.options.host,
@@ -147,6 +169,7 @@ class Pygentic:
                 routers=self.connectors.routers(),
                 allowed_hosts=self.settings.server.allowed_hosts or default_allowed_hosts(self.options.host),
                 cors_origins=self.settings.server.cors_origins,
+                keys=self.operations.keys,
             )
             self.http = HttpServer(
                 app,

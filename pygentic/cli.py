@@ -14,7 +14,7 @@ from pygentic import __version__
 from pygentic.config import ConfigError, Settings, load_settings, resolve_config_path
 from pygentic.logs import configure_logging
 
-COMMANDS = ("serve", "check", "connectors", "db", "exec")
+COMMANDS = ("serve", "check", "connectors", "db", "exec", "keys")
 log = logging.getLogger("pygentic.cli")
 
 
@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default: $PYGENTIC_HOST or 127.0.0.1)",
     )
     serve.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=os.environ.get("PYGENTIC_ALLOW_UNAUTHENTICATED", "") not in ("", "0", "false"),
+        help="serve a non-loopback --host although no API key exists (default: refuse; "
+        "$PYGENTIC_ALLOW_UNAUTHENTICATED=1)",
+    )
+    serve.add_argument(
         "--grpc-port",
         type=int,
         default=_env_int("PYGENTIC_GRPC_PORT", 50051),
@@ -114,6 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="read every stored object and list those that cannot be served (exit 1 if any)"
     )
     db_check.add_argument("--config", metavar="FILE", help=config_help)
+    keys = sub.add_parser("keys", help="API keys: make, list and revoke them")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="make a key for a project and print it (shown only once)")
+    create.add_argument("--project", default="default", help="the project it acts for (default: default)")
+    create.add_argument("--name", default="", help="a label for lists")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key (every replica refuses it within seconds)")
+    revoke.add_argument("key_id", help="the key's id (key_...)")
+    listing = keys_sub.add_parser("list", help="list the keys (ids, projects, prefixes; never the secrets)")
+    for command_parser in (create, revoke, listing):
+        command_parser.add_argument("--config", metavar="FILE", help=config_help)
     for name, text in (
         ("upgrade", "apply the schema migrations the database lacks (the server does it at startup)"),
         ("current", "print the database's schema revision and the newest one"),
@@ -165,6 +182,56 @@ async def _migrations(settings: Settings, action: str) -> int:
     return 0 if action == "current" or revision == newest else 1
 
 
+async def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    """``pygentic keys create|list|revoke``."""
+    from pygentic.errors import ApiError
+    from pygentic.operations.api_keys import KeyStore
+    from pygentic.storage import Database
+
+    db = Database(settings.database)
+    try:
+        await db.create_schema()
+        keys = KeyStore(db)
+        if args.keys_command == "create":
+            row, secret = await keys.create(args.project, args.name)
+            print(secret)
+            print(
+                f"made {row.id} for project {row.project_id}: the key above is shown only now",
+                file=sys.stderr,
+            )
+        elif args.keys_command == "revoke":
+            row = await keys.revoke(args.key_id)
+            print(f"revoked {row.id} (project {row.project_id})")
+        else:
+            print(f"{'ID':<30} {'PROJECT':<20} {'PREFIX':<12} {'CREATED':<10} STATE  NAME")
+            for row in await keys.list():
+                state = "revoked" if row.revoked_at else "active"
+                columns = f"{row.id:<30} {row.project_id:<20} {row.prefix:<12} {row.created_at:<10}"
+                print(f"{columns} {state:<6} {row.name}")
+    except ApiError as exc:
+        print(f"pygentic: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    return 0
+
+
+async def _open_to_the_network(settings: Settings, host: str) -> bool:
+    """Whether serving ``host`` would be an open server on a non-loopback address."""
+    from pygentic.gateway.hosts import is_loopback
+    from pygentic.operations.api_keys import KeyStore
+    from pygentic.storage import Database
+
+    if is_loopback(host):
+        return False
+    db = Database(settings.database)
+    try:
+        await db.create_schema()
+        return await KeyStore(db).is_open()
+    finally:
+        await db.close()
+
+
 async def _list_connectors(settings: Settings) -> int:
     from pygentic.connectors.registry import ConnectorRegistry
     from pygentic.interpreter.service import Interpreter
@@ -206,6 +273,8 @@ def _supervise(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     worker_args = ["--host", args.host, "--log-level", args.log_level]
+    if args.allow_unauthenticated:
+        worker_args.append("--allow-unauthenticated")
     if settings.source is not None:
         worker_args += ["--config", str(settings.source.resolve())]
     try:
@@ -262,6 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_check_database(settings))
         return asyncio.run(_migrations(settings, args.db_command))
 
+    if args.command == "keys":
+        logging.basicConfig(level=logging.WARNING)
+        return asyncio.run(_keys(settings, args))
+
     if args.command == "connectors":
         logging.basicConfig(level=logging.WARNING)
         try:
@@ -275,6 +348,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers is None:
         args.workers = auto_workers(settings.database.url)
     if args.workers > 1:
+        if not args.allow_unauthenticated and asyncio.run(_open_to_the_network(settings, args.host)):
+            print(
+                f"pygentic: refusing to serve {args.host} with no API key; create one (`pygentic keys "
+                "create`), bind 127.0.0.1 or pass --allow-unauthenticated",
+                file=sys.stderr,
+            )
+            return 2
         return _supervise(args, settings)
     if os.environ.get("PYGENTIC_WORKER"):
         _die_with_supervisor()
@@ -285,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gateway=not args.no_gateway,
         reuse_port=args.reuse_port,
         http_fd=args.http_fd,
+        allow_unauthenticated=args.allow_unauthenticated,
     )
     try:
         app = Pygentic(settings, options)

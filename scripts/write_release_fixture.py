@@ -4,7 +4,7 @@ Run it with that release's code first on the import path (a git worktree of the 
 
     git worktree add /tmp/prev <release commit>
     export PYTHONPATH=/tmp/prev:/tmp/prev/tests
-    .venv/bin/python scripts/write_release_fixture.py sqlite:///out/pygentic.db out/files
+    .venv/bin/python scripts/write_release_fixture.py sqlite:///out/pygentic.sqlite3 out/files
     .venv/bin/python scripts/write_release_fixture.py postgresql://postgres@127.0.0.1:5432/fixture out/pgfiles
     pg_dump --no-owner --no-acl --inserts fixture > out/postgresql.sql
 

@@ -68,7 +68,7 @@ def previous_release(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[st
     """A database (its URL) and files directory as the previous release left them."""
     files = tmp_path / "files"
     if request.param == "sqlite":
-        shutil.copy(FIXTURE / "pygentic.db", tmp_path / "pygentic.db")
+        shutil.copy(FIXTURE / "pygentic.sqlite3", tmp_path / "pygentic.db")
         shutil.copytree(FIXTURE / "files", files)
         return f"sqlite:///{tmp_path / 'pygentic.db'}", files
     url: str = request.getfixturevalue("pg_database")

@@ -15,7 +15,7 @@ from fake_upstream import FakeUpstream
 
 from pygentic.config import DatabaseSettings
 from pygentic.ingestion.keywords import KeywordIndex, terms
-from pygentic.storage import Database
+from pygentic.storage import Database, migrations
 
 # Part numbers mean nothing to an embedding model; keyword ranking finds them.
 PARTS = {
@@ -189,7 +189,8 @@ def test_searches_see_added_and_removed_files_at_once(client: openai.OpenAI) -> 
 async def test_an_upgrade_adds_the_columns_and_indexes_a_newer_version_declares(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = Database(DatabaseSettings(url=f"sqlite:///{path}"))
-    await db.create_schema()
+    async with db.engine.begin() as conn:  # the tables of the last release before migrations
+        await conn.run_sync(migrations.baseline_metadata().create_all)
     await db.close()
     with sqlite3.connect(path) as conn:  # what an older version's database lacks
         conn.execute("DROP INDEX ix_chunks_file_id")

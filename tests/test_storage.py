@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from pygentic.config import DatabaseSettings
-from pygentic.storage import CursorNotFound, Database, PageParams
+from pygentic.storage import CursorNotFound, Database, PageParams, migrations
 from pygentic.storage import repositories as repos
 from pygentic.storage.database import async_url
 from pygentic.storage.inline_sqlite import InlineConnection
@@ -81,12 +81,10 @@ async def test_a_failed_transaction_writes_nothing(db: Database) -> None:
 
 async def test_a_database_from_before_migrations_gets_the_new_nullable_columns(database_url: str) -> None:
     database = Database(DatabaseSettings(url=database_url))
-    await database.create_schema()
-    async with database.write() as session:  # as a version older than the baseline left it
-        await session.exec(text("ALTER TABLE runs DROP COLUMN lease_expires_at"))  # type: ignore[call-overload]
-        await session.exec(text("ALTER TABLE runs DROP COLUMN owner"))  # type: ignore[call-overload]
-        await session.exec(text("DROP TABLE alembic_version"))  # type: ignore[call-overload]
-        await session.exec(text("DROP TABLE idempotency_keys"))  # type: ignore[call-overload]
+    async with database.engine.begin() as conn:  # the tables a version older than the baseline made
+        await conn.run_sync(migrations.baseline_metadata().create_all)
+        await conn.execute(text("ALTER TABLE runs DROP COLUMN lease_expires_at"))
+        await conn.execute(text("ALTER TABLE runs DROP COLUMN owner"))
     await database.create_schema()
     async with database.read() as session:
         rows = (await session.exec(text("SELECT owner, lease_expires_at FROM runs"))).all()  # type: ignore[call-overload]

@@ -20,11 +20,13 @@ from pygentic import __version__
 from pygentic.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_REQUEST_BYTES, TLSSettings
 from pygentic.errors import ApiError
 from pygentic.gateway import assistants, files, messages, openapi, runs, threads, vector_stores
+from pygentic.gateway.auth import AuthMiddleware
 from pygentic.gateway.docs import add_docs
 from pygentic.gateway.errors import handle_api_error, handle_http_error, handle_validation_error
 from pygentic.gateway.hosts import HostPolicy
 from pygentic.gateway.idempotency import IdempotencyMiddleware, stream_replayer
 from pygentic.gateway.middleware import GatewayMiddleware
+from pygentic.operations.api_keys import KeyStore
 from pygentic.operations.bundle import Operations
 from pygentic.proto.v1 import runs_pb2
 
@@ -44,6 +46,7 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     allowed_hosts: Sequence[str] = ("*",),
     cors_origins: Sequence[str] = (),
+    keys: KeyStore | None = None,
 ) -> FastAPI:
     """The OpenAI-compatible REST API over ``operations``, plus the plugin directory's ``routers``. Each
     connector is reachable in route handlers as ``request.state.<connector name>``; request bodies above
@@ -70,6 +73,7 @@ def create_app(
         ),
         unbuffered=("/v1/files",),
     )
+    app.add_middleware(AuthMiddleware, keys=keys)  # outside idempotency: keys are per project
     app.add_middleware(
         GatewayMiddleware,
         max_body_bytes=max_body_bytes,

@@ -33,13 +33,17 @@ def idempotent_unary(
     behavior: UnaryBehavior,
     serialize: Callable[[Any], bytes],
     guard: Callable[[BaseException, aio.ServicerContext], Awaitable[None]],
+    authenticate: Callable[[aio.ServicerContext], Awaitable[None]] | None = None,
 ) -> UnaryBehavior:
     """``behavior`` (which decodes raw requests and aborts on errors) answering retries from the store;
-    it returns serialized responses. ``guard`` turns an exception of the store into the call's status."""
+    it returns serialized responses. ``guard`` turns an exception of the store into the call's status;
+    ``authenticate`` finds the caller's project first (keys are per project)."""
 
     async def wrapper(raw: bytes, context: aio.ServicerContext) -> bytes:
         digest = fingerprint([method, raw])
         try:
+            if authenticate is not None:
+                await authenticate(context)
             replay = await store.begin(key, digest)
         except Exception as exc:
             await guard(exc, context)

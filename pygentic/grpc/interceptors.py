@@ -13,8 +13,10 @@ from grpc import aio
 
 from pygentic.errors import ApiError, ErrorKind, error_reference, internal_error_message
 from pygentic.grpc.idempotency import idempotency_key, idempotent_unary
+from pygentic.operations.api_keys import KeyStore
 from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.json_values import check_request_values
+from pygentic.storage.tenancy import set_project
 
 log = logging.getLogger("pygentic.rpc")
 
@@ -92,12 +94,35 @@ def _decode(raw: Any, deserialize: Callable[[bytes], Any] | None) -> Any:
     return request
 
 
+PUBLIC_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+Authenticator = Callable[[aio.ServicerContext], Awaitable[None]]
+
+
+def authenticator(keys: KeyStore | None, method: str) -> Authenticator | None:
+    """What sets an RPC's project from its ``authorization`` metadata (None: no check for ``method``:
+    health checking and reflection are public)."""
+    if keys is None or method.startswith(PUBLIC_SERVICES):
+        return None
+
+    async def authenticate(context: aio.ServicerContext) -> None:
+        metadata = dict(context.invocation_metadata() or ())
+        caller = await keys.caller(metadata.get("authorization"))
+        set_project(caller.project)  # this RPC's task only
+
+    return authenticate
+
+
 def _wrap_unary(
-    method: str, behavior: Callable[..., Awaitable[Any]], deserialize: Callable[[bytes], Any] | None
+    method: str,
+    behavior: Callable[..., Awaitable[Any]],
+    deserialize: Callable[[bytes], Any] | None,
+    authenticate: Authenticator | None = None,
 ) -> Callable[..., Awaitable[Any]]:
     async def wrapper(raw: Any, context: aio.ServicerContext) -> Any:
         outcome = _Outcome(method)
         try:
+            if authenticate is not None:
+                await authenticate(context)
             return await behavior(_decode(raw, deserialize), context)
         except aio.AbortError:
             raise
@@ -113,11 +138,16 @@ def _wrap_unary(
 
 
 def _wrap_stream(
-    method: str, behavior: Callable[..., AsyncIterator[Any]], deserialize: Callable[[bytes], Any] | None
+    method: str,
+    behavior: Callable[..., AsyncIterator[Any]],
+    deserialize: Callable[[bytes], Any] | None,
+    authenticate: Authenticator | None = None,
 ) -> Callable[..., AsyncIterator[Any]]:
     async def wrapper(raw: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
         outcome = _Outcome(method)
         try:
+            if authenticate is not None:
+                await authenticate(context)
             async for item in behavior(_decode(raw, deserialize), context):
                 yield item
         except aio.AbortError:
@@ -134,7 +164,10 @@ def _wrap_stream(
 
 
 def _wrap_client_stream(
-    method: str, behavior: Callable[..., Awaitable[Any]], deserialize: Callable[[bytes], Any] | None
+    method: str,
+    behavior: Callable[..., Awaitable[Any]],
+    deserialize: Callable[[bytes], Any] | None,
+    authenticate: Authenticator | None = None,
 ) -> Callable[..., Awaitable[Any]]:
     async def wrapper(raw_iterator: AsyncIterator[Any], context: aio.ServicerContext) -> Any:
         outcome = _Outcome(method)
@@ -144,6 +177,8 @@ def _wrap_client_stream(
                 yield _decode(raw, deserialize)
 
         try:
+            if authenticate is not None:
+                await authenticate(context)
             return await behavior(requests(), context)
         except aio.AbortError:
             raise
@@ -162,10 +197,13 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
     """Decodes and checks requests (INVALID_ARGUMENT when they are not valid), turns :class:`ApiError`
     into its status code and any other exception into INTERNAL (never UNKNOWN), and logs ``method``,
     ``status`` and ``duration_ms`` once per RPC. With ``idempotency``, a unary call carrying
-    ``idempotency-key`` metadata is answered from its first successful attempt."""
+    ``idempotency-key`` metadata is answered from its first successful attempt; with ``keys``, every call
+    but health checks and reflection runs acting for its caller's project (UNAUTHENTICATED without an
+    active key when keys are required)."""
 
-    def __init__(self, idempotency: IdempotencyStore | None = None) -> None:
+    def __init__(self, idempotency: IdempotencyStore | None = None, keys: KeyStore | None = None) -> None:
         self.idempotency = idempotency
+        self.keys = keys
 
     async def intercept_service(
         self,
@@ -176,10 +214,11 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
+        authenticate = authenticator(self.keys, method)
         # The wrappers decode the request themselves (grpc gets no deserializer), so that a request that
         # cannot be decoded is answered INVALID_ARGUMENT.
         if handler.unary_unary is not None:
-            wrapped = _wrap_unary(method, handler.unary_unary, handler.request_deserializer)
+            wrapped = _wrap_unary(method, handler.unary_unary, handler.request_deserializer, authenticate)
             key = idempotency_key(handler_call_details.invocation_metadata)
             if key is not None and self.idempotency is not None:
 
@@ -192,7 +231,13 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
 
                 return grpc.unary_unary_rpc_method_handler(  # it serializes (and replays) the response
                     idempotent_unary(
-                        method, key, self.idempotency, wrapped, handler.response_serializer, guard
+                        method,
+                        key,
+                        self.idempotency,
+                        wrapped,
+                        handler.response_serializer,
+                        guard,
+                        authenticate,
                     ),
                 )
             return grpc.unary_unary_rpc_method_handler(
@@ -200,12 +245,12 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(method, handler.unary_stream, handler.request_deserializer),
+                _wrap_stream(method, handler.unary_stream, handler.request_deserializer, authenticate),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                _wrap_client_stream(method, handler.stream_unary, handler.request_deserializer),
+                _wrap_client_stream(method, handler.stream_unary, handler.request_deserializer, authenticate),
                 response_serializer=handler.response_serializer,
             )
         return handler

@@ -74,7 +74,7 @@ def build_server(
     ``reuse_port``: share the port with the other workers (SO_REUSEPORT; the kernel spreads connections);
     without it, a port already in use is an error. ``tls``: serve TLS (mutual TLS with a client CA)."""
     server = aio.server(
-        interceptors=[ErrorAndLogInterceptor(operations.idempotency)],
+        interceptors=[ErrorAndLogInterceptor(operations.idempotency, operations.keys)],
         options=[
             ("grpc.max_receive_message_length", max_request_bytes),
             ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),

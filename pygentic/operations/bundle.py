@@ -12,6 +12,7 @@ from pygentic.config import Settings
 from pygentic.connectors.embeddings import EmbeddingConnector
 from pygentic.ingestion.index import VectorIndex
 from pygentic.ingestion.worker import IngestionWorker
+from pygentic.operations.api_keys import KeyStore
 from pygentic.operations.assistants import AssistantOperations
 from pygentic.operations.files import FileOperations
 from pygentic.operations.idempotency import IdempotencyStore
@@ -41,6 +42,7 @@ class Operations:
     vector_stores: VectorStoreOperations
     ingestion: IngestionWorker
     idempotency: IdempotencyStore
+    keys: KeyStore
     _key_expiry: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -71,6 +73,7 @@ class Operations:
             vector_stores=VectorStoreOperations(db, references, ingestion, embeddings, vector_index),
             ingestion=ingestion,
             idempotency=IdempotencyStore(db),
+            keys=KeyStore(db),
         )
 
     async def start(self) -> None:

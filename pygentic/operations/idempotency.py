@@ -22,12 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from pygentic.errors import ApiError, ErrorKind, invalid
 from pygentic.storage import Database
 from pygentic.storage.tables import IdempotencyRow
+from pygentic.storage.tenancy import DEFAULT_PROJECT, current_project
 
 KEY_TTL_S = 24 * 3600
 WAIT_S = 30.0  # how long a retry waits for the first attempt still running
 ABANDONED_S = 600.0  # a first attempt this old and unfinished died with its process: the key is free
 POLL_S = 0.05
-MAX_KEY = 255
+MAX_KEY = 190  # stored with its project (up to 64 characters) in a column of 255
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ def fingerprint(parts: Iterable[bytes | str]) -> str:
     return digest.hexdigest()
 
 
+def scoped_key(key: str) -> str:
+    """The stored form of a client's key: its project's (two projects may use the same key)."""
+    return f"{current_project() or DEFAULT_PROJECT}:{key}"
+
+
 class IdempotencyStore:
     """The database's record of keyed requests, shared by both front doors and every replica."""
 
@@ -62,6 +68,7 @@ class IdempotencyStore:
         is still running after :attr:`wait` seconds."""
         if not key or len(key) > MAX_KEY:
             raise invalid("Idempotency-Key", f"must be 1 to {MAX_KEY} characters.")
+        key = scoped_key(key)
         deadline = time.monotonic() + self.wait
         while True:
             row = await self._claim(key, digest)
@@ -110,6 +117,7 @@ class IdempotencyStore:
 
     async def finish(self, key: str, status: int, content_type: str, body: bytes) -> None:
         """Keep the answer of the request holding ``key``."""
+        key = scoped_key(key)
         async with self.db.write() as session:
             row = await session.get(IdempotencyRow, key)
             if row is not None:
@@ -118,6 +126,7 @@ class IdempotencyStore:
 
     async def release(self, key: str) -> None:
         """The request holding ``key`` failed: the key is free for a retry."""
+        key = scoped_key(key)
         async with self.db.write() as session:
             await session.exec(  # type: ignore[call-overload]
                 delete(IdempotencyRow).where(IdempotencyRow.key == key, IdempotencyRow.state == "pending")

@@ -14,6 +14,7 @@ from pygentic.operations.validation import require_id
 from pygentic.storage import Database
 from pygentic.storage.repositories import now
 from pygentic.storage.tables import FileRow, MessageRow, VectorStoreRow
+from pygentic.storage.tenancy import in_project
 
 
 class References:
@@ -60,7 +61,12 @@ class References:
                 ids = {store_id for store_id, _ in stores}
                 known = set(
                     (
-                        await session.exec(select(VectorStoreRow.id).where(col(VectorStoreRow.id).in_(ids)))
+                        await session.exec(
+                            in_project(
+                                select(VectorStoreRow.id).where(col(VectorStoreRow.id).in_(ids)),
+                                VectorStoreRow,
+                            )
+                        )
                     ).all()
                 )
             for store_id, param in stores:
@@ -78,7 +84,9 @@ class References:
 
     async def _existing_files(self, file_ids: set[str]) -> set[str]:
         async with self.db.read() as session:
-            stmt = select(FileRow.id, FileRow.expires_at).where(col(FileRow.id).in_(file_ids))
+            stmt = in_project(
+                select(FileRow.id, FileRow.expires_at).where(col(FileRow.id).in_(file_ids)), FileRow
+            )
             rows = (await session.exec(stmt)).all()
         t = now()
         return {file_id for file_id, expires_at in rows if not expired(expires_at, t)}

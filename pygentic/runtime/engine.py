@@ -42,6 +42,7 @@ from pygentic.storage.repositories import (
     now,
 )
 from pygentic.storage.tables import MessageRow, RunRow, RunStepRow
+from pygentic.storage.tenancy import set_project
 
 log = logging.getLogger("pygentic.runs")
 
@@ -416,6 +417,7 @@ class RunEngine:
         return self._limits[connector.name]
 
     async def _drive(self, live: LiveRun) -> None:
+        set_project(live.run.project_id)  # what the run reads and writes is its project's (this task only)
         run_id = live.run.id
         ended = True
         deadline: float | None = None

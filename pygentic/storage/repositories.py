@@ -23,6 +23,7 @@ from pygentic.storage.tables import (
     VectorStoreFileRow,
     VectorStoreRow,
 )
+from pygentic.storage.tenancy import current_project
 
 RowT = TypeVar("RowT", bound=SQLModel)
 
@@ -52,8 +53,13 @@ class Repository(Generic[RowT]):
         self._columns = [(prop.key, prop.columns[0].key) for prop in inspect(model).column_attrs]
         self._insert = insert(self.table)
         c = self.table.c
+        # Rows of a project (see pygentic.storage.tenancy): found only while acting for it.
+        self.scoped = "project_id" in c
         self._exists = core_select(c.id).where(c.id == bindparam("id"))
         self._exists_locked = self._exists.with_for_update()
+        if self.scoped:
+            self._exists_in = self._exists.where(c.project_id == bindparam("project"))
+            self._exists_in_locked = self._exists_in.with_for_update()
         self._column_of = dict(self._columns)
         self._updates: dict[tuple[str, ...], Any] = {}
 
@@ -71,6 +77,9 @@ class Repository(Generic[RowT]):
         forgets the row, so changes to it are written only by :meth:`save` (no flush at commit)."""
         m: Any = self.model
         stmt = select(self.model).where(m.id == object_id)
+        project = current_project() if self.scoped else None
+        if project is not None:
+            stmt = stmt.where(m.project_id == project)
         for name, value in equals.items():
             stmt = stmt.where(getattr(m, name) == value)
         if lock:
@@ -80,13 +89,21 @@ class Repository(Generic[RowT]):
             session.expunge(row)
         return row
 
+    def _stamp(self, row: RowT) -> None:
+        """A new row belongs to the project acting (else to the one it names)."""
+        project = current_project() if self.scoped else None
+        if project is not None:
+            row.project_id = project  # type: ignore[attr-defined]
+
     async def add(self, session: AsyncSession, row: RowT) -> RowT:
+        self._stamp(row)
         session.add(row)
         await session.flush()
         return row
 
     async def insert(self, session: AsyncSession, row: RowT) -> RowT:
         """Write ``row`` with one Core INSERT (not tracked by the session afterwards)."""
+        self._stamp(row)
         values = {column: getattr(row, attr) for attr, column in self._columns}
         if values.get("seq") is None:
             values.pop("seq", None)
@@ -116,12 +133,20 @@ class Repository(Generic[RowT]):
     async def exists(self, session: AsyncSession, object_id: str, *, lock: bool = False) -> bool:
         """Whether the row with this id exists (one Core SELECT); ``lock`` as in :meth:`get`."""
         connection = await session.connection()
-        stmt = self._exists_locked if lock else self._exists
-        return (await connection.execute(stmt, {"id": object_id})).first() is not None
+        project = current_project() if self.scoped else None
+        if project is not None:
+            stmt = self._exists_in_locked if lock else self._exists_in
+            found = await connection.execute(stmt, {"id": object_id, "project": project})
+        else:
+            found = await connection.execute(self._exists_locked if lock else self._exists, {"id": object_id})
+        return found.first() is not None
 
     async def page(self, session: AsyncSession, params: PageParams, **equals: Any) -> Page[RowT]:
         m: Any = self.model
         conds = [getattr(m, name) == value for name, value in equals.items()]
+        project = current_project() if self.scoped else None
+        if project is not None:
+            conds.append(m.project_id == project)
         return await fetch_page(session, self.model, params, *conds)
 
     async def delete(self, session: AsyncSession, row: RowT) -> None:

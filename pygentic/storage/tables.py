@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from pygentic.storage.tenancy import DEFAULT_PROJECT
+
 
 def _new_list() -> list[Any]:
     return []
@@ -33,6 +35,17 @@ def _json(default: Any = None) -> Any:
     return Field(default=default, sa_type=JSON, nullable=True)
 
 
+def _project() -> Any:
+    """The owning project (see :mod:`pygentic.storage.tenancy`); rows from before projects are the
+    default project's."""
+    return Field(
+        default=DEFAULT_PROJECT,
+        max_length=64,
+        index=True,
+        sa_column_kwargs={"server_default": DEFAULT_PROJECT},
+    )
+
+
 def _meta() -> Any:
     return Field(default_factory=_new_dict, sa_type=JSON, sa_column_kwargs={"name": "metadata"})
 
@@ -44,6 +57,7 @@ class AssistantRow(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = _project()
     created_at: int = Field(sa_type=BigInteger, index=True)
     name: str | None = None
     description: str | None = None
@@ -65,6 +79,7 @@ class ThreadRow(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = _project()
     created_at: int = Field(sa_type=BigInteger, index=True)
     tool_resources: dict[str, Any] | None = _json()
     meta: dict[str, str] = _meta()
@@ -77,6 +92,7 @@ class MessageRow(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = _project()
     created_at: int = Field(sa_type=BigInteger, index=True)
     thread_id: str = Field(index=True, max_length=64)
     status: str = "completed"
@@ -98,6 +114,7 @@ class RunRow(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = _project()
     created_at: int = Field(sa_type=BigInteger, index=True)
     thread_id: str = Field(index=True, max_length=64)
     assistant_id: str
@@ -137,6 +154,7 @@ class RunStepRow(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = _project()
     created_at: int = Field(sa_type=BigInteger, index=True)
     thread_id: str = Field(index=True, max_length=64)
     run_id: str = Field(index=True, max_length=64)
@@ -160,6 +178,7 @@ class FileRow(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = _project()
     created_at: int = Field(sa_type=BigInteger, index=True)
     filename: str
     purpose: str = Field(index=True, max_length=32)
@@ -175,6 +194,7 @@ class VectorStoreRow(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = _project()
     created_at: int = Field(sa_type=BigInteger, index=True)
     name: str = ""
     description: str | None = None
@@ -195,6 +215,7 @@ class VectorStoreFileRow(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, max_length=64)
+    project_id: str = _project()
     vector_store_id: str = Field(index=True, max_length=64)
     created_at: int = Field(sa_type=BigInteger, index=True)
     status: str = Field(default="in_progress", index=True, max_length=16)
@@ -214,6 +235,7 @@ class VectorStoreFileBatchRow(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = _project()
     vector_store_id: str = Field(index=True, max_length=64)
     created_at: int = Field(sa_type=BigInteger, index=True)
     cancelled_at: int | None = Field(default=None, sa_type=BigInteger)
@@ -246,3 +268,19 @@ class IdempotencyRow(SQLModel, table=True):
     content_type: str | None = Field(default=None, max_length=100)
     body: bytes | None = Field(default=None, sa_type=LargeBinary)
     created_at: float = Field(index=True)
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """An API key: the project it acts for and the SHA-256 of its secret (the secret itself is shown
+    once, when it is made, and never stored)."""
+
+    __tablename__ = "api_keys"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = Field(index=True, max_length=64)
+    name: str = Field(default="", max_length=256)
+    prefix: str = Field(max_length=32)  # the secret's first characters, to tell keys apart in lists
+    digest: str = Field(index=True, unique=True, max_length=64)
+    created_at: int = Field(sa_type=BigInteger)
+    revoked_at: int | None = Field(default=None, sa_type=BigInteger)

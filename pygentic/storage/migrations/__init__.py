@@ -12,8 +12,11 @@ until the migrated schema matches the models again); write it with ``make migrat
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -50,6 +53,20 @@ def upgrade(connection: Connection) -> list[str]:
     script = ScriptDirectory.from_config(config())
     applied = [r.revision for r in script.iterate_revisions("head", before or "base") if r.revision != before]
     return list(reversed(applied))
+
+
+def baseline_metadata() -> Any:
+    """The tables of the baseline revision (release 0.1.0's schema, without ``alembic_version``): what a
+    database made before migrations holds, for upgrade tests and tools."""
+    spec = importlib.util.spec_from_file_location("pygentic_baseline", HERE / "versions" / "0001_baseline.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    metadata = module.METADATA
+    for table_name, name, columns, unique in module.INDEXES:
+        table = metadata.tables[table_name]
+        sa.Index(name, *(table.c[c] for c in columns), unique=unique)  # attaches itself to the table
+    return metadata
 
 
 def history() -> list[tuple[str, str]]:

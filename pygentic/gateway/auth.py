@@ -1,0 +1,59 @@
+"""API keys on the gateway (plain ASGI, inside the Host check): ``Authorization: Bearer <key>`` names
+the caller's project, and every route runs acting for it (see :mod:`pygentic.storage.tenancy`).
+
+On an open server (no active key) every caller acts for the default project. ``/healthz``, ``/docs``
+with its assets and ``/openapi.json`` need no key.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pygentic.errors import ApiError
+from pygentic.gateway.errors import error_body
+from pygentic.gateway.middleware import header_value
+from pygentic.operations.api_keys import KeyStore
+from pygentic.storage.tenancy import acting_for
+
+PUBLIC_PATHS = ("/healthz", "/docs", "/openapi.json")
+PUBLIC_PREFIXES = ("/docs-assets/",)
+
+
+class AuthMiddleware:
+    """Finds the caller of every request (401 without a valid key when keys are required)."""
+
+    def __init__(self, app: ASGIApp, *, keys: KeyStore | None) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or self.keys is None
+            or path in PUBLIC_PATHS
+            or path.startswith(PUBLIC_PREFIXES)
+        ):
+            await self.app(scope, receive, send)
+            return
+        try:
+            caller = await self.keys.caller(header_value(scope, b"authorization"))
+        except ApiError as exc:
+            payload = json.dumps(error_body(exc.message, 401, code="invalid_api_key")).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode()),
+                        (b"www-authenticate", b'Bearer realm="pygentic"'),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": payload})
+            return
+        with acting_for(caller.project):
+            await self.app(scope, receive, send)
