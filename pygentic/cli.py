@@ -126,6 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys_sub.add_parser("create", help="make a key for a project and print it (shown only once)")
     create.add_argument("--project", default="default", help="the project it acts for (default: default)")
     create.add_argument("--name", default="", help="a label for lists")
+    create.add_argument(
+        "--requests-per-minute",
+        type=int,
+        default=None,
+        help="this key's request rate limit (0: none; default: [keys])",
+    )
+    create.add_argument(
+        "--active-runs",
+        type=int,
+        default=None,
+        help="this key's limit of active runs (0: none; default: [keys])",
+    )
     revoke = keys_sub.add_parser("revoke", help="revoke a key (every replica refuses it within seconds)")
     revoke.add_argument("key_id", help="the key's id (key_...)")
     listing = keys_sub.add_parser("list", help="list the keys (ids, projects, prefixes; never the secrets)")
@@ -193,7 +205,9 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
         await db.create_schema()
         keys = KeyStore(db)
         if args.keys_command == "create":
-            row, secret = await keys.create(args.project, args.name)
+            row, secret = await keys.create(
+                args.project, args.name, args.requests_per_minute, args.active_runs
+            )
             print(secret)
             print(
                 f"made {row.id} for project {row.project_id}: the key above is shown only now",
@@ -203,17 +217,22 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
             row = await keys.revoke(args.key_id)
             print(f"revoked {row.id} (project {row.project_id})")
         else:
-            print(f"{'ID':<30} {'PROJECT':<20} {'PREFIX':<12} {'CREATED':<10} STATE  NAME")
+            print(f"{'ID':<30} {'PROJECT':<20} {'PREFIX':<12} {'CREATED':<10} {'STATE':<7} RPM/RUNS NAME")
             for row in await keys.list():
                 state = "revoked" if row.revoked_at else "active"
                 columns = f"{row.id:<30} {row.project_id:<20} {row.prefix:<12} {row.created_at:<10}"
-                print(f"{columns} {state:<6} {row.name}")
+                limits = f"{_limit(row.requests_per_minute)}/{_limit(row.active_runs)}"
+                print(f"{columns} {state:<7} {limits:<8} {row.name}")
     except ApiError as exc:
         print(f"pygentic: {exc.message}", file=sys.stderr)
         return 2
     finally:
         await db.close()
     return 0
+
+
+def _limit(value: int | None) -> str:
+    return "default" if value is None else ("none" if value == 0 else str(value))
 
 
 async def _open_to_the_network(settings: Settings, host: str) -> bool:

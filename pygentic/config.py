@@ -208,6 +208,14 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class KeySettings:
+    """``[keys]``: the limits of every API key (0: none); a key made with its own limits keeps those."""
+
+    requests_per_minute: int = 0  # per key, per server process (a replica counts its own)
+    active_runs: int = 0  # per key: queued, in_progress, requires_action or cancelling at once
+
+
+@dataclass(frozen=True)
 class TLSSettings:
     """``[server.tls]``: TLS for both doors (gRPC and HTTPS) from PEM files; with ``client_ca``, mutual
     TLS: only clients presenting a certificate signed by that CA are served."""
@@ -248,6 +256,7 @@ class Settings:
     serverless: tuple[ServerlessSettings, ...] = ()
     runs: RunSettings = field(default_factory=RunSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    keys: KeySettings = field(default_factory=KeySettings)
     plugins: tuple[PluginSettings, ...] = ()
     plugin_dir: str | None = None
     routers: tuple[str, ...] = ()
@@ -552,6 +561,15 @@ def _runs(t: _Table) -> RunSettings:
     return settings
 
 
+def _keys(t: _Table) -> KeySettings:
+    settings = KeySettings(
+        requests_per_minute=t.integer("requests_per_minute", 0, minimum=0) or 0,
+        active_runs=t.integer("active_runs", 0, minimum=0) or 0,
+    )
+    t.reject_unknown()
+    return settings
+
+
 def _server(t: _Table) -> ServerSettings:
     hosts = _strings(t, "allowed_hosts")
     settings = ServerSettings(
@@ -598,6 +616,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
     connectors = top.get("connectors", dict, {})
     runs_table = top.get("runs", dict, {})
     server_table = top.get("server", dict, {})
+    keys_table = top.get("keys", dict, {})
     plugin_dir = top.get("plugin_dir", str)
     routers = top.get("routers", list, [])
     if not all(isinstance(r, str) and ":" in r for r in routers):
@@ -660,6 +679,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
         serverless=tuple(serverless),
         runs=_runs(_Table(label, "runs", runs_table)),
         server=_server(_Table(label, "server", server_table)),
+        keys=_keys(_Table(label, "keys", keys_table)),
         plugins=tuple(plugins),
         plugin_dir=plugin_dir,
         routers=tuple(routers),

@@ -28,9 +28,12 @@ class ErrorKind(enum.Enum):
 
 
 class ApiError(Exception):
-    """An error to report to the caller: its kind, a readable message and the offending field, if any."""
+    """An error to report to the caller: its kind, a readable message, the offending field and, for a
+    limit, when to retry (if any)."""
 
-    def __init__(self, kind: ErrorKind, message: str, *, param: str | None = None) -> None:
+    def __init__(
+        self, kind: ErrorKind, message: str, *, param: str | None = None, retry_after: float | None = None
+    ) -> None:
         if len(message) > MAX_ERROR_MESSAGE:
             message = message[: MAX_ERROR_MESSAGE - 3] + "..."
         if param is not None and len(param) > 200:
@@ -39,6 +42,7 @@ class ApiError(Exception):
         self.kind = kind
         self.message = message
         self.param = param
+        self.retry_after = retry_after  # seconds, for RESOURCE_EXHAUSTED: sent as Retry-After
 
     def __repr__(self) -> str:
         return f"ApiError({self.kind.name}, {self.message!r}, param={self.param!r})"

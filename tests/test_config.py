@@ -157,6 +157,8 @@ suffix = ".rb"
             ["[connectors.llm_service]", "'token_limit'", "'max_completion_tokens'"],
         ),
         ('[connectors.llm_service]\nvision = "yes"\n', ["[connectors.llm_service]", "'vision'"]),
+        ("[keys]\nactive_runs = -1\n", ["[keys]", "'active_runs'"]),
+        ("[keys]\nrequests_per_hour = 5\n", ["[keys]", "requests_per_hour"]),
         (
             '[connectors.files]\nimage_base_url = "pygentic.internal"\n',
             ["[connectors.files]", "'image_base_url'", "http"],
@@ -242,3 +244,6 @@ def test_vision_token_limit_and_image_urls(tmp_path: Path) -> None:
     defaults = load_settings(None)
     assert (defaults.llm_service.vision, defaults.llm_service.token_limit) == (True, "auto")
     assert defaults.files.image_base_url is None
+    path.write_text("[keys]\nrequests_per_minute = 60\nactive_runs = 4\n")
+    keys = load_settings(path).keys
+    assert (keys.requests_per_minute, keys.active_runs) == (60, 4)

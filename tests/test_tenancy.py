@@ -295,3 +295,40 @@ def test_an_open_server_refuses_a_public_address(tmp_path: Path) -> None:
     finally:
         allowed.kill()
         allowed.wait()
+
+
+def test_a_key_past_its_rate_limit_gets_429_with_retry_after(server: ThreadedServer) -> None:
+    _, secret = server.call(server.app.operations.keys.create("alpha", "limited", requests_per_minute=3))
+    client = sdk(server, secret)
+    for _ in range(3):
+        client.beta.assistants.list()
+    with pytest.raises(openai.RateLimitError) as info:
+        client.beta.assistants.list()
+    assert info.value.status_code == 429 and int(info.value.response.headers["retry-after"]) >= 1
+    assert "3 requests per minute" in info.value.message
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        with pytest.raises(grpc.RpcError) as rpc:
+            assistants_pb2_grpc.AssistantsStub(channel).ListAssistants(
+                assistants_pb2.ListAssistantsRequest(), metadata=(("authorization", f"Bearer {secret}"),)
+            )
+        assert rpc.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert int(dict(rpc.value.trailing_metadata() or ())["retry-after"]) >= 1
+    sdk(server, make_key(server, "beta")).beta.assistants.list()  # another key has its own budget
+
+
+def test_a_key_may_have_only_so_many_active_runs(server: ThreadedServer) -> None:
+    _, secret = server.call(server.app.operations.keys.create("alpha", "one run", active_runs=1))
+    client = sdk(server, secret)
+    assistant = client.beta.assistants.create(model="words:100:0.05")
+    first = client.beta.threads.create_and_run(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "long"}]}
+    )
+    other = client.beta.threads.create(messages=[{"role": "user", "content": "second"}])
+    with pytest.raises(openai.RateLimitError) as info:
+        client.beta.threads.runs.create(thread_id=other.id, assistant_id=assistant.id)
+    assert "active runs" in info.value.message and info.value.response.headers["retry-after"] == "1"
+    client.beta.threads.runs.cancel(first.id, thread_id=first.thread_id)
+    client.beta.threads.runs.poll(first.id, thread_id=first.thread_id)
+    second = client.beta.threads.runs.create(thread_id=other.id, assistant_id=assistant.id)
+    assert second.status == "queued"
+    client.beta.threads.runs.cancel(second.id, thread_id=other.id)

@@ -1,5 +1,6 @@
 """API keys on the gateway (plain ASGI, inside the Host check): ``Authorization: Bearer <key>`` names
-the caller's project, and every route runs acting for it (see :mod:`pygentic.storage.tenancy`).
+the caller's project, and every route runs acting for it (see :mod:`pygentic.storage.tenancy`); a key
+past its requests-per-minute limit gets 429 with ``Retry-After``.
 
 On an open server (no active key) every caller acts for the default project. ``/healthz``, ``/docs``
 with its assets and ``/openapi.json`` need no key.
@@ -11,11 +12,10 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pygentic.errors import ApiError
-from pygentic.gateway.errors import error_body
+from pygentic.errors import ApiError, ErrorKind
+from pygentic.gateway.errors import error_body, retry_headers
 from pygentic.gateway.middleware import header_value
-from pygentic.operations.api_keys import KeyStore
-from pygentic.storage.tenancy import acting_for
+from pygentic.operations.api_keys import KeyStore, serving
 
 PUBLIC_PATHS = ("/healthz", "/docs", "/openapi.json")
 PUBLIC_PREFIXES = ("/docs-assets/",)
@@ -41,19 +41,21 @@ class AuthMiddleware:
         try:
             caller = await self.keys.caller(header_value(scope, b"authorization"))
         except ApiError as exc:
-            payload = json.dumps(error_body(exc.message, 401, code="invalid_api_key")).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode()),
-                        (b"www-authenticate", b'Bearer realm="pygentic"'),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": payload})
+            await _refuse(send, exc)
             return
-        with acting_for(caller.project):
+        with serving(caller):
             await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, exc: ApiError) -> None:
+    """401 for a missing or wrong key (OpenAI's ``invalid_api_key``), 429 with Retry-After past a limit."""
+    limited = exc.kind is ErrorKind.RESOURCE_EXHAUSTED
+    status = 429 if limited else 401
+    code = "rate_limit_exceeded" if limited else "invalid_api_key"
+    payload = json.dumps(error_body(exc.message, status, code=code)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in retry_headers(exc).items()]
+    if not limited:
+        headers.append((b"www-authenticate", b'Bearer realm="pygentic"'))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import Request
@@ -40,10 +41,17 @@ def api_error_body(exc: ApiError) -> tuple[int, dict[str, Any]]:
     return status, error_body(exc.message, status, exc.param, exc.kind.value)
 
 
+def retry_headers(exc: ApiError) -> dict[str, str]:
+    """``Retry-After`` (whole seconds, at least 1) for an error that says when to retry."""
+    if exc.retry_after is None:
+        return {}
+    return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+
+
 async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     status, body = api_error_body(exc)
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=retry_headers(exc))
 
 
 # Pydantic's error types for query and path parameters, and the JSON type each expected.

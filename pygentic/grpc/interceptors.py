@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -13,10 +14,9 @@ from grpc import aio
 
 from pygentic.errors import ApiError, ErrorKind, error_reference, internal_error_message
 from pygentic.grpc.idempotency import idempotency_key, idempotent_unary
-from pygentic.operations.api_keys import KeyStore
+from pygentic.operations.api_keys import KeyStore, act_as
 from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.json_values import check_request_values
-from pygentic.storage.tenancy import set_project
 
 log = logging.getLogger("pygentic.rpc")
 
@@ -65,6 +65,8 @@ async def _abort_for(exc: BaseException, outcome: _Outcome, context: aio.Service
     if isinstance(exc, ApiError):
         outcome.code = STATUS_FOR_KIND[exc.kind]
         outcome.detail = exc.message
+        if exc.retry_after is not None:
+            context.set_trailing_metadata((("retry-after", str(max(1, math.ceil(exc.retry_after)))),))
         await context.abort(outcome.code, exc.message)
     reference = error_reference()
     log.error(
@@ -106,8 +108,7 @@ def authenticator(keys: KeyStore | None, method: str) -> Authenticator | None:
 
     async def authenticate(context: aio.ServicerContext) -> None:
         metadata = dict(context.invocation_metadata() or ())
-        caller = await keys.caller(metadata.get("authorization"))
-        set_project(caller.project)  # this RPC's task only
+        act_as(await keys.caller(metadata.get("authorization")))  # this RPC's task only
 
     return authenticate
 

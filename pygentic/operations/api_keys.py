@@ -12,16 +12,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from sqlmodel import col, select
 
 from pygentic import ids
+from pygentic.config import KeySettings
 from pygentic.errors import ApiError, ErrorKind, not_found
 from pygentic.storage import Database
 from pygentic.storage.repositories import now
 from pygentic.storage.tables import ApiKeyRow
-from pygentic.storage.tenancy import DEFAULT_PROJECT
+from pygentic.storage.tenancy import DEFAULT_PROJECT, acting_for, set_project
 
 SECRET_PREFIX = "sk-pyg-"
 CACHE_S = 2.0
@@ -30,10 +34,56 @@ KEY_ID_PREFIX = "key_"
 
 @dataclass(frozen=True)
 class Caller:
-    """Who a request comes from: the project it acts for, and its key (None on an open server)."""
+    """Who a request comes from: the project it acts for, its key (None on an open server) and that
+    key's limit of active runs (0: none)."""
 
     project: str
     key_id: str | None = None
+    active_runs: int = 0
+
+
+_caller: ContextVar[Caller | None] = ContextVar("pygentic_caller", default=None)
+
+
+def current_caller() -> Caller | None:
+    """The caller the running task serves (None: internal work)."""
+    return _caller.get()
+
+
+def act_as(caller: Caller) -> None:
+    """Serve ``caller`` from now on in this task: its project's objects, its limits."""
+    _caller.set(caller)
+    set_project(caller.project)
+
+
+@contextmanager
+def serving(caller: Caller) -> Iterator[None]:
+    """Serve ``caller`` inside the block."""
+    token = _caller.set(caller)
+    try:
+        with acting_for(caller.project):
+            yield
+    finally:
+        _caller.reset(token)
+
+
+class RateLimiter:
+    """Requests per minute per key, as a token bucket (a burst of up to a minute's worth, refilled
+    evenly), in this process."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, time)
+
+    def wait_for(self, key_id: str, per_minute: int) -> float | None:
+        """None: the request may go now (and is counted). Else the seconds until it may."""
+        t = time.monotonic()
+        tokens, last = self._buckets.get(key_id, (float(per_minute), t))
+        tokens = min(float(per_minute), tokens + (t - last) * per_minute / 60.0)
+        if tokens >= 1.0:
+            self._buckets[key_id] = (tokens - 1.0, t)
+            return None
+        self._buckets[key_id] = (tokens, t)
+        return (1.0 - tokens) * 60.0 / per_minute
 
 
 def digest_of(secret: str) -> str:
@@ -47,14 +97,24 @@ def unauthenticated(message: str) -> ApiError:
 class KeyStore:
     """Makes, lists, revokes and checks API keys (in the database, shared by every replica)."""
 
-    def __init__(self, db: Database, cache_s: float = CACHE_S) -> None:
+    def __init__(self, db: Database, limits: KeySettings | None = None, cache_s: float = CACHE_S) -> None:
         self.db = db
+        self.limits = limits or KeySettings()
         self.cache_s = cache_s
+        self.rates = RateLimiter()
+        self._rate_of: dict[str, int] = {}
         self._lookups: dict[str, tuple[float, Caller | None]] = {}
         self._open: tuple[float, bool] | None = None
 
-    async def create(self, project: str, name: str = "") -> tuple[ApiKeyRow, str]:
-        """A new key for ``project``: its row and its secret (shown once, never stored)."""
+    async def create(
+        self,
+        project: str,
+        name: str = "",
+        requests_per_minute: int | None = None,
+        active_runs: int | None = None,
+    ) -> tuple[ApiKeyRow, str]:
+        """A new key for ``project``: its row and its secret (shown once, never stored). Its own limits,
+        when given, replace ``[keys]``'s (0: none)."""
         if not project or len(project) > 64 or not all(c.isalnum() or c in "-_." for c in project):
             raise ApiError(
                 ErrorKind.INVALID_ARGUMENT,
@@ -69,6 +129,8 @@ class KeyStore:
             prefix=secret[: len(SECRET_PREFIX) + 4],
             digest=digest_of(secret),
             created_at=now(),
+            requests_per_minute=requests_per_minute,
+            active_runs=active_runs,
         )
         async with self.db.write() as session:
             session.add(row)
@@ -114,7 +176,10 @@ class KeyStore:
             row = (await session.exec(select(ApiKeyRow).where(ApiKeyRow.digest == digest))).first()
         caller = None
         if row is not None and row.revoked_at is None and secrets.compare_digest(row.digest, digest):
-            caller = Caller(project=row.project_id, key_id=row.id)
+            runs = row.active_runs if row.active_runs is not None else self.limits.active_runs
+            caller = Caller(project=row.project_id, key_id=row.id, active_runs=runs)
+            rate = row.requests_per_minute
+            self._rate_of[row.id] = rate if rate is not None else self.limits.requests_per_minute
         if len(self._lookups) > 10_000:
             self._lookups.clear()
         self._lookups[digest] = (t, caller)
@@ -132,6 +197,16 @@ class KeyStore:
             )
         scheme, _, secret = authorization.strip().partition(" ")
         caller = await self.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+        if caller is not None and caller.key_id is not None:
+            per_minute = self._rate_of.get(caller.key_id, 0)
+            wait = self.rates.wait_for(caller.key_id, per_minute) if per_minute else None
+            if wait is not None:
+                raise ApiError(
+                    ErrorKind.RESOURCE_EXHAUSTED,
+                    f"Rate limit reached for key {caller.key_id}: {per_minute} requests per minute. "
+                    f"Try again in {wait:.1f} s.",
+                    retry_after=wait,
+                )
         if caller is None:
             shown = secret.strip()[: len(SECRET_PREFIX) + 4] + "..." if secret else "(none)"
             raise unauthenticated(

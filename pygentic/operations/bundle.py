@@ -73,7 +73,7 @@ class Operations:
             vector_stores=VectorStoreOperations(db, references, ingestion, embeddings, vector_index),
             ingestion=ingestion,
             idempotency=IdempotencyStore(db),
-            keys=KeyStore(db),
+            keys=KeyStore(db, settings.keys),
         )
 
     async def start(self) -> None:

@@ -10,7 +10,16 @@ from typing import Any
 from pygentic import ids
 from pygentic.codec import to_json, value_to_py
 from pygentic.config import RunSettings
-from pygentic.errors import invalid, missing, not_found, precondition, quoted, unsupported
+from pygentic.errors import (
+    ApiError,
+    ErrorKind,
+    invalid,
+    missing,
+    not_found,
+    precondition,
+    quoted,
+    unsupported,
+)
 from pygentic.objects import (
     FILE_SEARCH_CONTENT,
     ensure_storable,
@@ -18,6 +27,7 @@ from pygentic.objects import (
     step_to_proto,
     thread_to_proto,
 )
+from pygentic.operations.api_keys import current_caller
 from pygentic.operations.implicit_stores import file_search_attachments
 from pygentic.operations.json_values import shorten
 from pygentic.operations.messages import message_row_from_input
@@ -51,6 +61,21 @@ TOOL_CHOICE_STRINGS = ("none", "auto", "required")
 MAX_ADDITIONAL_MESSAGES = 32
 
 RunRequest = pb.CreateRunRequest | pb.CreateThreadAndRunRequest
+
+
+async def _check_active_runs(session: Any) -> None:
+    """RESOURCE_EXHAUSTED (429) when the caller's key already has as many active runs as it may."""
+    caller = current_caller()
+    if caller is None or caller.key_id is None or not caller.active_runs:
+        return
+    active = await repos.runs.active_count_for_key(session, caller.key_id)
+    if active >= caller.active_runs:
+        raise ApiError(
+            ErrorKind.RESOURCE_EXHAUSTED,
+            f"Key {caller.key_id} already has {active} active runs, its limit; "
+            "wait for one to end (or cancel one) and try again.",
+            retry_after=1.0,
+        )
 
 
 def _optional(request: Any, name: str) -> Any:
@@ -167,6 +192,7 @@ class RunOperations:
             else True,
             response_format=response_format,
             reasoning_effort=effort if effort is not None else assistant.reasoning_effort,
+            key_id=caller.key_id if (caller := current_caller()) is not None else None,
             include=list(getattr(request, "include", ())) or None,  # CreateThreadAndRun has none
         )
         ensure_storable(run_to_proto(run))
@@ -198,6 +224,7 @@ class RunOperations:
                 raise not_found("thread", thread_id, "thread_id")
             assistant = await self._assistant(session, request.assistant_id)
             run = self._build_run(request, assistant, thread_id, run_id)
+            await _check_active_runs(session)
             self.engine.claim(run)
             active = await repos.runs.active_id_for_thread(session, thread_id)
             if active is not None:
@@ -241,6 +268,7 @@ class RunOperations:
             thread.tool_resources = await self.threads.stores.create_helpers(session, created)
             assistant = await self._assistant(session, request.assistant_id)
             run = self._build_run(request, assistant, thread.id, run_id)
+            await _check_active_runs(session)
             self.engine.claim(run)
             await repos.threads.add(session, thread)
             for m in messages:

@@ -177,6 +177,9 @@ class RunRepository(Repository[RunRow]):
             .where(c.thread_id == bindparam("thread_id"), c.status.in_(ACTIVE_RUN_STATUSES))
             .limit(1)
         )
+        self._active_for_key = core_select(func.count()).where(
+            c.key_id == bindparam("key_id"), c.status.in_(ACTIVE_RUN_STATUSES)
+        )
         m, s = MessageRow.__table__.c, RunStepRow.__table__.c  # type: ignore[attr-defined]
         self._open_parts = union_all(
             core_select(m.id).where(m.run_id == bindparam("run_id"), m.status == "in_progress"),
@@ -188,6 +191,11 @@ class RunRepository(Repository[RunRow]):
         changed through the ORM and not flushed yet count as stored before the change)."""
         connection = await session.connection()
         return (await connection.execute(self._open_parts, {"run_id": run_id})).first() is not None
+
+    async def active_count_for_key(self, session: AsyncSession, key_id: str) -> int:
+        """How many runs the API key ``key_id`` made are active (one Core SELECT)."""
+        connection = await session.connection()
+        return int((await connection.execute(self._active_for_key, {"key_id": key_id})).scalar() or 0)
 
     async def active_id_for_thread(self, session: AsyncSession, thread_id: str) -> str | None:
         """The id of the thread's active run, if any (one Core SELECT, no ORM object)."""

@@ -115,6 +115,7 @@ class RunRow(SQLModel, table=True):
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(index=True, unique=True, max_length=64)
     project_id: str = _project()
+    key_id: str | None = Field(default=None, max_length=64, index=True)  # the API key that made it
     created_at: int = Field(sa_type=BigInteger, index=True)
     thread_id: str = Field(index=True, max_length=64)
     assistant_id: str
@@ -284,3 +285,6 @@ class ApiKeyRow(SQLModel, table=True):
     digest: str = Field(index=True, unique=True, max_length=64)
     created_at: int = Field(sa_type=BigInteger)
     revoked_at: int | None = Field(default=None, sa_type=BigInteger)
+    # This key's own limits (None: [keys] in connectors.toml; 0: none).
+    requests_per_minute: int | None = None
+    active_runs: int | None = None
