@@ -170,6 +170,7 @@ class Pygentic:
                 allowed_hosts=self.settings.server.allowed_hosts or default_allowed_hosts(self.options.host),
                 cors_origins=self.settings.server.cors_origins,
                 keys=self.operations.keys,
+                metrics=self.settings.server.metrics,
             )
             self.http = HttpServer(
                 app,

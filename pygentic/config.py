@@ -205,6 +205,7 @@ class ServerSettings:
     # Origins browsers may call the gateway from (CORS); none by default, "*" for any.
     cors_origins: tuple[str, ...] = ()
     tls: TLSSettings | None = None
+    metrics: bool = True  # serve Prometheus metrics at the gateway's /metrics (no key needed)
 
 
 @dataclass(frozen=True)
@@ -578,6 +579,7 @@ def _server(t: _Table) -> ServerSettings:
         allowed_hosts=hosts,
         cors_origins=_strings(t, "cors_origins") or (),
         tls=_tls(t),
+        metrics=t.get("metrics", bool, True),
     )
     t.reject_unknown()
     return settings

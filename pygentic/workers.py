@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
+
+from prometheus_client import multiprocess
+
+from pygentic.metrics import MULTIPROCESS_ENV
 
 log = logging.getLogger("pygentic.workers")
 
@@ -69,6 +75,10 @@ def supervise(workers: int, worker_args: list[str], host: str, grpc_port: int, h
     else:
         command += ["--no-gateway"]
     stopping = False
+    # The workers' metrics samples (prometheus_client's multiprocess mode): /metrics on any worker adds
+    # them up. The operator's directory if PROMETHEUS_MULTIPROC_DIR names one, else a temporary one.
+    given = os.environ.get(MULTIPROCESS_ENV)
+    metrics_dir = given or tempfile.mkdtemp(prefix="pygentic-metrics-")
 
     def stop(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -78,7 +88,7 @@ def supervise(workers: int, worker_args: list[str], host: str, grpc_port: int, h
     signal.signal(signal.SIGTERM, stop)
 
     def spawn(index: int) -> _Worker:
-        env = {**os.environ, "PYGENTIC_WORKER": str(index)}
+        env = {**os.environ, "PYGENTIC_WORKER": str(index), MULTIPROCESS_ENV: metrics_dir}
         process = subprocess.Popen(command, pass_fds=pass_fds, env=env)
         log.info("worker started", extra={"worker": index, "pid": process.pid})
         return _Worker(index, process)
@@ -95,6 +105,7 @@ def supervise(workers: int, worker_args: list[str], host: str, grpc_port: int, h
                 code = worker.process.poll()
                 if code is None or stopping:
                     continue
+                multiprocess.mark_process_dead(worker.process.pid, metrics_dir)
                 lived = time.monotonic() - worker.started
                 early_exits = early_exits + 1 if lived < EARLY_EXIT_S else 0
                 log.warning(
@@ -121,5 +132,7 @@ def supervise(workers: int, worker_args: list[str], host: str, grpc_port: int, h
         reserved.close()
         if http is not None:
             http.close()
+        if not given:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         log.info("workers stopped")
     return status

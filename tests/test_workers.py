@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import httpx
 import openai
 import pytest
 from asgi_thread import free_port
@@ -227,3 +228,23 @@ def test_workers_must_be_a_count_or_auto(tmp_path: Path) -> None:
         )
         assert done.returncode == 2
         assert "--workers" in done.stderr
+
+
+def test_metrics_add_up_every_workers_samples(workers: tuple[Served, int, int]) -> None:
+    """Whichever worker answers /metrics, it counts the requests all of them served."""
+    _, _, http_port = workers
+    base = f"http://127.0.0.1:{http_port}"
+    for _ in range(20):  # new connections, spread over both workers by the shared socket
+        httpx.get(f"{base}/v1/assistants", headers={"Connection": "close"}).raise_for_status()
+    served_by = set()
+    for _ in range(6):
+        text = httpx.get(f"{base}/metrics", headers={"Connection": "close"}).text
+        (line,) = [
+            row
+            for row in text.splitlines()
+            if row.startswith("pygentic_requests_total{")
+            and 'method="GET /v1/assistants"' in row
+            and 'door="http"' in row
+        ]
+        served_by.add(float(line.rsplit(" ", 1)[1]))
+    assert min(served_by) >= 20  # not one worker's share

@@ -26,6 +26,7 @@ from pygentic.gateway.errors import handle_api_error, handle_http_error, handle_
 from pygentic.gateway.hosts import HostPolicy
 from pygentic.gateway.idempotency import IdempotencyMiddleware, stream_replayer
 from pygentic.gateway.middleware import GatewayMiddleware
+from pygentic.metrics import exposition
 from pygentic.operations.api_keys import KeyStore
 from pygentic.operations.bundle import Operations
 from pygentic.proto.v1 import runs_pb2
@@ -47,6 +48,7 @@ def create_app(
     allowed_hosts: Sequence[str] = ("*",),
     cors_origins: Sequence[str] = (),
     keys: KeyStore | None = None,
+    metrics: bool = True,
 ) -> FastAPI:
     """The OpenAI-compatible REST API over ``operations``, plus the plugin directory's ``routers``. Each
     connector is reachable in route handlers as ``request.state.<connector name>``; request bodies above
@@ -90,6 +92,13 @@ def create_app(
             allow_headers=["*"],
             expose_headers=["*"],
         )
+
+    if metrics:
+
+        @app.get("/metrics", include_in_schema=False)
+        async def prometheus() -> Response:
+            body, media_type = exposition()
+            return Response(body, media_type=media_type)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

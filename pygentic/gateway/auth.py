@@ -2,8 +2,8 @@
 the caller's project, and every route runs acting for it (see :mod:`pygentic.storage.tenancy`); a key
 past its requests-per-minute limit gets 429 with ``Retry-After``.
 
-On an open server (no active key) every caller acts for the default project. ``/healthz``, ``/docs``
-with its assets and ``/openapi.json`` need no key.
+On an open server (no key ever made) every caller acts for the default project. ``/healthz``, ``/docs``
+with its assets, ``/openapi.json`` and ``/metrics`` need no key.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pygentic.gateway.errors import error_body, retry_headers
 from pygentic.gateway.middleware import header_value
 from pygentic.operations.api_keys import KeyStore, serving
 
-PUBLIC_PATHS = ("/healthz", "/docs", "/openapi.json")
+PUBLIC_PATHS = ("/healthz", "/docs", "/openapi.json", "/metrics")
 PUBLIC_PREFIXES = ("/docs-assets/",)
 
 

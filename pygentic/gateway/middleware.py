@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pygentic.errors import error_reference, internal_error_message
 from pygentic.gateway.errors import error_body
 from pygentic.gateway.hosts import HostPolicy
+from pygentic.metrics import REQUEST_SECONDS, REQUESTS
 
 log = logging.getLogger("pygentic.http")
 
@@ -86,13 +87,20 @@ class GatewayMiddleware:
             if status["code"] == 0:  # nothing sent yet: answer properly; else the stream just ends
                 await _send_json(send_and_record, 500, error_body(internal_error_message(reference), 500))
         finally:
+            seconds = time.perf_counter() - start
+            route = scope.get("route")
+            # The route's template (/v1/threads/{thread_id}), never the path itself: ids would make a label
+            # value per object.
+            operation = f"{scope.get('method')} {getattr(route, 'path', 'unmatched')}"
+            REQUESTS.labels("http", operation, str(status["code"])).inc()
+            REQUEST_SECONDS.labels("http", operation).observe(seconds)
             log.info(
                 "http",
                 extra={
                     "method": scope.get("method"),
                     "path": scope.get("path"),
                     "status": status["code"],
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                    "duration_ms": round(seconds * 1000, 2),
                 },
             )
 

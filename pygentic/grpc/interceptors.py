@@ -14,6 +14,7 @@ from grpc import aio
 
 from pygentic.errors import ApiError, ErrorKind, error_reference, internal_error_message
 from pygentic.grpc.idempotency import idempotency_key, idempotent_unary
+from pygentic.metrics import REQUEST_SECONDS, REQUESTS
 from pygentic.operations.api_keys import KeyStore, act_as
 from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.json_values import check_request_values
@@ -48,10 +49,13 @@ class _Outcome:
             code = context.code() or grpc.StatusCode.OK
             if not isinstance(code, grpc.StatusCode):
                 code = grpc.StatusCode.OK
+        seconds = time.perf_counter() - self.start
+        REQUESTS.labels("grpc", self.method, code.name).inc()
+        REQUEST_SECONDS.labels("grpc", self.method).observe(seconds)
         fields: dict[str, Any] = {
             "method": self.method,
             "status": code.name,
-            "duration_ms": round((time.perf_counter() - self.start) * 1000, 2),
+            "duration_ms": round(seconds * 1000, 2),
         }
         if self.detail:
             fields["error"] = self.detail

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 
 from pygentic.errors import ApiError, ErrorKind
+from pygentic.metrics import BUS_LAG
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.coalesce import DEFAULT_COALESCE_AFTER_S, take_coalesced
 
@@ -65,7 +66,9 @@ class Subscription:
         """The next buffered event; when it has waited the bus's ``coalesce_after`` or more (0: never),
         joined with the text deltas waiting right behind it."""
         after = self.bus.coalesce_after
-        if after and self._arrived and time.monotonic() - self._arrived[0] >= after:
+        waited = time.monotonic() - self._arrived[0] if self._arrived else 0.0
+        BUS_LAG.observe(waited)
+        if after and self._arrived and waited >= after:
             event, taken = take_coalesced(self.buffer)
         else:
             event, taken = self.buffer.popleft(), 1

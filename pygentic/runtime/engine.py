@@ -24,6 +24,7 @@ from pygentic.config import RunSettings, redact_url
 from pygentic.connectors.llm import ChatRequest, LLMConnector, LLMError
 from pygentic.connectors.router import LLMRouter
 from pygentic.errors import error_reference, invalid, not_found, precondition
+from pygentic.metrics import RUN_TRANSITIONS, RUNS_WAITING, UPSTREAM_ERRORS, UPSTREAM_FIRST_CHUNK
 from pygentic.objects import image_file_part, message_to_proto, run_to_proto, step_to_proto, text_part
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
@@ -118,6 +119,7 @@ class LiveRun:
     pending_images: list[str] = field(default_factory=list)
     cancel_requested: bool = False
     last_flush: float = 0.0
+    connector_name: str = ""  # the connector its model calls go to (for metrics)
 
 
 class RunEngine:
@@ -288,6 +290,7 @@ class RunEngine:
         self._tasks[run.id] = task
 
     def publish_run(self, run: RunRow, *names: str) -> None:
+        RUN_TRANSITIONS.labels(run.status).inc()
         proto = run_to_proto(run)
         for name in names:
             self.bus.publish(run.id, run_event(name, run=proto))
@@ -416,6 +419,21 @@ class RunEngine:
             self._limits[connector.name] = asyncio.Semaphore(connector.max_concurrency)
         return self._limits[connector.name]
 
+    @contextlib.asynccontextmanager
+    async def _slot(self, connector: LLMConnector) -> AsyncIterator[None]:
+        """A model call's place within the connector's limit (counted while waiting for it)."""
+        limit = self._limit(connector)
+        waiting = RUNS_WAITING.labels(connector.name)
+        waiting.inc()
+        try:
+            await limit.acquire()
+        finally:
+            waiting.dec()
+        try:
+            yield
+        finally:
+            limit.release()
+
     async def _drive(self, live: LiveRun) -> None:
         set_project(live.run.project_id)  # what the run reads and writes is its project's (this task only)
         run_id = live.run.id
@@ -423,9 +441,10 @@ class RunEngine:
         deadline: float | None = None
         try:
             connector, model = self.router.resolve(live.run.model)
+            live.connector_name = connector.name
             while True:
                 # The connector's concurrency limit holds per model call; runs beyond it wait (queued).
-                async with self._limit(connector):
+                async with self._slot(connector):
                     if deadline is None:
                         await self._start(live)
                         deadline = asyncio.get_running_loop().time() + self.settings.deadline
@@ -455,6 +474,7 @@ class RunEngine:
             message = f"The run did not finish within its time limit of {self.settings.deadline:g} seconds."
             await self._end_safely(live, "failed", ("server_error", message))
         except LLMError as exc:
+            UPSTREAM_ERRORS.labels(live.connector_name, exc.code).inc()
             log.warning("upstream failed", extra={"run_id": run_id, "reason": exc.message})
             await self._end_safely(live, "failed", (exc.code, exc.message))
         except Exception as exc:
@@ -597,7 +617,12 @@ class RunEngine:
         live.tool_calls = ToolCallAssembler()
         finish_reason = None
         prompt_tokens = completion_tokens = None
+        called = time.monotonic()
+        first = True
         async for chunk in connector.stream_chat(request):
+            if first:
+                UPSTREAM_FIRST_CHUNK.labels(connector.name).observe(time.monotonic() - called)
+                first = False
             if chunk.text:
                 await self._append_text(live, chunk.text)
             for delta in chunk.tool_calls:
