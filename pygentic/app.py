@@ -30,6 +30,7 @@ from pygentic.runtime.tools.serverless import ServerlessFunctions
 from pygentic.storage import Database
 from pygentic.storage.blobs import blob_store
 from pygentic.storage.s3_blobs import BlobStoreUnavailable
+from pygentic.telemetry import Tracing
 
 log = logging.getLogger("pygentic.app")
 
@@ -105,6 +106,7 @@ class Pygentic:
             files=self.files,
             thread_cleanups=[self.interpreter.remove_workspace],
         )
+        self.tracing = Tracing(settings.telemetry)
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None
         self.http_port: int | None = None
@@ -206,6 +208,7 @@ class Pygentic:
         await self.embeddings.disconnect()
         await self.bus.close()
         await self.connectors.disconnect_all()
+        await asyncio.to_thread(self.tracing.close)  # the last spans go out (a blocking HTTP export)
         log.info("stopped")
 
     async def serve_forever(self) -> None:

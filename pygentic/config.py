@@ -209,6 +209,15 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class TelemetrySettings:
+    """``[telemetry]``: OpenTelemetry tracing, off unless ``otlp_endpoint`` is set."""
+
+    otlp_endpoint: str | None = None  # an OTLP/HTTP collector, e.g. "http://otel-collector:4318"
+    service_name: str = "pygentic"
+    sample_ratio: float = 1.0  # the share of traces kept (a caller's sampled trace is always continued)
+
+
+@dataclass(frozen=True)
 class KeySettings:
     """``[keys]``: the limits of every API key (0: none); a key made with its own limits keeps those."""
 
@@ -258,6 +267,7 @@ class Settings:
     runs: RunSettings = field(default_factory=RunSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     keys: KeySettings = field(default_factory=KeySettings)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     plugins: tuple[PluginSettings, ...] = ()
     plugin_dir: str | None = None
     routers: tuple[str, ...] = ()
@@ -562,6 +572,19 @@ def _runs(t: _Table) -> RunSettings:
     return settings
 
 
+def _telemetry(t: _Table) -> TelemetrySettings:
+    ratio = t.number("sample_ratio", 1.0, or_equal=True)
+    if ratio > 1:
+        raise t.error("sample_ratio", f"must be between 0 and 1, got {ratio:g}")
+    settings = TelemetrySettings(
+        otlp_endpoint=_http_url(t, "otlp_endpoint"),
+        service_name=t.get("service_name", str, "pygentic"),
+        sample_ratio=ratio,
+    )
+    t.reject_unknown()
+    return settings
+
+
 def _keys(t: _Table) -> KeySettings:
     settings = KeySettings(
         requests_per_minute=t.integer("requests_per_minute", 0, minimum=0) or 0,
@@ -619,6 +642,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
     runs_table = top.get("runs", dict, {})
     server_table = top.get("server", dict, {})
     keys_table = top.get("keys", dict, {})
+    telemetry_table = top.get("telemetry", dict, {})
     plugin_dir = top.get("plugin_dir", str)
     routers = top.get("routers", list, [])
     if not all(isinstance(r, str) and ":" in r for r in routers):
@@ -682,6 +706,7 @@ def parse_settings(data: Mapping[str, Any], source: Path | None = None) -> Setti
         runs=_runs(_Table(label, "runs", runs_table)),
         server=_server(_Table(label, "server", server_table)),
         keys=_keys(_Table(label, "keys", keys_table)),
+        telemetry=_telemetry(_Table(label, "telemetry", telemetry_table)),
         plugins=tuple(plugins),
         plugin_dir=plugin_dir,
         routers=tuple(routers),

@@ -102,6 +102,7 @@ class FakeUpstream(ThreadedASGIServer):
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # each completions request's headers
         self.client_ports: list[int] = []  # the client's port per completions request (one per connection)
         self.counters: dict[str, int] = defaultdict(int)
         self.in_flight = 0
@@ -146,6 +147,7 @@ class FakeUpstream(ThreadedASGIServer):
     async def completions(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
+        self.headers.append(dict(request.headers))
         if request.client is not None:
             self.client_ports.append(request.client.port)
         model = body.get("model", "")

@@ -158,6 +158,8 @@ suffix = ".rb"
         ),
         ('[connectors.llm_service]\nvision = "yes"\n', ["[connectors.llm_service]", "'vision'"]),
         ("[keys]\nactive_runs = -1\n", ["[keys]", "'active_runs'"]),
+        ("[telemetry]\nsample_ratio = 2\n", ["[telemetry]", "'sample_ratio'", "between 0 and 1"]),
+        ('[telemetry]\notlp_endpoint = "collector:4318"\n', ["[telemetry]", "'otlp_endpoint'", "http"]),
         ("[keys]\nrequests_per_hour = 5\n", ["[keys]", "requests_per_hour"]),
         (
             '[connectors.files]\nimage_base_url = "pygentic.internal"\n',

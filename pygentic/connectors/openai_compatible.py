@@ -17,6 +17,7 @@ import openai
 from pygentic.config import LLMSettings, redact_url
 from pygentic.connectors import chat_stream
 from pygentic.connectors.llm import ChatChunk, ChatRequest, LLMConnector, LLMError, ToolCallDelta
+from pygentic.telemetry import CLIENT, inject, tracer
 
 log = logging.getLogger("pygentic.connectors.openai")
 DEFAULT_CONCURRENCY = 256  # OpenAI, vLLM and the like take hundreds of streams at once
@@ -140,13 +141,14 @@ class OpenAICompatibleConnector(LLMConnector):
     async def _open(self, request: ChatRequest) -> httpx.Response:
         assert self.http is not None
         args = self._arguments(request)
+        headers = inject(dict(self._headers))  # the model call's span continues upstream (traceparent)
         for attempt in range(2):
             try:
                 return await chat_stream.open_stream(
                     self.http,
                     self._url,
                     args,
-                    self._headers,
+                    headers,
                     self.settings.max_retries,
                     self.settings.timeout,
                 )
@@ -156,6 +158,12 @@ class OpenAICompatibleConnector(LLMConnector):
         raise AssertionError("unreachable")
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        attributes = {"gen_ai.system": "openai", "gen_ai.request.model": request.model}
+        with tracer().start_as_current_span(f"chat {request.model}", kind=CLIENT, attributes=attributes):
+            async for chunk in self._stream_chat(request):
+                yield chunk
+
+    async def _stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         if self.http is None:
             await self.connect()
         assert self.http is not None

@@ -13,12 +13,15 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from opentelemetry import context as context_api
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pygentic.errors import error_reference, internal_error_message
 from pygentic.gateway.errors import error_body
 from pygentic.gateway.hosts import HostPolicy
 from pygentic.metrics import REQUEST_SECONDS, REQUESTS
+from pygentic.telemetry import SERVER, extract, tracer
 
 log = logging.getLogger("pygentic.http")
 
@@ -67,6 +70,13 @@ class GatewayMiddleware:
                 status["code"] = message["status"]
             await send(message)
 
+        carrier = {
+            bytes(k).decode("latin-1"): bytes(v).decode("latin-1") for k, v in scope.get("headers", ())
+        }
+        span = tracer().start_span(
+            f"{scope.get('method')} {scope.get('path')}", context=extract(carrier), kind=SERVER
+        )
+        scope_token = context_api.attach(trace.set_span_in_context(span))
         try:
             if self.hosts is not None and not self.hosts.allows(header_value(scope, b"host")):
                 await self._foreign_host(send_and_record, header_value(scope, b"host"))
@@ -92,6 +102,10 @@ class GatewayMiddleware:
             # The route's template (/v1/threads/{thread_id}), never the path itself: ids would make a label
             # value per object.
             operation = f"{scope.get('method')} {getattr(route, 'path', 'unmatched')}"
+            span.update_name(operation)
+            span.set_attribute("http.response.status_code", status["code"])
+            span.end()
+            context_api.detach(scope_token)
             REQUESTS.labels("http", operation, str(status["code"])).inc()
             REQUEST_SECONDS.labels("http", operation).observe(seconds)
             log.info(

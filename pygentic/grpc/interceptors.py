@@ -18,6 +18,7 @@ from pygentic.metrics import REQUEST_SECONDS, REQUESTS
 from pygentic.operations.api_keys import KeyStore, act_as
 from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.json_values import check_request_values
+from pygentic.telemetry import SERVER, extract, tracer
 
 log = logging.getLogger("pygentic.rpc")
 
@@ -117,6 +118,18 @@ def authenticator(keys: KeyStore | None, method: str) -> Authenticator | None:
     return authenticate
 
 
+def _span(method: str, context: aio.ServicerContext) -> Any:
+    """The SERVER span of one call, continuing the caller's trace (``traceparent`` metadata)."""
+    carrier = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+    service, _, name = method.strip("/").partition("/")
+    return tracer().start_as_current_span(
+        method.strip("/"),
+        context=extract(carrier),
+        kind=SERVER,
+        attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": name},
+    )
+
+
 def _wrap_unary(
     method: str,
     behavior: Callable[..., Awaitable[Any]],
@@ -126,9 +139,10 @@ def _wrap_unary(
     async def wrapper(raw: Any, context: aio.ServicerContext) -> Any:
         outcome = _Outcome(method)
         try:
-            if authenticate is not None:
-                await authenticate(context)
-            return await behavior(_decode(raw, deserialize), context)
+            with _span(method, context):
+                if authenticate is not None:
+                    await authenticate(context)
+                return await behavior(_decode(raw, deserialize), context)
         except aio.AbortError:
             raise
         except asyncio.CancelledError:
@@ -151,10 +165,11 @@ def _wrap_stream(
     async def wrapper(raw: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
         outcome = _Outcome(method)
         try:
-            if authenticate is not None:
-                await authenticate(context)
-            async for item in behavior(_decode(raw, deserialize), context):
-                yield item
+            with _span(method, context):
+                if authenticate is not None:
+                    await authenticate(context)
+                async for item in behavior(_decode(raw, deserialize), context):
+                    yield item
         except aio.AbortError:
             raise
         except asyncio.CancelledError:

@@ -44,6 +44,7 @@ from pygentic.storage.repositories import (
 )
 from pygentic.storage.tables import MessageRow, RunRow, RunStepRow
 from pygentic.storage.tenancy import set_project
+from pygentic.telemetry import INTERNAL, tracer
 
 log = logging.getLogger("pygentic.runs")
 
@@ -286,7 +287,7 @@ class RunEngine:
             return
         live = self._live.setdefault(run.id, LiveRun(run=run))
         live.run = run
-        task = asyncio.create_task(self._drive(live), name=f"run {run.id}")
+        task = asyncio.create_task(self._traced_drive(live), name=f"run {run.id}")
         self._tasks[run.id] = task
 
     def publish_run(self, run: RunRow, *names: str) -> None:
@@ -433,6 +434,13 @@ class RunEngine:
             yield
         finally:
             limit.release()
+
+    async def _traced_drive(self, live: LiveRun) -> None:
+        """:meth:`_drive` in a ``run`` span (a child of the request that started it, if any)."""
+        attributes = {"pygentic.run_id": live.run.id, "pygentic.thread_id": live.run.thread_id}
+        with tracer().start_as_current_span("run", kind=INTERNAL, attributes=attributes) as span:
+            await self._drive(live)
+            span.set_attribute("pygentic.run_status", live.run.status)
 
     async def _drive(self, live: LiveRun) -> None:
         set_project(live.run.project_id)  # what the run reads and writes is its project's (this task only)
