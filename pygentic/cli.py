@@ -126,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys_sub.add_parser("create", help="make a key for a project and print it (shown only once)")
     create.add_argument("--project", default="default", help="the project it acts for (default: default)")
     create.add_argument("--name", default="", help="a label for lists")
+    create.add_argument("--admin", action="store_true", help="may also manage keys through the Admin service")
     create.add_argument(
         "--requests-per-minute",
         type=int,
@@ -219,7 +220,7 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
         else:
             print(f"{'ID':<30} {'PROJECT':<20} {'PREFIX':<12} {'CREATED':<10} {'STATE':<7} RPM/RUNS NAME")
             for row in await keys.list():
-                state = "revoked" if row.revoked_at else "active"
+                state = "revoked" if row.revoked_at else ("admin" if row.admin else "active")
                 columns = f"{row.id:<30} {row.project_id:<20} {row.prefix:<12} {row.created_at:<10}"
                 limits = f"{_limit(row.requests_per_minute)}/{_limit(row.active_runs)}"
                 print(f"{columns} {state:<7} {limits:<8} {row.name}")

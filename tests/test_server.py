@@ -50,6 +50,7 @@ def test_grpcurl_lists_describes_and_creates(served: tuple[subprocess.Popen[str]
         "pygentic.v1.Runs",
         "pygentic.v1.Files",
         "pygentic.v1.VectorStores",
+        "pygentic.v1.Admin",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

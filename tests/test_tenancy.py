@@ -22,6 +22,8 @@ from threaded_server import ThreadedServer
 
 from pygentic.config import Settings
 from pygentic.proto.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
     assistants_pb2,
     assistants_pb2_grpc,
     files_pb2,
@@ -332,3 +334,32 @@ def test_a_key_may_have_only_so_many_active_runs(server: ThreadedServer) -> None
     second = client.beta.threads.runs.create(thread_id=other.id, assistant_id=assistant.id)
     assert second.status == "queued"
     client.beta.threads.runs.cancel(second.id, thread_id=other.id)
+
+
+def test_the_admin_service_manages_keys_for_admin_keys_only(server: ThreadedServer) -> None:
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        admin = admin_pb2_grpc.AdminStub(channel)
+        # On a server where no key was ever made, the first key (an admin one) is made over gRPC.
+        first = admin.CreateApiKey(
+            admin_pb2.CreateApiKeyRequest(project="ops", name="automation", admin=True)
+        )
+        assert first.secret.startswith("sk-pyg-") and first.key.admin and first.key.project == "ops"
+        as_admin = (("authorization", f"Bearer {first.secret}"),)
+        with pytest.raises(grpc.RpcError) as info:  # from now on keys are required, here too
+            admin.ListApiKeys(admin_pb2.ListApiKeysRequest())
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        made = admin.CreateApiKey(
+            admin_pb2.CreateApiKeyRequest(project="alpha", requests_per_minute=100, active_runs=2),
+            metadata=as_admin,
+        )
+        assert made.key.requests_per_minute == 100 and made.key.active_runs == 2 and not made.key.admin
+        listed = admin.ListApiKeys(admin_pb2.ListApiKeysRequest(), metadata=as_admin)
+        assert [k.id for k in listed.data] == [first.key.id, made.key.id]
+        assert all(made.secret not in str(k) for k in listed.data)  # secrets are never listed
+        as_alpha = (("authorization", f"Bearer {made.secret}"),)
+        with pytest.raises(grpc.RpcError) as info:
+            admin.ListApiKeys(admin_pb2.ListApiKeysRequest(), metadata=as_alpha)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        revoked = admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(key_id=made.key.id), metadata=as_admin)
+        assert revoked.HasField("revoked_at")
+    assert _revoked_within(sdk(server, made.secret), 5.0) < 5.0

@@ -10,6 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from pygentic.config import DEFAULT_MAX_REQUEST_BYTES, TLSSettings
+from pygentic.grpc.admin import AdminServicer
 from pygentic.grpc.assistants import AssistantsServicer
 from pygentic.grpc.files import FilesServicer
 from pygentic.grpc.interceptors import ErrorAndLogInterceptor
@@ -19,6 +20,8 @@ from pygentic.grpc.threads import ThreadsServicer
 from pygentic.grpc.vector_stores import VectorStoresServicer
 from pygentic.operations.bundle import Operations
 from pygentic.proto.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
     assistants_pb2,
     assistants_pb2_grpc,
     files_pb2,
@@ -40,6 +43,7 @@ SERVICE_NAMES = (
     runs_pb2.DESCRIPTOR.services_by_name["Runs"].full_name,
     files_pb2.DESCRIPTOR.services_by_name["Files"].full_name,
     vector_stores_pb2.DESCRIPTOR.services_by_name["VectorStores"].full_name,
+    admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
 )
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -92,6 +96,7 @@ def build_server(
     messages_pb2_grpc.add_MessagesServicer_to_server(MessagesServicer(operations.messages), server)
     runs_pb2_grpc.add_RunsServicer_to_server(RunsServicer(operations.runs), server)
     files_pb2_grpc.add_FilesServicer_to_server(FilesServicer(operations.files), server)
+    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(operations.keys), server)
     vector_stores_pb2_grpc.add_VectorStoresServicer_to_server(
         VectorStoresServicer(operations.vector_stores), server
     )

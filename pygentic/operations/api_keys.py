@@ -2,9 +2,9 @@
 
 A key is ``sk-pyg-`` and 43 random URL-safe characters (256 bits); only its SHA-256 is stored, so a stolen
 database holds no usable key and a lookup is one indexed read. Keys are made and revoked with
-``pygentic keys create|list|revoke``; a server where no key was ever made is open (every caller acts for
-the default project). Lookups are cached for :data:`CACHE_S` seconds, so a key revoked
-on one replica stops working on every replica within that time.
+``pygentic keys create|list|revoke`` or the Admin gRPC service; a server where no key was ever made is
+open (every caller acts for the default project). Lookups are cached for :data:`CACHE_S` seconds, so a
+key revoked on one replica stops working on every replica within that time.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Caller:
     project: str
     key_id: str | None = None
     active_runs: int = 0
+    admin: bool = False
 
 
 _caller: ContextVar[Caller | None] = ContextVar("pygentic_caller", default=None)
@@ -112,6 +113,7 @@ class KeyStore:
         name: str = "",
         requests_per_minute: int | None = None,
         active_runs: int | None = None,
+        admin: bool = False,
     ) -> tuple[ApiKeyRow, str]:
         """A new key for ``project``: its row and its secret (shown once, never stored). Its own limits,
         when given, replace ``[keys]``'s (0: none)."""
@@ -131,6 +133,7 @@ class KeyStore:
             created_at=now(),
             requests_per_minute=requests_per_minute,
             active_runs=active_runs,
+            admin=admin,
         )
         async with self.db.write() as session:
             session.add(row)
@@ -177,7 +180,7 @@ class KeyStore:
         caller = None
         if row is not None and row.revoked_at is None and secrets.compare_digest(row.digest, digest):
             runs = row.active_runs if row.active_runs is not None else self.limits.active_runs
-            caller = Caller(project=row.project_id, key_id=row.id, active_runs=runs)
+            caller = Caller(project=row.project_id, key_id=row.id, active_runs=runs, admin=row.admin)
             rate = row.requests_per_minute
             self._rate_of[row.id] = rate if rate is not None else self.limits.requests_per_minute
         if len(self._lookups) > 10_000:

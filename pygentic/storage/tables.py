@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, LargeBinary, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from pygentic.storage.tenancy import DEFAULT_PROJECT
@@ -288,3 +288,6 @@ class ApiKeyRow(SQLModel, table=True):
     # This key's own limits (None: [keys] in connectors.toml; 0: none).
     requests_per_minute: int | None = None
     active_runs: int | None = None
+    admin: bool = Field(
+        default=False, sa_column_kwargs={"server_default": false()}
+    )  # may call the Admin service
