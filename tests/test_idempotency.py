@@ -163,3 +163,19 @@ def test_a_retry_reaching_another_replica_gets_the_first_answer(
         assert retried.id == made.id
         raw = httpx.post(f"{two.base_url}/threads", json={"metadata": {"a": "b"}}, headers=headers)
         assert raw.status_code == 409
+
+
+def test_a_retried_grpc_stream_follows_the_first_run(server: ThreadedServer) -> None:
+    client = sdk_of(server)
+    assistant = client.beta.assistants.create(model="echo:0.05")
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "grpc stream twice"}])
+    metadata = (("idempotency-key", f"grpc-stream-{uuid.uuid4()}"),)
+    request = runs_pb2.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id)
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        stub = runs_pb2_grpc.RunsStub(channel)
+        first = list(stub.StreamRun(request, metadata=metadata))
+        again = list(stub.StreamRun(request, metadata=metadata))
+    run_id = first[0].run.id
+    assert first[-2].event == again[-2].event == "thread.run.completed"
+    assert again[-2].run.id == run_id and again[-1].event == "done"
+    assert [r.id for r in client.beta.threads.runs.list(thread.id).data] == [run_id]

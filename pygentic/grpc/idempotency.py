@@ -1,13 +1,17 @@
-"""``idempotency-key`` metadata on unary gRPC calls: a retry gets the first call's response message.
+"""``idempotency-key`` metadata on gRPC calls: a retry gets the first call's answer.
 
-The request's bytes and method name are the request's identity; the response is kept as its serialized
-bytes and sent as they are, so a replay is exactly the first answer. Errors are not kept: after one, the
-key is free and a retry runs again (see :mod:`pygentic.operations.idempotency`).
+The request's bytes and method name are the request's identity. A unary call's response is kept as its
+serialized bytes and sent as they are, so a replay is exactly the first answer. A streamed call that
+creates or continues a run (``StreamRun``, ``StreamThreadAndRun``, ``StreamSubmitToolOutputs``) is kept as
+that run, from its first event naming it: a retry follows the run's events from its current state (as
+``WatchRun``), so it never starts a second run. Errors are not kept: after one, the key is free and a
+retry runs again (see :mod:`pygentic.operations.idempotency`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from grpc import aio
@@ -59,5 +63,68 @@ def idempotent_unary(
         data = serialize(response)
         await store.finish(key, 0, "application/grpc", data)
         return data
+
+    return wrapper
+
+
+STREAM = "application/x-pygentic-run-stream"
+StreamBehavior = Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]
+Watch = Callable[[str, str], AsyncIterator[Any]]
+
+
+def run_of(event: Any) -> dict[str, str] | None:
+    """The run a run event names (a run, or one of its steps), if it names one."""
+    field = event.WhichOneof("data") if hasattr(event, "WhichOneof") else None
+    if field == "run":
+        return {"thread_id": event.run.thread_id, "run_id": event.run.id}
+    if field == "run_step":
+        return {"thread_id": event.run_step.thread_id, "run_id": event.run_step.run_id}
+    return None
+
+
+def idempotent_stream(
+    method: str,
+    key: str,
+    store: IdempotencyStore,
+    behavior: StreamBehavior,
+    serialize: Callable[[Any], bytes],
+    guard: Callable[[BaseException, aio.ServicerContext], Awaitable[None]],
+    authenticate: Callable[[aio.ServicerContext], Awaitable[None]] | None,
+    watch: Watch,
+) -> Callable[[bytes, aio.ServicerContext], AsyncIterator[bytes]]:
+    """A run-event stream answering retries by following the first attempt's run."""
+
+    async def wrapper(raw: bytes, context: aio.ServicerContext) -> AsyncIterator[bytes]:
+        digest = fingerprint([method, raw])
+        try:
+            if authenticate is not None:
+                await authenticate(context)
+            replay = await store.begin(key, digest)
+        except Exception as exc:
+            await guard(exc, context)
+            raise
+        if replay is not None:
+            ids = json.loads(replay.body)
+            context.set_trailing_metadata((("idempotent-replayed", "true"),))
+            try:
+                async for event in watch(ids["thread_id"], ids["run_id"]):
+                    yield serialize(event)
+            except Exception as exc:
+                await guard(exc, context)
+                raise
+            return
+        kept = False
+        try:
+            async for event in behavior(raw, context):
+                if not kept and (ids := run_of(event)) is not None:
+                    await store.finish(key, 0, STREAM, json.dumps(ids).encode())
+                    kept = True
+                yield serialize(event)
+        except BaseException:
+            if not kept:
+                await store.release(key)
+            raise
+        if not kept:
+            await store.release(key)
 
     return wrapper

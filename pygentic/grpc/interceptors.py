@@ -13,7 +13,7 @@ import grpc
 from grpc import aio
 
 from pygentic.errors import ApiError, ErrorKind, error_reference, internal_error_message
-from pygentic.grpc.idempotency import idempotency_key, idempotent_unary
+from pygentic.grpc.idempotency import Watch, idempotency_key, idempotent_stream, idempotent_unary
 from pygentic.metrics import REQUEST_SECONDS, REQUESTS
 from pygentic.operations.api_keys import KeyStore, act_as
 from pygentic.operations.idempotency import IdempotencyStore
@@ -213,6 +213,19 @@ def _wrap_client_stream(
     return wrapper
 
 
+def _guard(method: str) -> Callable[[BaseException, aio.ServicerContext], Awaitable[None]]:
+    """What turns an exception raised outside the wrapped behaviour into the call's status, logged."""
+
+    async def guard(exc: BaseException, context: aio.ServicerContext) -> None:
+        outcome = _Outcome(method)
+        try:
+            await _abort_for(exc, outcome, context)
+        finally:
+            outcome.log(context)
+
+    return guard
+
+
 class ErrorAndLogInterceptor(aio.ServerInterceptor):
     """Decodes and checks requests (INVALID_ARGUMENT when they are not valid), turns :class:`ApiError`
     into its status code and any other exception into INTERNAL (never UNKNOWN), and logs ``method``,
@@ -221,9 +234,15 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
     but health checks and reflection runs acting for its caller's project (UNAUTHENTICATED without an
     active key when keys are required)."""
 
-    def __init__(self, idempotency: IdempotencyStore | None = None, keys: KeyStore | None = None) -> None:
+    def __init__(
+        self,
+        idempotency: IdempotencyStore | None = None,
+        keys: KeyStore | None = None,
+        watch: Watch | None = None,
+    ) -> None:
         self.idempotency = idempotency
         self.keys = keys
+        self.watch = watch  # (thread_id, run_id) -> the run's events: replays of keyed run streams
 
     async def intercept_service(
         self,
@@ -241,14 +260,6 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
             wrapped = _wrap_unary(method, handler.unary_unary, handler.request_deserializer, authenticate)
             key = idempotency_key(handler_call_details.invocation_metadata)
             if key is not None and self.idempotency is not None:
-
-                async def guard(exc: BaseException, context: aio.ServicerContext) -> None:
-                    outcome = _Outcome(method)
-                    try:
-                        await _abort_for(exc, outcome, context)
-                    finally:
-                        outcome.log(context)
-
                 return grpc.unary_unary_rpc_method_handler(  # it serializes (and replays) the response
                     idempotent_unary(
                         method,
@@ -256,7 +267,7 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
                         self.idempotency,
                         wrapped,
                         handler.response_serializer,
-                        guard,
+                        _guard(method),
                         authenticate,
                     ),
                 )
@@ -264,9 +275,23 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
                 wrapped, response_serializer=handler.response_serializer
             )
         if handler.unary_stream is not None:
+            streamed = _wrap_stream(method, handler.unary_stream, handler.request_deserializer, authenticate)
+            key = idempotency_key(handler_call_details.invocation_metadata)
+            if key is not None and self.idempotency is not None and self.watch is not None:
+                return grpc.unary_stream_rpc_method_handler(  # it serializes (and replays) the events
+                    idempotent_stream(
+                        method,
+                        key,
+                        self.idempotency,
+                        streamed,
+                        handler.response_serializer,
+                        _guard(method),
+                        authenticate,
+                        self.watch,
+                    ),
+                )
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(method, handler.unary_stream, handler.request_deserializer, authenticate),
-                response_serializer=handler.response_serializer,
+                streamed, response_serializer=handler.response_serializer
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(

@@ -78,7 +78,15 @@ def build_server(
     ``reuse_port``: share the port with the other workers (SO_REUSEPORT; the kernel spreads connections);
     without it, a port already in use is an error. ``tls``: serve TLS (mutual TLS with a client CA)."""
     server = aio.server(
-        interceptors=[ErrorAndLogInterceptor(operations.idempotency, operations.keys)],
+        interceptors=[
+            ErrorAndLogInterceptor(
+                operations.idempotency,
+                operations.keys,
+                lambda thread_id, run_id: operations.runs.watch(
+                    runs_pb2.WatchRunRequest(thread_id=thread_id, run_id=run_id)
+                ),
+            )
+        ],
         options=[
             ("grpc.max_receive_message_length", max_request_bytes),
             ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),
