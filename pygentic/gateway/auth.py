@@ -8,13 +8,10 @@ with its assets, ``/openapi.json`` and ``/metrics`` need no key.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pygentic.errors import ApiError, ErrorKind
-from pygentic.gateway.errors import error_body, retry_headers
-from pygentic.gateway.middleware import header_value
+from pygentic.gateway.middleware import header_value, send_error
 from pygentic.operations.api_keys import KeyStore, serving
 
 PUBLIC_PATHS = ("/healthz", "/docs", "/openapi.json", "/metrics")
@@ -49,13 +46,7 @@ class AuthMiddleware:
 
 async def _refuse(send: Send, exc: ApiError) -> None:
     """401 for a missing or wrong key (OpenAI's ``invalid_api_key``), 429 with Retry-After past a limit."""
-    limited = exc.kind is ErrorKind.RESOURCE_EXHAUSTED
-    status = 429 if limited else 401
-    code = "rate_limit_exceeded" if limited else "invalid_api_key"
-    payload = json.dumps(error_body(exc.message, status, code=code)).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in retry_headers(exc).items()]
-    if not limited:
-        headers.append((b"www-authenticate", b'Bearer realm="pygentic"'))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    challenge = (
+        {"WWW-Authenticate": 'Bearer realm="pygentic"'} if exc.kind is ErrorKind.UNAUTHENTICATED else {}
+    )
+    await send_error(send, exc, challenge)

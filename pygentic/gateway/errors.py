@@ -36,9 +36,16 @@ def error_body(
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
+# The envelope's ``code`` where OpenAI has a word of its own for the kind; other kinds give their name.
+OPENAI_CODES: dict[ErrorKind, str] = {
+    ErrorKind.UNAUTHENTICATED: "invalid_api_key",
+    ErrorKind.RESOURCE_EXHAUSTED: "rate_limit_exceeded",
+}
+
+
 def api_error_body(exc: ApiError) -> tuple[int, dict[str, Any]]:
     status = HTTP_STATUS[exc.kind]
-    return status, error_body(exc.message, status, exc.param, exc.kind.value)
+    return status, error_body(exc.message, status, exc.param, OPENAI_CODES.get(exc.kind, exc.kind.value))
 
 
 def retry_headers(exc: ApiError) -> dict[str, str]:

@@ -18,14 +18,13 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pygentic.errors import ApiError
-from pygentic.gateway.errors import api_error_body
-from pygentic.gateway.middleware import header_value, replaying
+from pygentic.gateway.middleware import header_value, replaying, send_error, send_response
 from pygentic.operations.idempotency import IdempotencyStore, Replay, fingerprint
 
 log = logging.getLogger("pygentic.http")
 
 HEADER = b"idempotency-key"
-STREAM = "application/x-pygentic-run-stream"  # a kept streamed answer: the run's ids, as JSON
+REPLAYED = {"Idempotent-Replayed": "true"}
 MAX_KEPT_BYTES = 4 * 1024 * 1024  # a larger answer is not kept (the key is freed instead)
 StreamReplayer = Callable[[str, str], Awaitable[ASGIApp]]
 
@@ -64,8 +63,7 @@ class IdempotencyMiddleware:
         try:
             replay = await self.store.begin(key, digest)
         except ApiError as exc:
-            status, payload = api_error_body(exc)
-            await _send(send, status, "application/json", json.dumps(payload).encode(), replayed=False)
+            await send_error(send, exc)
             return
         if replay is not None:
             await self._replay(replay, scope, receive, send)
@@ -77,7 +75,7 @@ class IdempotencyMiddleware:
             await self.store.release(key)
             raise
         if capture.run is not None:
-            await self.store.finish(key, 200, STREAM, json.dumps(capture.run).encode())
+            await self.store.finish_run(key, *capture.run)
         elif capture.keepable():
             await self.store.finish(key, capture.status, capture.content_type, b"".join(capture.body))
         else:
@@ -85,17 +83,15 @@ class IdempotencyMiddleware:
 
     async def _replay(self, replay: Replay, scope: Scope, receive: Receive, send: Send) -> None:
         log.info("idempotent replay", extra={"path": scope.get("path"), "status": replay.status})
-        if replay.content_type == STREAM:
-            ids = json.loads(replay.body)
+        if replay.run is not None:
             try:
-                response = await self.replay_stream(ids["thread_id"], ids["run_id"])
+                response = await self.replay_stream(*replay.run)
             except ApiError as exc:
-                status, payload = api_error_body(exc)
-                await _send(send, status, "application/json", json.dumps(payload).encode(), replayed=True)
+                await send_error(send, exc, REPLAYED)
                 return
             await response(scope, receive, send)
             return
-        await _send(send, replay.status, replay.content_type, replay.body, replayed=True)
+        await send_response(send, replay.status, replay.body, replay.content_type, REPLAYED)
 
 
 class _Capture:
@@ -109,7 +105,7 @@ class _Capture:
         self.body: list[bytes] = []
         self.size = 0
         self.streaming = False
-        self.run: dict[str, str] | None = None
+        self.run: tuple[str, str] | None = None  # (thread id, run id)
         self._pending = b""
 
     def keepable(self) -> bool:
@@ -140,9 +136,9 @@ class _Capture:
                     continue
                 data = json.loads(line[6:])
                 if data.get("object") == "thread.run":
-                    self.run = {"thread_id": data["thread_id"], "run_id": data["id"]}
+                    self.run = (data["thread_id"], data["id"])
                 elif data.get("object") == "thread.run.step":
-                    self.run = {"thread_id": data["thread_id"], "run_id": data["run_id"]}
+                    self.run = (data["thread_id"], data["run_id"])
                 if self.run is not None:
                     self._pending = b""
                     return
@@ -174,17 +170,6 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
             break
     body = b"".join(chunks)
     return body, replaying(body, receive)
-
-
-async def _send(send: Send, status: int, content_type: str, body: bytes, *, replayed: bool) -> None:
-    headers: list[tuple[bytes, bytes]] = [
-        (b"content-type", content_type.encode("latin-1")),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    if replayed:
-        headers.append((b"idempotent-replayed", b"true"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def stream_replayer(watch: Callable[[str, str], Any], keepalive: float) -> StreamReplayer:

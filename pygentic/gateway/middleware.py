@@ -17,8 +17,8 @@ from opentelemetry import context as context_api
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pygentic.errors import error_reference, internal_error_message
-from pygentic.gateway.errors import error_body
+from pygentic.errors import ApiError, error_reference, internal_error_message
+from pygentic.gateway.errors import api_error_body, error_body, retry_headers
 from pygentic.gateway.hosts import HostPolicy
 from pygentic.metrics import REQUEST_SECONDS, REQUESTS
 from pygentic.telemetry import SERVER, extract, tracer
@@ -206,16 +206,27 @@ def _content_length(scope: Scope) -> int | None:
         return None
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
+async def send_response(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """A whole response, sent from plain ASGI code (a middleware answering before the app)."""
+    raw = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(send: Send, exc: ApiError, headers: dict[str, str] | None = None) -> None:
+    """``exc`` in the OpenAI error envelope, with its status and ``Retry-After`` when it has one."""
+    status, payload = api_error_body(exc)
+    await send_response(
+        send, status, json.dumps(payload).encode(), headers={**retry_headers(exc), **(headers or {})}
     )
-    await send({"type": "http.response.body", "body": payload})
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    await send_response(send, status, json.dumps(body).encode())

@@ -10,13 +10,12 @@ retry runs again (see :mod:`pygentic.operations.idempotency`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from grpc import aio
 
-from pygentic.operations.idempotency import IdempotencyStore, fingerprint
+from pygentic.operations.idempotency import IdempotencyStore, Replay, fingerprint
 
 METADATA_KEY = "idempotency-key"
 UnaryBehavior = Callable[[Any, aio.ServicerContext], Awaitable[Any]]
@@ -30,30 +29,50 @@ def idempotency_key(metadata: Any) -> str | None:
     return None
 
 
+REPLAYED = (("idempotent-replayed", "true"),)
+Guard = Callable[[BaseException, aio.ServicerContext], Awaitable[None]]
+Authenticate = Callable[[aio.ServicerContext], Awaitable[None]]
+
+
+async def _begin(
+    method: str,
+    key: str,
+    store: IdempotencyStore,
+    raw: bytes,
+    context: aio.ServicerContext,
+    guard: Guard,
+    authenticate: Authenticate | None,
+) -> Replay | None:
+    """The first attempt's answer to replay (marked in the trailing metadata), or None: this call goes
+    ahead holding the key. The caller is authenticated first, as keys are per project."""
+    try:
+        if authenticate is not None:
+            await authenticate(context)
+        replay = await store.begin(key, fingerprint([method, raw]))
+    except Exception as exc:
+        await guard(exc, context)
+        raise
+    if replay is not None:
+        context.set_trailing_metadata(REPLAYED)
+    return replay
+
+
 def idempotent_unary(
     method: str,
     key: str,
     store: IdempotencyStore,
     behavior: UnaryBehavior,
     serialize: Callable[[Any], bytes],
-    guard: Callable[[BaseException, aio.ServicerContext], Awaitable[None]],
-    authenticate: Callable[[aio.ServicerContext], Awaitable[None]] | None = None,
+    guard: Guard,
+    authenticate: Authenticate | None = None,
 ) -> UnaryBehavior:
     """``behavior`` (which decodes raw requests and aborts on errors) answering retries from the store;
     it returns serialized responses. ``guard`` turns an exception of the store into the call's status;
     ``authenticate`` finds the caller's project first (keys are per project)."""
 
     async def wrapper(raw: bytes, context: aio.ServicerContext) -> bytes:
-        digest = fingerprint([method, raw])
-        try:
-            if authenticate is not None:
-                await authenticate(context)
-            replay = await store.begin(key, digest)
-        except Exception as exc:
-            await guard(exc, context)
-            raise
+        replay = await _begin(method, key, store, raw, context, guard, authenticate)
         if replay is not None:
-            context.set_trailing_metadata((("idempotent-replayed", "true"),))
             return replay.body
         try:
             response = await behavior(raw, context)
@@ -67,18 +86,17 @@ def idempotent_unary(
     return wrapper
 
 
-STREAM = "application/x-pygentic-run-stream"
 StreamBehavior = Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]
 Watch = Callable[[str, str], AsyncIterator[Any]]
 
 
-def run_of(event: Any) -> dict[str, str] | None:
-    """The run a run event names (a run, or one of its steps), if it names one."""
+def run_of(event: Any) -> tuple[str, str] | None:
+    """(thread id, run id) of the run a run event names (a run, or one of its steps), if it names one."""
     field = event.WhichOneof("data") if hasattr(event, "WhichOneof") else None
     if field == "run":
-        return {"thread_id": event.run.thread_id, "run_id": event.run.id}
+        return event.run.thread_id, event.run.id
     if field == "run_step":
-        return {"thread_id": event.run_step.thread_id, "run_id": event.run_step.run_id}
+        return event.run_step.thread_id, event.run_step.run_id
     return None
 
 
@@ -88,26 +106,18 @@ def idempotent_stream(
     store: IdempotencyStore,
     behavior: StreamBehavior,
     serialize: Callable[[Any], bytes],
-    guard: Callable[[BaseException, aio.ServicerContext], Awaitable[None]],
-    authenticate: Callable[[aio.ServicerContext], Awaitable[None]] | None,
+    guard: Guard,
+    authenticate: Authenticate | None,
     watch: Watch,
 ) -> Callable[[bytes, aio.ServicerContext], AsyncIterator[bytes]]:
     """A run-event stream answering retries by following the first attempt's run."""
 
     async def wrapper(raw: bytes, context: aio.ServicerContext) -> AsyncIterator[bytes]:
-        digest = fingerprint([method, raw])
-        try:
-            if authenticate is not None:
-                await authenticate(context)
-            replay = await store.begin(key, digest)
-        except Exception as exc:
-            await guard(exc, context)
-            raise
+        replay = await _begin(method, key, store, raw, context, guard, authenticate)
         if replay is not None:
-            ids = json.loads(replay.body)
-            context.set_trailing_metadata((("idempotent-replayed", "true"),))
+            assert replay.run is not None  # a run stream's first answer is always kept as its run
             try:
-                async for event in watch(ids["thread_id"], ids["run_id"]):
+                async for event in watch(*replay.run):
                     yield serialize(event)
             except Exception as exc:
                 await guard(exc, context)
@@ -116,8 +126,8 @@ def idempotent_stream(
         kept = False
         try:
             async for event in behavior(raw, context):
-                if not kept and (ids := run_of(event)) is not None:
-                    await store.finish(key, 0, STREAM, json.dumps(ids).encode())
+                if not kept and (run := run_of(event)) is not None:
+                    await store.finish_run(key, *run)
                     kept = True
                 yield serialize(event)
         except BaseException:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ POLL_S = 0.05
 MAX_KEY = 190  # stored with its project (up to 64 characters) in a column of 255
 
 
+RUN_STREAM = "application/x-pygentic-run-stream"  # a kept stream of run events: the run's ids, as JSON
+
+
 @dataclass(frozen=True)
 class Replay:
     """The first attempt's answer: its status (HTTP status, or 0 for gRPC OK), media type and body."""
@@ -38,6 +42,14 @@ class Replay:
     status: int
     content_type: str
     body: bytes
+
+    @property
+    def run(self) -> tuple[str, str] | None:
+        """(thread id, run id) when the first answer was a stream of that run's events."""
+        if self.content_type != RUN_STREAM:
+            return None
+        ids = json.loads(self.body)
+        return ids["thread_id"], ids["run_id"]
 
 
 def fingerprint(parts: Iterable[bytes | str]) -> str:
@@ -123,6 +135,12 @@ class IdempotencyStore:
             if row is not None:
                 row.state, row.status, row.content_type, row.body = "done", status, content_type, body
                 session.add(row)
+
+    async def finish_run(self, key: str, thread_id: str, run_id: str) -> None:
+        """Keep, as the answer of the request holding ``key``, the run its stream is about: a retry
+        follows that run instead of starting another."""
+        body = json.dumps({"thread_id": thread_id, "run_id": run_id}).encode()
+        await self.finish(key, 0, RUN_STREAM, body)
 
     async def release(self, key: str) -> None:
         """The request holding ``key`` failed: the key is free for a retry."""
