@@ -16,7 +16,6 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -62,11 +61,7 @@ def baseline_metadata() -> Any:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    metadata = module.METADATA
-    for table_name, name, columns, unique in module.INDEXES:
-        table = metadata.tables[table_name]
-        sa.Index(name, *(table.c[c] for c in columns), unique=unique)  # attaches itself to the table
-    return metadata
+    return module.METADATA
 
 
 def history() -> list[tuple[str, str]]:

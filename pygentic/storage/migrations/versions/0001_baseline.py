@@ -22,7 +22,6 @@ branch_labels = None
 depends_on = None
 
 METADATA = sa.MetaData()
-INDEXES: list[tuple[str, str, list[str], bool]] = []  # (table, index, columns, unique)
 
 sa.Table(
     "assistants",
@@ -43,8 +42,8 @@ sa.Table(
     sa.Column("reasoning_effort", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint("seq"),
 )
-INDEXES.append(("assistants", "ix_assistants_created_at", ["created_at"], False))
-INDEXES.append(("assistants", "ix_assistants_id", ["id"], True))
+sa.Index("ix_assistants_created_at", METADATA.tables["assistants"].c.created_at)
+sa.Index("ix_assistants_id", METADATA.tables["assistants"].c.id, unique=True)
 sa.Table(
     "chunks",
     METADATA,
@@ -57,8 +56,8 @@ sa.Table(
     sa.Column("embedding", sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint("seq"),
 )
-INDEXES.append(("chunks", "ix_chunks_file_id", ["file_id"], False))
-INDEXES.append(("chunks", "ix_chunks_vector_store_id", ["vector_store_id"], False))
+sa.Index("ix_chunks_file_id", METADATA.tables["chunks"].c.file_id)
+sa.Index("ix_chunks_vector_store_id", METADATA.tables["chunks"].c.vector_store_id)
 sa.Table(
     "files",
     METADATA,
@@ -72,9 +71,9 @@ sa.Table(
     sa.Column("expires_at", sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint("seq"),
 )
-INDEXES.append(("files", "ix_files_created_at", ["created_at"], False))
-INDEXES.append(("files", "ix_files_id", ["id"], True))
-INDEXES.append(("files", "ix_files_purpose", ["purpose"], False))
+sa.Index("ix_files_created_at", METADATA.tables["files"].c.created_at)
+sa.Index("ix_files_id", METADATA.tables["files"].c.id, unique=True)
+sa.Index("ix_files_purpose", METADATA.tables["files"].c.purpose)
 sa.Table(
     "messages",
     METADATA,
@@ -94,10 +93,10 @@ sa.Table(
     sa.Column("incomplete_at", sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint("seq"),
 )
-INDEXES.append(("messages", "ix_messages_created_at", ["created_at"], False))
-INDEXES.append(("messages", "ix_messages_id", ["id"], True))
-INDEXES.append(("messages", "ix_messages_run_id", ["run_id"], False))
-INDEXES.append(("messages", "ix_messages_thread_id", ["thread_id"], False))
+sa.Index("ix_messages_created_at", METADATA.tables["messages"].c.created_at)
+sa.Index("ix_messages_id", METADATA.tables["messages"].c.id, unique=True)
+sa.Index("ix_messages_run_id", METADATA.tables["messages"].c.run_id)
+sa.Index("ix_messages_thread_id", METADATA.tables["messages"].c.thread_id)
 sa.Table(
     "run_steps",
     METADATA,
@@ -119,10 +118,10 @@ sa.Table(
     sa.Column("usage", sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint("seq"),
 )
-INDEXES.append(("run_steps", "ix_run_steps_created_at", ["created_at"], False))
-INDEXES.append(("run_steps", "ix_run_steps_id", ["id"], True))
-INDEXES.append(("run_steps", "ix_run_steps_run_id", ["run_id"], False))
-INDEXES.append(("run_steps", "ix_run_steps_thread_id", ["thread_id"], False))
+sa.Index("ix_run_steps_created_at", METADATA.tables["run_steps"].c.created_at)
+sa.Index("ix_run_steps_id", METADATA.tables["run_steps"].c.id, unique=True)
+sa.Index("ix_run_steps_run_id", METADATA.tables["run_steps"].c.run_id)
+sa.Index("ix_run_steps_thread_id", METADATA.tables["run_steps"].c.thread_id)
 sa.Table(
     "runs",
     METADATA,
@@ -159,10 +158,10 @@ sa.Table(
     sa.Column("lease_expires_at", sa.Float(), nullable=True),
     sa.PrimaryKeyConstraint("seq"),
 )
-INDEXES.append(("runs", "ix_runs_created_at", ["created_at"], False))
-INDEXES.append(("runs", "ix_runs_id", ["id"], True))
-INDEXES.append(("runs", "ix_runs_status", ["status"], False))
-INDEXES.append(("runs", "ix_runs_thread_id", ["thread_id"], False))
+sa.Index("ix_runs_created_at", METADATA.tables["runs"].c.created_at)
+sa.Index("ix_runs_id", METADATA.tables["runs"].c.id, unique=True)
+sa.Index("ix_runs_status", METADATA.tables["runs"].c.status)
+sa.Index("ix_runs_thread_id", METADATA.tables["runs"].c.thread_id)
 sa.Table(
     "threads",
     METADATA,
@@ -173,8 +172,8 @@ sa.Table(
     sa.Column("metadata", sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint("seq"),
 )
-INDEXES.append(("threads", "ix_threads_created_at", ["created_at"], False))
-INDEXES.append(("threads", "ix_threads_id", ["id"], True))
+sa.Index("ix_threads_created_at", METADATA.tables["threads"].c.created_at)
+sa.Index("ix_threads_id", METADATA.tables["threads"].c.id, unique=True)
 sa.Table(
     "vector_store_file_batches",
     METADATA,
@@ -185,12 +184,11 @@ sa.Table(
     sa.Column("cancelled_at", sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint("seq"),
 )
-INDEXES.append(
-    ("vector_store_file_batches", "ix_vector_store_file_batches_created_at", ["created_at"], False)
-)
-INDEXES.append(("vector_store_file_batches", "ix_vector_store_file_batches_id", ["id"], True))
-INDEXES.append(
-    ("vector_store_file_batches", "ix_vector_store_file_batches_vector_store_id", ["vector_store_id"], False)
+sa.Index("ix_vector_store_file_batches_created_at", METADATA.tables["vector_store_file_batches"].c.created_at)
+sa.Index("ix_vector_store_file_batches_id", METADATA.tables["vector_store_file_batches"].c.id, unique=True)
+sa.Index(
+    "ix_vector_store_file_batches_vector_store_id",
+    METADATA.tables["vector_store_file_batches"].c.vector_store_id,
 )
 sa.Table(
     "vector_store_files",
@@ -210,11 +208,11 @@ sa.Table(
     sa.PrimaryKeyConstraint("seq"),
     sa.UniqueConstraint("vector_store_id", "id", name="uq_vector_store_file"),
 )
-INDEXES.append(("vector_store_files", "ix_vector_store_files_batch_id", ["batch_id"], False))
-INDEXES.append(("vector_store_files", "ix_vector_store_files_created_at", ["created_at"], False))
-INDEXES.append(("vector_store_files", "ix_vector_store_files_id", ["id"], False))
-INDEXES.append(("vector_store_files", "ix_vector_store_files_status", ["status"], False))
-INDEXES.append(("vector_store_files", "ix_vector_store_files_vector_store_id", ["vector_store_id"], False))
+sa.Index("ix_vector_store_files_batch_id", METADATA.tables["vector_store_files"].c.batch_id)
+sa.Index("ix_vector_store_files_created_at", METADATA.tables["vector_store_files"].c.created_at)
+sa.Index("ix_vector_store_files_id", METADATA.tables["vector_store_files"].c.id)
+sa.Index("ix_vector_store_files_status", METADATA.tables["vector_store_files"].c.status)
+sa.Index("ix_vector_store_files_vector_store_id", METADATA.tables["vector_store_files"].c.vector_store_id)
 sa.Table(
     "vector_stores",
     METADATA,
@@ -230,8 +228,8 @@ sa.Table(
     sa.Column("chunks_version", sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint("seq"),
 )
-INDEXES.append(("vector_stores", "ix_vector_stores_created_at", ["created_at"], False))
-INDEXES.append(("vector_stores", "ix_vector_stores_id", ["id"], True))
+sa.Index("ix_vector_stores_created_at", METADATA.tables["vector_stores"].c.created_at)
+sa.Index("ix_vector_stores_id", METADATA.tables["vector_stores"].c.id, unique=True)
 
 
 def upgrade() -> None:
@@ -253,9 +251,11 @@ def upgrade() -> None:
             kind = column.type.compile(dialect=bind.dialect)
             op.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
     inspector = sa.inspect(bind)
-    for table_name, name, columns, unique in INDEXES:
-        if name not in {i["name"] for i in inspector.get_indexes(table_name)}:
-            op.create_index(name, table_name, columns, unique=unique)
+    for table in METADATA.sorted_tables:
+        existing_indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in existing_indexes:
+                index.create(bind)
 
 
 def downgrade() -> None:
