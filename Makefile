@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # time, then pip reuses its cached wheel. These flags skip the multimodal tools and CPU-specific tuning.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
 
-.PHONY: install install-dev run test proto lint lint-proto migration clean
+.PHONY: install install-dev run test proto clients clients-go clients-typescript lint lint-proto migration clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,30 @@ test: install-dev
 proto: install-dev
 	$(BIN)/python scripts/gen_proto.py
 
+# The Go client's import path (clients/go/go.mod); protoc writes the stubs under it.
+GO_MODULE := github.com/pygentic/pygentic/clients/go
+GO_PLUGINS := protoc protoc-gen-go protoc-gen-go-grpc
+TS_DIR := clients/typescript
+
+## clients: regenerate the Go and TypeScript clients from protos/ (CI fails when they are stale)
+clients: clients-go clients-typescript
+
+## clients-go: Go stubs into clients/go/pygenticv1 (Debian: protobuf-compiler protoc-gen-go protoc-gen-go-grpc)
+clients-go:
+	@for tool in $(GO_PLUGINS); do command -v $$tool >/dev/null 2>&1 || { \
+	  echo "make clients-go needs $$tool: apt-get install protobuf-compiler protoc-gen-go protoc-gen-go-grpc" >&2; \
+	  exit 1; }; done
+	rm -f clients/go/pygenticv1/*.pb.go
+	protoc -I protos --go_out=clients/go --go_opt=module=$(GO_MODULE) \
+	  --go-grpc_out=clients/go --go-grpc_opt=module=$(GO_MODULE) protos/pygentic/v1/*.proto
+
+$(TS_DIR)/node_modules/.package-lock.json: $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && npm ci --silent --no-audit --no-fund
+
+## clients-typescript: protobuf-es types and service descriptors into clients/typescript/src/gen
+clients-typescript: $(TS_DIR)/node_modules/.package-lock.json
+	cd $(TS_DIR) && npx buf generate
+
 ## migration: write the next schema migration from the models (m="what changed"), to review and commit
 migration: install-dev
 	$(BIN)/python scripts/new_migration.py "$(m)"
@@ -76,4 +100,4 @@ lint-proto: $(BUF)
 	$(BUF) lint protos
 
 clean:
-	rm -rf $(VENV) $(INTERPRETER_ENV) .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INTERPRETER_ENV) .tools .pytest_cache .ruff_cache $(TS_DIR)/node_modules $(TS_DIR)/dist clients/go/.gopath
