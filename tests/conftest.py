@@ -137,6 +137,14 @@ def upstream() -> Iterator[FakeUpstream]:
 
 
 UPSTREAM_TIMEOUT = 2.0
+# The function tool of the client and chat tests (the fake "tools" model calls it with {"city": "Paris"}).
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
 
 
 def make_settings(database_url: str, upstream: FakeUpstream, **llm: object) -> Settings:

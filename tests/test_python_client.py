@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import make_settings
+from conftest import WEATHER_TOOL, make_settings
 from fake_upstream import FakeUpstream
 from grpc import aio
 from pki import make_pki
@@ -38,13 +38,6 @@ from pygentic.config import ServerSettings, TLSSettings
 from pygentic.proto.v1 import resources_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 
 @pytest.fixture
@@ -84,7 +77,7 @@ async def test_functions_answer_requires_action_and_the_run_goes_on(client: Clie
         seen.append(city)
         return {"city": city, "temperature_c": 21}
 
-    assistant = await client.create_assistant("tools", tools=[WEATHER])
+    assistant = await client.create_assistant("tools", tools=[WEATHER_TOOL])
     thread = await client.create_thread(["Weather in Paris?"])
     stream = client.stream_run(thread.id, assistant.id, functions={"get_weather": get_weather})
     names = [event.name async for event in stream]
@@ -106,7 +99,7 @@ async def test_function_failures_are_told_to_the_model_or_raised(client: Client)
     def get_weather(city: str) -> str:
         raise RuntimeError(f"no station in {city}")
 
-    assistant = await client.create_assistant("tools", tools=[WEATHER])
+    assistant = await client.create_assistant("tools", tools=[WEATHER_TOOL])
     thread = await client.create_thread(["Weather?"])
     run = await client.create_and_wait(thread.id, assistant.id, functions=[get_weather])
     assert run.status == "completed"

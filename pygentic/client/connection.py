@@ -11,7 +11,17 @@ import grpc
 from grpc import aio
 
 # Every Pygentic service: the retry policy below applies to each of their methods.
-SERVICES = ("Assistants", "Threads", "Messages", "Runs", "Files", "VectorStores", "Admin")
+SERVICES = (
+    "Assistants",
+    "Threads",
+    "Messages",
+    "Runs",
+    "Files",
+    "VectorStores",
+    "Admin",
+    "ChatCompletions",
+    "Models",
+)
 
 
 def _pem(value: bytes | str | Path | None) -> bytes | None:

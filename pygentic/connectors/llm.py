@@ -73,6 +73,11 @@ class LLMConnector(BaseConnector):
         """Stream the completion of ``request``; raise :class:`LLMError` on upstream failure."""
         raise NotImplementedError
 
+    async def list_models(self) -> list[str]:
+        """The models this connector knows it serves (``GET /v1/models``); none by default, since a
+        connector may pass any name through."""
+        return []
+
 
 def content_text(content: Any) -> str:
     """A message's content as plain text: a string as it is, the text parts of a list of parts (what a

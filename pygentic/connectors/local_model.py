@@ -124,6 +124,10 @@ class LocalModelConnector(LLMConnector):
         self._llama: Any = None
         self._lock = threading.Lock()
 
+    async def list_models(self) -> list[str]:
+        """The embedded model answers to any name; ``local`` is the one the documentation uses."""
+        return ["local"]
+
     def describe(self) -> str:
         return f"local model_path={self.model_path}"
 

@@ -87,6 +87,17 @@ class OpenAICompatibleConnector(LLMConnector):
         except (openai.APIError, TimeoutError) as exc:
             raise LLMError(f"GET /models failed: {type(exc).__name__}: {exc}") from exc
 
+    async def list_models(self) -> list[str]:
+        """The upstream's ``GET /models``."""
+        if self.client is None:
+            raise LLMError("not connected")
+        try:
+            async with asyncio.timeout(min(10.0, self.settings.timeout)):
+                page = await self.client.with_options(max_retries=0).models.list()
+        except (openai.APIError, TimeoutError) as exc:
+            raise LLMError(f"GET /models failed: {type(exc).__name__}: {exc}") from exc
+        return [model.id for model in page.data]
+
     def describe(self) -> str:
         base = self.settings.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         return f"openai base_url={redact_url(base)}"

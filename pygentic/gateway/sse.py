@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from fastapi.responses import StreamingResponse
 
@@ -26,14 +28,31 @@ def encode(event: runs_pb2.RunEvent) -> bytes:
     return sse_event(event.event, to_openai(getattr(event, field), delta=field in DELTA_FIELDS))
 
 
-async def sse_response(events: AsyncIterator[runs_pb2.RunEvent], keepalive: float) -> StreamingResponse:
-    """Stream ``events``. The first event is awaited here, so a request that fails validation gets a plain
-    JSON error response; later failures become an ``error`` event. A client that disconnects only stops
-    its own stream, never the run."""
+def run_error(error: dict[str, Any]) -> bytes:
+    """A failure in a run's stream: an ``error`` event."""
+    return sse_event("error", error)
+
+
+def chunk_error(error: dict[str, Any]) -> bytes:
+    """A failure in a chat completion's stream: ``data: {"error": {...}}``, which the SDKs raise."""
+    return f"data: {json.dumps({'error': error}, separators=(',', ':'))}\n\n".encode()
+
+
+async def sse_response(
+    events: AsyncIterator[Any],
+    keepalive: float,
+    *,
+    encoder: Callable[[Any], bytes] = encode,
+    on_error: Callable[[dict[str, Any]], bytes] = run_error,
+    last: bytes | None = None,
+) -> StreamingResponse:
+    """Stream ``events`` (run events by default; ``encoder``/``on_error``/``last`` for other streams). The
+    first event is awaited here, so a request that fails validation gets a plain JSON error response; later
+    failures become an error event. A client that disconnects only stops its own stream, never the run."""
     first = await anext(events)
 
     async def body() -> AsyncIterator[bytes]:
-        queue: asyncio.Queue[runs_pb2.RunEvent | BaseException | None] = asyncio.Queue(QUEUE_SIZE)
+        queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
 
         async def pump() -> None:
             try:
@@ -45,7 +64,7 @@ async def sse_response(events: AsyncIterator[runs_pb2.RunEvent], keepalive: floa
 
         task = asyncio.create_task(pump())
         try:
-            yield encode(first)
+            yield encoder(first)
             while True:
                 try:
                     async with asyncio.timeout(keepalive):  # not wait_for: it can lose a cancellation
@@ -54,6 +73,8 @@ async def sse_response(events: AsyncIterator[runs_pb2.RunEvent], keepalive: floa
                     yield b": keep-alive\n\n"
                     continue
                 if item is None:
+                    if last is not None:
+                        yield last
                     return
                 if isinstance(item, BaseException):
                     if isinstance(item, ApiError):
@@ -66,9 +87,9 @@ async def sse_response(events: AsyncIterator[runs_pb2.RunEvent], keepalive: floa
                             extra={"error_id": reference, "error_type": type(item).__name__},
                         )
                         payload = error_body(internal_error_message(reference), 500)
-                    yield sse_event("error", payload["error"])
+                    yield on_error(payload["error"])
                     return
-                yield encode(item)
+                yield encoder(item)
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection
 from pygentic.config import DEFAULT_MAX_REQUEST_BYTES, TLSSettings
 from pygentic.grpc.admin import AdminServicer
 from pygentic.grpc.assistants import AssistantsServicer
+from pygentic.grpc.chat import ChatCompletionsServicer, ModelsServicer
 from pygentic.grpc.files import FilesServicer
 from pygentic.grpc.interceptors import ErrorAndLogInterceptor
 from pygentic.grpc.messages import MessagesServicer
@@ -24,10 +25,14 @@ from pygentic.proto.v1 import (
     admin_pb2_grpc,
     assistants_pb2,
     assistants_pb2_grpc,
+    chat_pb2,
+    chat_pb2_grpc,
     files_pb2,
     files_pb2_grpc,
     messages_pb2,
     messages_pb2_grpc,
+    models_pb2,
+    models_pb2_grpc,
     runs_pb2,
     runs_pb2_grpc,
     threads_pb2,
@@ -44,6 +49,8 @@ SERVICE_NAMES = (
     files_pb2.DESCRIPTOR.services_by_name["Files"].full_name,
     vector_stores_pb2.DESCRIPTOR.services_by_name["VectorStores"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
+    chat_pb2.DESCRIPTOR.services_by_name["ChatCompletions"].full_name,
+    models_pb2.DESCRIPTOR.services_by_name["Models"].full_name,
 )
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -105,6 +112,8 @@ def build_server(
     runs_pb2_grpc.add_RunsServicer_to_server(RunsServicer(operations.runs), server)
     files_pb2_grpc.add_FilesServicer_to_server(FilesServicer(operations.files), server)
     admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(operations.keys), server)
+    chat_pb2_grpc.add_ChatCompletionsServicer_to_server(ChatCompletionsServicer(operations.chat), server)
+    models_pb2_grpc.add_ModelsServicer_to_server(ModelsServicer(operations.models), server)
     vector_stores_pb2_grpc.add_VectorStoresServicer_to_server(
         VectorStoresServicer(operations.vector_stores), server
     )

@@ -14,10 +14,12 @@ from pygentic.ingestion.index import VectorIndex
 from pygentic.ingestion.worker import IngestionWorker
 from pygentic.operations.api_keys import KeyStore
 from pygentic.operations.assistants import AssistantOperations
+from pygentic.operations.chat import ChatOperations
 from pygentic.operations.files import FileOperations
 from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.implicit_stores import ImplicitStores
 from pygentic.operations.messages import MessageOperations
+from pygentic.operations.models import ModelOperations
 from pygentic.operations.references import References
 from pygentic.operations.runs import RunOperations
 from pygentic.operations.threads import ThreadOperations
@@ -43,6 +45,8 @@ class Operations:
     ingestion: IngestionWorker
     idempotency: IdempotencyStore
     keys: KeyStore
+    chat: ChatOperations
+    models: ModelOperations
     _key_expiry: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -74,6 +78,8 @@ class Operations:
             ingestion=ingestion,
             idempotency=IdempotencyStore(db),
             keys=KeyStore(db, settings.keys),
+            chat=ChatOperations(engine.router, engine.limits),
+            models=ModelOperations(engine.router),
         )
 
     async def start(self) -> None:

@@ -24,12 +24,13 @@ from pygentic.config import RunSettings, redact_url
 from pygentic.connectors.llm import ChatRequest, LLMConnector, LLMError
 from pygentic.connectors.router import LLMRouter
 from pygentic.errors import error_reference, invalid, not_found, precondition
-from pygentic.metrics import RUN_TRANSITIONS, RUNS_WAITING, UPSTREAM_ERRORS, UPSTREAM_FIRST_CHUNK
+from pygentic.metrics import RUN_TRANSITIONS, UPSTREAM_ERRORS, UPSTREAM_FIRST_CHUNK
 from pygentic.objects import image_file_part, message_to_proto, run_to_proto, step_to_proto, text_part
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus, Subscription
 from pygentic.runtime.images import ImageParts
+from pygentic.runtime.limits import ConnectorLimits
 from pygentic.runtime.prompt import build_conversation, estimate_text_tokens, estimate_tokens, truncate
 from pygentic.runtime.toolcalls import AssembledCall, ToolCallAssembler
 from pygentic.runtime.tools import Report, Toolbox, ToolExecution, function_entry
@@ -135,6 +136,7 @@ class RunEngine:
         toolbox: Toolbox | None = None,
         instance_id: str | None = None,
         images: ImageParts | None = None,
+        limits: ConnectorLimits | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -145,7 +147,7 @@ class RunEngine:
         self._live: dict[str, LiveRun] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
-        self._limits: dict[str, asyncio.Semaphore] = {}
+        self.limits = limits or ConnectorLimits()
         self._closing = False
         self.instance_id = instance_id or uuid.uuid4().hex
         self._maintenance: asyncio.Task[None] | None = None
@@ -415,26 +417,6 @@ class RunEngine:
 
     # ----------------------------------------------------------------- execution
 
-    def _limit(self, connector: LLMConnector) -> asyncio.Semaphore:
-        if connector.name not in self._limits:
-            self._limits[connector.name] = asyncio.Semaphore(connector.max_concurrency)
-        return self._limits[connector.name]
-
-    @contextlib.asynccontextmanager
-    async def _slot(self, connector: LLMConnector) -> AsyncIterator[None]:
-        """A model call's place within the connector's limit (counted while waiting for it)."""
-        limit = self._limit(connector)
-        waiting = RUNS_WAITING.labels(connector.name)
-        waiting.inc()
-        try:
-            await limit.acquire()
-        finally:
-            waiting.dec()
-        try:
-            yield
-        finally:
-            limit.release()
-
     async def _traced_drive(self, live: LiveRun) -> None:
         """:meth:`_drive` in a ``run`` span (a child of the request that started it, if any)."""
         attributes = {"pygentic.run_id": live.run.id, "pygentic.thread_id": live.run.thread_id}
@@ -452,7 +434,7 @@ class RunEngine:
             live.connector_name = connector.name
             while True:
                 # The connector's concurrency limit holds per model call; runs beyond it wait (queued).
-                async with self._slot(connector):
+                async with self.limits.slot(connector):
                     if deadline is None:
                         await self._start(live)
                         deadline = asyncio.get_running_loop().time() + self.settings.deadline

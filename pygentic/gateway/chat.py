@@ -1,0 +1,97 @@
+"""``/v1/chat/completions`` (JSON, or ``data:``-only server-sent events with ``stream: true``) and
+``/v1/models``, over the same connectors, routing and limits as runs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse, Response
+from google.protobuf.message import Message
+
+from pygentic.gateway.common import build, ops, respond
+from pygentic.gateway.openapi import request_body, responses
+from pygentic.gateway.sse import chunk_error, sse_response
+from pygentic.gateway.wire import to_openai
+from pygentic.proto.v1 import chat_pb2 as pb
+from pygentic.proto.v1 import models_pb2
+
+router = APIRouter(tags=["chat"])
+
+CREATE_EXAMPLE = {
+    "model": "local",
+    "messages": [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "What is the capital of France?"},
+    ],
+}
+DONE = b"data: [DONE]\n\n"
+
+
+def chat_json(message: Message) -> dict[str, Any]:
+    """A completion or chunk as OpenAI writes it: no ``tool_calls`` key without calls, and a chunk's
+    ``delta`` with only what it adds."""
+    out = to_openai(message)
+    for choice in out.get("choices", ()):
+        for key in ("message", "delta"):
+            part = choice.get(key)
+            if isinstance(part, dict):
+                if not part.get("tool_calls"):
+                    part.pop("tool_calls", None)
+                if key == "delta":
+                    choice[key] = {k: v for k, v in part.items() if v is not None}
+                    for call in choice[key].get("tool_calls", ()):
+                        for field in [k for k, v in call.items() if v is None]:
+                            del call[field]
+                        function = call.get("function") or {}
+                        for field in [k for k, v in function.items() if v is None]:
+                            del function[field]
+    return out
+
+
+def _chunk_event(chunk: Message) -> bytes:
+    return f"data: {json.dumps(chat_json(chunk), separators=(',', ':'))}\n\n".encode()
+
+
+def _chat_responses() -> dict[int | str, Any]:
+    answers = responses(pb.ChatCompletion, body=True)
+    answers[200]["content"]["text/event-stream"] = {
+        "schema": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {"data": {"type": "string"}},
+        },
+        "description": "With `stream: true`: chat.completion.chunk objects as `data:` lines, then "
+        "`data: [DONE]`.",
+    }
+    return answers
+
+
+@router.post(
+    "/v1/chat/completions",
+    summary="Create chat completion",
+    responses=_chat_responses(),
+    openapi_extra=request_body(pb.CreateChatCompletionRequest, required=["model", "messages"]),
+)
+async def create_chat_completion(
+    request: Request,
+    body: dict[str, Any] = Body(..., openapi_examples={"chat": {"value": CREATE_EXAMPLE}}),
+) -> Response:
+    message = build(pb.CreateChatCompletionRequest, body)
+    chat = ops(request).chat
+    if message.stream:
+        keepalive: float = request.app.state.keepalive
+        chunks = await chat.stream(message)
+        return await sse_response(chunks, keepalive, encoder=_chunk_event, on_error=chunk_error, last=DONE)
+    return JSONResponse(chat_json(await chat.create(message)))
+
+
+@router.get("/v1/models", summary="List models", responses=responses(models_pb2.ListModelsResponse))
+async def list_models(request: Request) -> JSONResponse:
+    return respond(await ops(request).models.list())
+
+
+@router.get("/v1/models/{model:path}", summary="Retrieve model", responses=responses(models_pb2.Model))
+async def get_model(request: Request, model: str) -> JSONResponse:
+    return respond(await ops(request).models.get(model))
