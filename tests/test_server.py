@@ -51,6 +51,8 @@ def test_grpcurl_lists_describes_and_creates(served: tuple[subprocess.Popen[str]
         "pygentic.v1.Files",
         "pygentic.v1.VectorStores",
         "pygentic.v1.Admin",
+        "pygentic.v1.ChatCompletions",
+        "pygentic.v1.Models",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

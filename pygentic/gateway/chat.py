@@ -29,24 +29,29 @@ CREATE_EXAMPLE = {
 DONE = b"data: [DONE]\n\n"
 
 
+def _without_nulls(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if v is not None}
+
+
 def chat_json(message: Message) -> dict[str, Any]:
-    """A completion or chunk as OpenAI writes it: no ``tool_calls`` key without calls, and a chunk's
-    ``delta`` with only what it adds."""
+    """A completion or chunk as OpenAI writes it: no ``tool_calls`` key without calls, tool calls without
+    the keys they do not use, and a chunk's ``delta`` with only what it adds."""
     out = to_openai(message)
     for choice in out.get("choices", ()):
         for key in ("message", "delta"):
             part = choice.get(key)
-            if isinstance(part, dict):
-                if not part.get("tool_calls"):
-                    part.pop("tool_calls", None)
-                if key == "delta":
-                    choice[key] = {k: v for k, v in part.items() if v is not None}
-                    for call in choice[key].get("tool_calls", ()):
-                        for field in [k for k, v in call.items() if v is None]:
-                            del call[field]
-                        function = call.get("function") or {}
-                        for field in [k for k, v in function.items() if v is None]:
-                            del function[field]
+            if not isinstance(part, dict):
+                continue
+            if part.get("tool_calls"):
+                calls = [_without_nulls(call) for call in part["tool_calls"]]
+                for call in calls:
+                    if isinstance(call.get("function"), dict):
+                        call["function"] = _without_nulls(call["function"])
+                part["tool_calls"] = calls
+            else:
+                part.pop("tool_calls", None)
+            if key == "delta":
+                choice[key] = _without_nulls(part)
     return out
 
 

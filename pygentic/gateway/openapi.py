@@ -34,6 +34,14 @@ INPUT_ENUMS = {
     "pygentic.v1.UpdateAssistantRequest.reasoning_effort": ["low", "medium", "high"],
     "pygentic.v1.CreateRunRequest.reasoning_effort": ["low", "medium", "high"],
 }
+# Keys OpenAI leaves out rather than sending null or []: a chat message's tool_calls when the model called
+# none, a tool call's delta-only keys (index) and what a chunk's delta does not add (see gateway/chat.py).
+OMITTED_KEYS = {
+    "pygentic.v1.ChatCompletionMessage": {"tool_calls"},
+    "pygentic.v1.ChatToolCall": {"index", "id", "type"},
+    "pygentic.v1.ChatFunctionCall": {"name", "arguments"},
+    "pygentic.v1.ChatDelta": {"role", "content", "refusal", "tool_calls"},
+}
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -114,6 +122,7 @@ class ResponseSchemas:
 def _object_schema(descriptor: Descriptor, pending: list[Descriptor]) -> dict[str, Any]:
     """The JSON the gateway sends for one message (as ``wire.to_openai`` writes it)."""
     common = UNIONS.get(descriptor.full_name)
+    omitted = OMITTED_KEYS.get(descriptor.full_name, set())
     properties: dict[str, Any] = {}
     required: list[str] = []
     for field in descriptor.fields:
@@ -135,7 +144,7 @@ def _object_schema(descriptor: Descriptor, pending: list[Descriptor]) -> dict[st
             always = True
         properties[field.name] = schema
         in_union = common is None or field.name in common
-        if always and in_union:
+        if always and in_union and field.name not in omitted:
             required.append(field.name)
     return {"type": "object", "properties": properties, "required": required}
 
