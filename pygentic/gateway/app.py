@@ -19,7 +19,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pygentic import __version__
 from pygentic.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_REQUEST_BYTES, TLSSettings
 from pygentic.errors import ApiError
-from pygentic.gateway import assistants, chat, files, messages, openapi, runs, threads, vector_stores
+from pygentic.gateway import (
+    assistants,
+    chat,
+    conversations,
+    files,
+    messages,
+    openapi,
+    responses,
+    runs,
+    threads,
+    vector_stores,
+)
 from pygentic.gateway.auth import AuthMiddleware
 from pygentic.gateway.docs import add_docs
 from pygentic.gateway.errors import handle_api_error, handle_http_error, handle_validation_error
@@ -110,7 +121,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     # Runs first: POST /v1/threads/runs must not be taken for POST /v1/threads/{thread_id}.
-    for module in (runs, assistants, messages, threads, files, vector_stores, chat):
+    for module in (runs, assistants, messages, threads, files, vector_stores, chat, responses, conversations):
         app.include_router(module.router)
     for router in routers:
         app.include_router(router)

@@ -32,6 +32,50 @@ UNIONS: dict[str, frozenset[str]] = {
 }
 ALWAYS_IN_DELTAS = frozenset({"index"})
 
+# Flat unions (the Responses API's style): the fields each ``type`` carries, all at the top level; fields of
+# other types are left out. An unset optional field of the type is ``null``.
+_RESPONSE_EVENT = ("type", "sequence_number")
+_IN_ITEM = (*_RESPONSE_EVENT, "item_id", "output_index")
+FLAT_UNIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "pygentic.v1.ResponseItem": {
+        "message": ("type", "id", "status", "role", "content"),
+        "function_call": ("type", "id", "status", "call_id", "name", "arguments"),
+        "function_call_output": ("type", "id", "status", "call_id", "output"),
+    },
+    "pygentic.v1.ResponseContent": {
+        "output_text": ("type", "text", "annotations", "logprobs"),
+        "input_text": ("type", "text"),
+        "input_image": ("type", "image_url", "file_id", "detail"),
+        "refusal": ("type", "refusal"),
+    },
+    "pygentic.v1.ResponseTool": {"function": ("type", "name", "description", "parameters", "strict")},
+    "pygentic.v1.ResponseEvent": {
+        **dict.fromkeys(
+            (
+                "response.created",
+                "response.in_progress",
+                "response.completed",
+                "response.failed",
+                "response.incomplete",
+            ),
+            (*_RESPONSE_EVENT, "response"),
+        ),
+        **dict.fromkeys(
+            ("response.output_item.added", "response.output_item.done"),
+            (*_RESPONSE_EVENT, "output_index", "item"),
+        ),
+        **dict.fromkeys(
+            ("response.content_part.added", "response.content_part.done"),
+            (*_IN_ITEM, "content_index", "part"),
+        ),
+        "response.output_text.delta": (*_IN_ITEM, "content_index", "delta", "logprobs"),
+        "response.output_text.done": (*_IN_ITEM, "content_index", "text", "logprobs"),
+        "response.function_call_arguments.delta": (*_IN_ITEM, "delta"),
+        "response.function_call_arguments.done": (*_IN_ITEM, "arguments"),
+        "error": (*_RESPONSE_EVENT, "code", "message", "param"),
+    },
+}
+
 
 def to_openai(message: Message, *, delta: bool = False) -> dict[str, Any]:
     """``message`` as OpenAI JSON; ``delta=True`` leaves out unset and zero-valued fields."""
@@ -39,9 +83,13 @@ def to_openai(message: Message, *, delta: bool = False) -> dict[str, Any]:
     full_name = message.DESCRIPTOR.full_name
     common = UNIONS.get(full_name)
     kind = getattr(message, "type", None) if common is not None else None
+    flat = FLAT_UNIONS.get(full_name)
+    carried = flat.get(getattr(message, "type", ""), ()) if flat is not None else None
     for field in message.DESCRIPTOR.fields:
         name = field.name
         if common is not None and name not in common and name != kind:
+            continue
+        if carried is not None and name not in carried:
             continue
         value = getattr(message, name)
         if field.message_type is not None and field.message_type.GetOptions().map_entry:

@@ -13,9 +13,11 @@ from pygentic.config import DEFAULT_MAX_REQUEST_BYTES, TLSSettings
 from pygentic.grpc.admin import AdminServicer
 from pygentic.grpc.assistants import AssistantsServicer
 from pygentic.grpc.chat import ChatCompletionsServicer, ModelsServicer
+from pygentic.grpc.conversations import ConversationsServicer
 from pygentic.grpc.files import FilesServicer
 from pygentic.grpc.interceptors import ErrorAndLogInterceptor
 from pygentic.grpc.messages import MessagesServicer
+from pygentic.grpc.responses import ResponsesServicer
 from pygentic.grpc.runs import RunsServicer
 from pygentic.grpc.threads import ThreadsServicer
 from pygentic.grpc.vector_stores import VectorStoresServicer
@@ -27,12 +29,16 @@ from pygentic.proto.v1 import (
     assistants_pb2_grpc,
     chat_pb2,
     chat_pb2_grpc,
+    conversations_pb2,
+    conversations_pb2_grpc,
     files_pb2,
     files_pb2_grpc,
     messages_pb2,
     messages_pb2_grpc,
     models_pb2,
     models_pb2_grpc,
+    responses_pb2,
+    responses_pb2_grpc,
     runs_pb2,
     runs_pb2_grpc,
     threads_pb2,
@@ -51,6 +57,8 @@ SERVICE_NAMES = (
     admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
     chat_pb2.DESCRIPTOR.services_by_name["ChatCompletions"].full_name,
     models_pb2.DESCRIPTOR.services_by_name["Models"].full_name,
+    responses_pb2.DESCRIPTOR.services_by_name["Responses"].full_name,
+    conversations_pb2.DESCRIPTOR.services_by_name["Conversations"].full_name,
 )
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -114,6 +122,10 @@ def build_server(
     admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(operations.keys), server)
     chat_pb2_grpc.add_ChatCompletionsServicer_to_server(ChatCompletionsServicer(operations.chat), server)
     models_pb2_grpc.add_ModelsServicer_to_server(ModelsServicer(operations.models), server)
+    responses_pb2_grpc.add_ResponsesServicer_to_server(ResponsesServicer(operations.responses), server)
+    conversations_pb2_grpc.add_ConversationsServicer_to_server(
+        ConversationsServicer(operations.conversations), server
+    )
     vector_stores_pb2_grpc.add_VectorStoresServicer_to_server(
         VectorStoresServicer(operations.vector_stores), server
     )

@@ -15,12 +15,14 @@ from pygentic.ingestion.worker import IngestionWorker
 from pygentic.operations.api_keys import KeyStore
 from pygentic.operations.assistants import AssistantOperations
 from pygentic.operations.chat import ChatOperations
+from pygentic.operations.conversations import ConversationOperations
 from pygentic.operations.files import FileOperations
 from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.implicit_stores import ImplicitStores
 from pygentic.operations.messages import MessageOperations
 from pygentic.operations.models import ModelOperations
 from pygentic.operations.references import References
+from pygentic.operations.responses import ResponseOperations
 from pygentic.operations.runs import RunOperations
 from pygentic.operations.threads import ThreadOperations
 from pygentic.operations.vector_stores import VectorStoreOperations
@@ -47,6 +49,8 @@ class Operations:
     keys: KeyStore
     chat: ChatOperations
     models: ModelOperations
+    responses: ResponseOperations
+    conversations: ConversationOperations
     _key_expiry: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -68,11 +72,13 @@ class Operations:
         ingestion = IngestionWorker(db, files.store, embeddings, engine.instance_id)
         stores = ImplicitStores(ingestion.wake)
         threads = ThreadOperations(db, references, stores, thread_cleanups)
+        runs = RunOperations(db, engine, threads, settings.runs)
+        messages = MessageOperations(db, references, stores)
         return cls(
             assistants=AssistantOperations(db, references, stores),
             threads=threads,
-            messages=MessageOperations(db, references, stores),
-            runs=RunOperations(db, engine, threads, settings.runs),
+            messages=messages,
+            runs=runs,
             files=files,
             vector_stores=VectorStoreOperations(db, references, ingestion, embeddings, vector_index),
             ingestion=ingestion,
@@ -80,6 +86,8 @@ class Operations:
             keys=KeyStore(db, settings.keys),
             chat=ChatOperations(engine.router, engine.limits),
             models=ModelOperations(engine.router),
+            responses=ResponseOperations(db, engine, runs),
+            conversations=ConversationOperations(threads, messages),
         )
 
     async def start(self) -> None:

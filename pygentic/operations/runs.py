@@ -4,7 +4,7 @@ watch, and run steps. State changes are the run engine's; this module validates 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from pygentic import ids
@@ -205,13 +205,26 @@ class RunOperations:
             raise not_found("assistant", assistant_id, "assistant_id")
         return assistant
 
-    async def _create(self, request: pb.CreateRunRequest, run_id: str) -> RunRow:
-        require_id(request.thread_id, "thread_id")
+    async def _create(
+        self,
+        request: pb.CreateRunRequest,
+        run_id: str,
+        *,
+        assistant: AssistantRow | None = None,
+        thread: ThreadRow | None = None,
+        also: Callable[[Any, RunRow], Awaitable[None]] | None = None,
+    ) -> RunRow:
+        """Validate and store the run (and its additional messages) in one transaction. ``assistant``: the
+        settings to resolve the run against instead of a stored assistant's; ``thread``: a new thread to
+        create for it; ``also``: more to write in the same transaction (a Responses API response)."""
+        if thread is None:
+            require_id(request.thread_id, "thread_id")
         _check_include(request.include)
         if len(request.additional_messages) > MAX_ADDITIONAL_MESSAGES:
             raise invalid("additional_messages", f"at most {MAX_ADDITIONAL_MESSAGES} messages are allowed.")
+        thread_id = thread.id if thread is not None else request.thread_id
         additional = [
-            message_row_from_input(request.thread_id, message, f"additional_messages[{i}]")
+            message_row_from_input(thread_id, message, f"additional_messages[{i}]")
             for i, message in enumerate(request.additional_messages)
         ]
         await self.threads.references.check(
@@ -219,10 +232,12 @@ class RunOperations:
         )
         attached = False
         async with self.db.write() as session:
-            thread_id = request.thread_id
-            if not await repos.threads.exists(session, thread_id, lock=True):
+            if thread is not None:
+                await repos.threads.add(session, thread)
+            elif not await repos.threads.exists(session, thread_id, lock=True):
                 raise not_found("thread", thread_id, "thread_id")
-            assistant = await self._assistant(session, request.assistant_id)
+            if assistant is None:
+                assistant = await self._assistant(session, request.assistant_id)
             run = self._build_run(request, assistant, thread_id, run_id)
             await _check_active_runs(session)
             self.engine.claim(run)
@@ -232,14 +247,29 @@ class RunOperations:
             for message_row in additional:
                 await repos.messages.insert(session, message_row)
             if file_search_attachments(additional):
-                thread = await repos.threads.get(session, thread_id)
-                assert thread is not None  # locked above
-                attached = await self.threads.stores.attach(session, thread, additional)
+                stored = await repos.threads.get(session, thread_id)
+                assert stored is not None  # locked above
+                attached = await self.threads.stores.attach(session, stored, additional)
             await repos.runs.insert(session, run)
+            if also is not None:
+                await also(session, run)
         if attached:
             self.threads.stores.wake()
         self._started(run)
         return run
+
+    async def start_prepared(
+        self,
+        request: pb.CreateRunRequest,
+        run_id: str,
+        assistant: AssistantRow,
+        *,
+        thread: ThreadRow | None,
+        also: Callable[[Any, RunRow], Awaitable[None]],
+    ) -> RunRow:
+        """A run whose settings come from ``assistant`` (not stored: the Responses API's request), on a new
+        ``thread`` or ``request.thread_id``, written together with ``also``'s rows, and launched."""
+        return await self._create(request, run_id, assistant=assistant, thread=thread, also=also)
 
     def _started(self, run: RunRow) -> None:
         self.engine.publish_run(run, "thread.run.created", "thread.run.queued")

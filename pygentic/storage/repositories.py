@@ -16,6 +16,7 @@ from pygentic.storage.tables import (
     ChunkRow,
     FileRow,
     MessageRow,
+    ResponseRow,
     RunRow,
     RunStepRow,
     ThreadRow,
@@ -208,6 +209,7 @@ threads = ThreadRepository()
 messages = Repository(MessageRow)
 runs = RunRepository()
 run_steps = Repository(RunStepRow)
+responses = Repository(ResponseRow)
 files = Repository(FileRow)
 
 

@@ -148,6 +148,41 @@ class RunRow(SQLModel, table=True):
     lease_expires_at: float | None = None
 
 
+class ResponseRow(SQLModel, table=True):
+    """A Responses API response: the request as given, and the run (and where in it) that answers it.
+    Its status and output are read from that run's steps when asked for, so they are as current as the
+    run, whichever process executes it."""
+
+    __tablename__ = "responses"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, unique=True, max_length=64)
+    project_id: str = _project()
+    created_at: int = Field(sa_type=BigInteger, index=True)
+    thread_id: str = Field(index=True, max_length=64)
+    run_id: str = Field(index=True, max_length=64)
+    # The run's steps before this response began (a response that answers function calls continues its
+    # previous response's run): its output is the run's steps from here to the next response's first.
+    first_step: int = 0
+    previous_response_id: str | None = Field(default=None, max_length=64)
+    conversation_id: str | None = Field(default=None, max_length=64)
+    model: str
+    instructions: str | None = None
+    tools: list[dict[str, Any]] = _json(list)
+    tool_choice: Any = _json()
+    parallel_tool_calls: bool = True
+    temperature: float | None = None
+    top_p: float | None = None
+    max_output_tokens: int | None = None
+    text: dict[str, Any] | None = _json()
+    truncation: str = "disabled"
+    meta: dict[str, str] = _meta()
+    background: bool = False
+    store: bool = True
+    user: str | None = None
+    input_items: list[dict[str, Any]] = _json(list)
+
+
 class RunStepRow(SQLModel, table=True):
     """A step of a run."""
 

@@ -1,0 +1,327 @@
+"""A response as the Responses API shows it, read from the run that answers it, and the run's streamed
+events as the response's (``response.output_item.added``, ``response.output_text.delta``, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlmodel import col, select
+
+from pygentic.codec import py_to_value
+from pygentic.proto.v1 import resources_pb2 as res
+from pygentic.proto.v1 import responses_pb2 as pb
+from pygentic.proto.v1 import runs_pb2
+from pygentic.storage import repositories as repos
+from pygentic.storage.tables import MessageRow, ResponseRow, RunRow, RunStepRow
+
+# The run's status -> the response's, for the response that holds the run's latest steps.
+STATUS = {
+    "queued": "queued",
+    "in_progress": "in_progress",
+    "cancelling": "in_progress",
+    "requires_action": "completed",  # its output ends with the function calls the caller must answer
+    "completed": "completed",
+    "incomplete": "incomplete",
+    "failed": "failed",
+    "expired": "failed",
+    "cancelled": "cancelled",
+}
+FINAL_EVENT = {
+    "completed": "response.completed",
+    "incomplete": "response.incomplete",
+    "failed": "response.failed",
+}
+RUN_ENDS = ("requires_action", "completed", "incomplete", "failed", "expired", "cancelled")
+
+
+def call_item_id(call_id: str) -> str:
+    """A function call item's id (``fc_...``) from its call id (``call_...``)."""
+    return "fc_" + call_id.removeprefix("call_")
+
+
+Rows = tuple[ResponseRow, RunRow | None, list[RunStepRow], dict[str, MessageRow], bool]
+
+
+async def response_rows(session: Any, response_id: str) -> Rows | None:
+    """What a response's view is made of: its row, its run, the run's steps that are its output, their
+    messages, and whether a later response continued the run (this one then ended with its calls)."""
+    row = await repos.responses.get(session, response_id)
+    if row is None:
+        return None
+    run = await repos.runs.get(session, row.run_id) if row.run_id else None
+    later = (
+        await session.exec(
+            select(ResponseRow.first_step)
+            .where(ResponseRow.run_id == row.run_id, ResponseRow.first_step > row.first_step)
+            .order_by(col(ResponseRow.first_step))
+            .limit(1)
+        )
+    ).first()
+    steps = list(
+        (
+            await session.exec(
+                select(RunStepRow)
+                .where(RunStepRow.run_id == row.run_id)
+                .order_by(col(RunStepRow.created_at), col(RunStepRow.seq))
+            )
+        ).all()
+    )[row.first_step : later]
+    message_ids = [s.step_details.get("message_creation", {}).get("message_id") for s in steps]
+    wanted = [m for m in message_ids if m]
+    messages: dict[str, MessageRow] = {}
+    if wanted:
+        found = await session.exec(select(MessageRow).where(col(MessageRow.id).in_(wanted)))
+        messages = {m.id: m for m in found.all()}
+    return row, run, steps, messages, later is not None
+
+
+def message_item(message: MessageRow, status: str | None = None) -> pb.ResponseItem:
+    """An assistant message as an output item (its text parts as output_text)."""
+    item = pb.ResponseItem(type="message", id=message.id, status=status or _message_status(message.status))
+    item.role = "assistant"
+    for part in message.content:
+        if part.get("type") == "text":
+            item.content.add(type="output_text", text=(part.get("text") or {}).get("value", ""))
+    return item
+
+
+def _message_status(status: str) -> str:
+    return "incomplete" if status == "incomplete" else "completed" if status == "completed" else "in_progress"
+
+
+def call_item(call: dict[str, Any], status: str = "completed") -> pb.ResponseItem:
+    function = call.get("function") or {}
+    return pb.ResponseItem(
+        type="function_call",
+        id=call_item_id(call["id"]),
+        status=status,
+        call_id=call["id"],
+        name=function.get("name", ""),
+        arguments=function.get("arguments", ""),
+    )
+
+
+def project(
+    row: ResponseRow,
+    run: RunRow | None,
+    steps: list[RunStepRow],
+    messages: dict[str, MessageRow],
+    continued: bool,
+) -> pb.Response:
+    """The response as it is now."""
+    out = pb.Response(
+        id=row.id,
+        object="response",
+        created_at=row.created_at,
+        model=row.model,
+        parallel_tool_calls=row.parallel_tool_calls,
+        background=row.background,
+        truncation=row.truncation,
+        store=row.store,
+        metadata=row.meta,
+    )
+    for name in ("instructions", "previous_response_id", "temperature", "top_p", "max_output_tokens", "user"):
+        value = getattr(row, name)
+        if value is not None:
+            setattr(out, name, value)
+    if row.conversation_id:
+        out.conversation.id = row.conversation_id
+    py_to_value(out.tool_choice, row.tool_choice if row.tool_choice is not None else "auto")
+    for tool in row.tools:
+        made = out.tools.add(type=tool.get("type", "function"))
+        for key in ("name", "description", "strict"):
+            if tool.get(key) is not None:
+                setattr(made, key, tool[key])
+        if isinstance(tool.get("parameters"), dict):
+            made.parameters.update(tool["parameters"])
+    py_to_value(out.text.format, (row.text or {}).get("format") or {"type": "text"})
+    run_status = run.status if run is not None else "failed"
+    status = "completed" if continued else STATUS.get(run_status, "failed")
+    out.status = status
+    prompt = completion = 0
+    for step in steps:
+        details = step.step_details
+        if step.type == "message_creation":
+            message = messages.get(details.get("message_creation", {}).get("message_id", ""))
+            if message is not None:
+                out.output.append(message_item(message))
+        else:
+            for call in details.get("tool_calls") or ():
+                if call.get("type") == "function":
+                    out.output.append(call_item(call))
+        if step.usage:
+            prompt += int(step.usage.get("prompt_tokens") or 0)
+            completion += int(step.usage.get("completion_tokens") or 0)
+    if status in ("completed", "incomplete", "failed") and steps:
+        out.usage.CopyFrom(
+            pb.ResponseUsage(
+                input_tokens=prompt,
+                output_tokens=completion,
+                total_tokens=prompt + completion,
+                input_tokens_details=pb.ResponseInputTokensDetails(),
+                output_tokens_details=pb.ResponseOutputTokensDetails(),
+            )
+        )
+    if status == "failed":
+        error = (run.last_error if run is not None else None) or {}
+        out.error.code = "server_error" if run_status != "expired" else "expired"
+        out.error.message = error.get("message") or "The response failed."
+    if status == "incomplete" and run is not None:
+        reason = (run.incomplete_details or {}).get("reason")
+        out.incomplete_details.reason = (
+            "max_output_tokens" if reason == "max_completion_tokens" else reason or ""
+        )
+    if status in ("completed", "incomplete") and run is not None:
+        out.completed_at = run.completed_at or (steps[-1].completed_at if steps else None) or row.created_at
+    return out
+
+
+class ResponseEvents:
+    """Turns one run's events into a response's stream: ``opening`` events, then per run event the
+    response events it means, then ``closing`` with the response as it ended. Every event carries the
+    next ``sequence_number``."""
+
+    def __init__(self, response: pb.Response) -> None:
+        self.response = response
+        self.sequence = 0
+        self.outputs = 0
+        self.message_at: dict[str, int] = {}
+        self.texts: dict[str, str] = {}
+        self.calls: dict[
+            tuple[str, int], tuple[int, str, str, str]
+        ] = {}  # (step, index) -> at, id, name, args
+        self.call_order: list[tuple[str, int]] = []
+        self.done_calls: set[tuple[str, int]] = set()
+
+    def _event(self, kind: str, **fields: Any) -> pb.ResponseEvent:
+        event = pb.ResponseEvent(type=kind, sequence_number=self.sequence)
+        self.sequence += 1
+        for name, value in fields.items():
+            target = getattr(event, name)
+            if hasattr(target, "CopyFrom"):
+                target.CopyFrom(value)
+            else:
+                setattr(event, name, value)
+        return event
+
+    def opening(self) -> Iterator[pb.ResponseEvent]:
+        live = pb.Response()
+        live.CopyFrom(self.response)
+        live.status = "in_progress"
+        yield self._event("response.created", response=live)
+        yield self._event("response.in_progress", response=live)
+
+    def on_run_event(self, event: runs_pb2.RunEvent) -> Iterator[pb.ResponseEvent]:
+        name = event.event
+        if name == "thread.message.created":
+            yield from self._message_started(event.message)
+        elif name == "thread.message.delta":
+            yield from self._text(event.message_delta)
+        elif name in ("thread.message.completed", "thread.message.incomplete"):
+            yield from self._message_done(event.message)
+        elif name == "thread.run.step.delta":
+            yield from self._call_fragments(event.run_step_delta)
+        elif name in ("thread.run.step.completed", "thread.run.requires_action"):
+            yield from self._calls_done()
+
+    def _message_started(self, message: res.Message) -> Iterator[pb.ResponseEvent]:
+        if message.role != "assistant" or message.id in self.message_at:
+            return
+        at = self.message_at[message.id] = self.outputs
+        self.outputs += 1
+        self.texts[message.id] = ""
+        item = pb.ResponseItem(type="message", id=message.id, status="in_progress", role="assistant")
+        yield self._event("response.output_item.added", output_index=at, item=item)
+        part = pb.ResponseContent(type="output_text", text="")
+        yield self._event(
+            "response.content_part.added", item_id=message.id, output_index=at, content_index=0, part=part
+        )
+
+    def _text(self, delta: res.MessageDelta) -> Iterator[pb.ResponseEvent]:
+        at = self.message_at.get(delta.id)
+        if at is None:
+            return
+        for part in delta.delta.content:
+            if part.HasField("text") and part.text.value:
+                self.texts[delta.id] += part.text.value
+                yield self._event(
+                    "response.output_text.delta",
+                    item_id=delta.id,
+                    output_index=at,
+                    content_index=0,
+                    delta=part.text.value,
+                )
+
+    def _message_done(self, message: res.Message) -> Iterator[pb.ResponseEvent]:
+        at = self.message_at.get(message.id)
+        if at is None:
+            return
+        text = "".join(p.text.value for p in message.content if p.HasField("text")) or self.texts[message.id]
+        yield self._event(
+            "response.output_text.done", item_id=message.id, output_index=at, content_index=0, text=text
+        )
+        part = pb.ResponseContent(type="output_text", text=text)
+        yield self._event(
+            "response.content_part.done", item_id=message.id, output_index=at, content_index=0, part=part
+        )
+        item = pb.ResponseItem(type="message", id=message.id, role="assistant")
+        item.status = "incomplete" if message.status == "incomplete" else "completed"
+        item.content.add(type="output_text", text=text)
+        yield self._event("response.output_item.done", output_index=at, item=item)
+
+    def _call_fragments(self, delta: res.RunStepDelta) -> Iterator[pb.ResponseEvent]:
+        for call in delta.delta.step_details.tool_calls:
+            if call.type and call.type != "function":
+                continue
+            key = (delta.id, call.index)
+            known = self.calls.get(key)
+            if known is None:
+                if not call.id:
+                    continue
+                at = self.outputs
+                self.outputs += 1
+                known = (at, call.id, call.function.name, "")
+                self.calls[key] = known
+                self.call_order.append(key)
+                item = pb.ResponseItem(
+                    type="function_call",
+                    id=call_item_id(call.id),
+                    status="in_progress",
+                    call_id=call.id,
+                    name=call.function.name,
+                    arguments="",
+                )
+                yield self._event("response.output_item.added", output_index=at, item=item)
+            at, call_id, name, arguments = known
+            fragment = call.function.arguments
+            if fragment:
+                self.calls[key] = (at, call_id, name or call.function.name, arguments + fragment)
+                yield self._event(
+                    "response.function_call_arguments.delta",
+                    item_id=call_item_id(call_id),
+                    output_index=at,
+                    delta=fragment,
+                )
+
+    def _calls_done(self) -> Iterator[pb.ResponseEvent]:
+        for key in self.call_order:
+            if key in self.done_calls:
+                continue
+            self.done_calls.add(key)
+            at, call_id, name, arguments = self.calls[key]
+            yield self._event(
+                "response.function_call_arguments.done",
+                item_id=call_item_id(call_id),
+                output_index=at,
+                arguments=arguments,
+            )
+            item = call_item(
+                {"id": call_id, "function": {"name": name, "arguments": arguments}}, status="completed"
+            )
+            yield self._event("response.output_item.done", output_index=at, item=item)
+
+    def closing(self, response: pb.Response) -> Iterator[pb.ResponseEvent]:
+        yield from self._calls_done()
+        kind = FINAL_EVENT.get(response.status, "response.failed")
+        yield self._event(kind, response=response)

@@ -1,0 +1,533 @@
+"""The Responses API on the run engine: a response is a run on a thread (its conversation's, its previous
+response's, or a new one), so routing, limits, retries, cancellation, leases and recovery are the runs'.
+
+A response's status and output are read from its run when asked for (see :mod:`pygentic.responses_view`),
+so ``previous_response_id`` chains and ``GET /v1/responses/{id}`` hold across restarts and replicas. A
+response that answers its previous response's function calls (``function_call_output`` items) continues
+that response's run; its output is the run's steps from where it began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from pygentic import ids
+from pygentic.codec import py_to_value, to_json, value_to_py
+from pygentic.errors import ApiError, invalid, missing, not_found, precondition, unsupported
+from pygentic.operations.response_view import ResponseEvents, project, response_rows
+from pygentic.operations.runs import RunOperations
+from pygentic.operations.validation import check_metadata, check_model, require_id
+from pygentic.proto.v1 import resources_pb2 as res
+from pygentic.proto.v1 import responses_pb2 as pb
+from pygentic.proto.v1 import runs_pb2
+from pygentic.runtime.bus import Subscription, cut_off_error
+from pygentic.runtime.engine import RunEngine
+from pygentic.storage import Database
+from pygentic.storage import repositories as repos
+from pygentic.storage.repositories import ACTIVE_RUN_STATUSES, now
+from pygentic.storage.tables import AssistantRow, ResponseRow, RunRow, ThreadRow
+
+MESSAGE_ROLES = ("user", "assistant", "system", "developer")
+ITEM_TYPES = ("message", "function_call_output")
+TOOL_CHOICES = ("none", "auto", "required")
+TRUNCATIONS = ("disabled", "auto")
+ORDERS = ("asc", "desc")
+
+
+def _optional(message: Any, name: str) -> Any:
+    return getattr(message, name) if message.HasField(name) else None
+
+
+def _content(content: Any, param: str) -> str | list[dict[str, Any]]:
+    """A Responses message's content as an Assistants message's (text and image parts)."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list) or not content:
+        raise invalid(param, "must be a string or a non-empty list of content parts.")
+    parts: list[dict[str, Any]] = []
+    for i, part in enumerate(content):
+        where = f"{param}[{i}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in ("input_text", "output_text", "text"):
+            if not isinstance(part.get("text"), str):
+                raise missing(f"{where}.text")
+            parts.append({"type": "text", "text": part["text"]})
+        elif kind == "input_image":
+            detail = part.get("detail") or "auto"
+            if isinstance(part.get("file_id"), str):
+                parts.append(
+                    {"type": "image_file", "image_file": {"file_id": part["file_id"], "detail": detail}}
+                )
+            elif isinstance(part.get("image_url"), str):
+                parts.append({"type": "image_url", "image_url": {"url": part["image_url"], "detail": detail}})
+            else:
+                raise missing(f"{where}.image_url")
+        else:
+            raise unsupported(f"{where}.type", kind, ("input_text", "input_image", "output_text"))
+    return parts
+
+
+class ParsedInput:
+    """A request's input: the thread's new messages, system/developer text for the instructions, and the
+    outputs of the previous response's function calls."""
+
+    def __init__(self, value: Any, param: str = "input") -> None:
+        self.messages: list[res.MessageInput] = []
+        self.instructions: list[str] = []
+        self.outputs: list[runs_pb2.ToolOutput] = []
+        self.items: list[dict[str, Any]] = []  # as the input_items list shows them
+        if value is None:
+            raise missing(param)
+        items = [{"role": "user", "content": value}] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items:
+            raise invalid(param, "must be a string or a non-empty list of items.")
+        for i, item in enumerate(items):
+            self._add(item, f"{param}[{i}]" if not isinstance(value, str) else param)
+
+    def _add(self, item: Any, param: str) -> None:
+        if not isinstance(item, dict):
+            raise invalid(param, "must be an object.")
+        kind = item.get("type", "message")
+        if kind == "function_call_output":
+            call_id, output = item.get("call_id"), item.get("output")
+            if not isinstance(call_id, str) or not call_id:
+                raise missing(f"{param}.call_id")
+            if not isinstance(output, str):
+                raise invalid(f"{param}.output", "must be a string.")
+            self.outputs.append(runs_pb2.ToolOutput(tool_call_id=call_id, output=output))
+            self.items.append(
+                {
+                    "type": kind,
+                    "id": ids.new_id("fco_"),
+                    "call_id": call_id,
+                    "output": output,
+                    "status": "completed",
+                }
+            )
+            return
+        if kind != "message":
+            raise unsupported(f"{param}.type", kind, ITEM_TYPES)
+        role = item.get("role")
+        if role not in MESSAGE_ROLES:
+            raise unsupported(f"{param}.role", role, MESSAGE_ROLES)
+        content = _content(item.get("content"), f"{param}.content")
+        shown = [{"type": "input_text", "text": content}] if isinstance(content, str) else item["content"]
+        if role in ("system", "developer"):
+            texts = (
+                [content] if isinstance(content, str) else [p["text"] for p in content if p["type"] == "text"]
+            )
+            self.instructions.append("\n".join(texts))
+            self.items.append({"type": "message", "id": ids.new_id("msg_"), "role": role, "content": shown})
+            return
+        message = res.MessageInput(role=role)
+        py_to_value(message.content, content)
+        self.messages.append(message)
+        self.items.append({"type": "message", "role": role, "content": shown, "status": "completed"})
+
+
+def _tools(request: pb.CreateResponseRequest) -> list[dict[str, Any]]:
+    """The request's tools in the Assistants shape the run engine offers the model."""
+    tools: list[dict[str, Any]] = []
+    for i, tool in enumerate(request.tools):
+        if tool.type != "function":
+            raise unsupported(f"tools[{i}].type", tool.type, ("function",))
+        if not tool.name:
+            raise missing(f"tools[{i}].name")
+        function: dict[str, Any] = {"name": tool.name}
+        if tool.HasField("description"):
+            function["description"] = tool.description
+        if tool.HasField("parameters"):
+            function["parameters"] = to_json(tool.parameters)
+        if tool.HasField("strict"):
+            function["strict"] = tool.strict
+        tools.append({"type": "function", "function": function})
+    return tools
+
+
+def _tool_choice(value: Any) -> Any:
+    """``tool_choice`` in the Assistants shape (``{"type": "function", "function": {"name"}}``)."""
+    if value is None or (isinstance(value, str) and value in TOOL_CHOICES):
+        return value
+    if isinstance(value, dict) and value.get("type") == "function" and isinstance(value.get("name"), str):
+        return {"type": "function", "function": {"name": value["name"]}}
+    raise invalid("tool_choice", 'must be "none", "auto", "required" or {"type": "function", "name": "..."}.')
+
+
+def _response_format(request: pb.CreateResponseRequest) -> Any:
+    """``text.format`` as the run's ``response_format``."""
+    if not request.HasField("text"):
+        return None
+    fmt = value_to_py(request.text, "format")
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
+        raise invalid("text.format.type", 'must be "text", "json_object" or "json_schema".')
+    if fmt["type"] != "json_schema":
+        return {"type": fmt["type"]}
+    if not isinstance(fmt.get("name"), str) or not isinstance(fmt.get("schema"), dict):
+        raise missing("text.format.name" if not isinstance(fmt.get("name"), str) else "text.format.schema")
+    schema = {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt}
+    return {"type": "json_schema", "json_schema": schema}
+
+
+def _conversation_id(request: pb.CreateResponseRequest) -> str | None:
+    value = value_to_py(request, "conversation")
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("id")
+    if not isinstance(value, str) or not value:
+        raise invalid("conversation", 'must be a conversation id or {"id": "..."}.')
+    return value
+
+
+@dataclass
+class Plan:
+    """A checked request's input, the response it follows, and the run that will answer it (new, or the
+    previous response's when the input answers its function calls)."""
+
+    parsed: ParsedInput
+    previous: ResponseRow | None
+    conversation: str | None
+    run_id: str
+
+    @property
+    def continues(self) -> bool:
+        return bool(self.parsed.outputs)
+
+
+class ResponseOperations:
+    """Create (whole, streamed or in the background), get, delete, cancel, and list input items."""
+
+    def __init__(self, db: Database, engine: RunEngine, runs: RunOperations) -> None:
+        self.db = db
+        self.engine = engine
+        self.runs = runs
+
+    # ----------------------------------------------------------------- create
+
+    def _row(
+        self, request: pb.CreateResponseRequest, response_id: str, thread_id: str, parsed: ParsedInput
+    ) -> ResponseRow:
+        text = to_json(request.text) if request.HasField("text") else None
+        return ResponseRow(
+            id=response_id,
+            created_at=now(),
+            thread_id=thread_id,
+            run_id="",
+            previous_response_id=_optional(request, "previous_response_id"),
+            conversation_id=_conversation_id(request),
+            model=request.model,
+            instructions=_optional(request, "instructions"),
+            tools=[to_json(t) for t in request.tools],
+            tool_choice=value_to_py(request, "tool_choice") or "auto",
+            parallel_tool_calls=request.parallel_tool_calls
+            if request.HasField("parallel_tool_calls")
+            else True,
+            temperature=_optional(request, "temperature"),
+            top_p=_optional(request, "top_p"),
+            max_output_tokens=_optional(request, "max_output_tokens"),
+            text=text or {"format": {"type": "text"}},
+            truncation=_optional(request, "truncation") or "disabled",
+            meta=check_metadata(request.metadata),
+            background=bool(_optional(request, "background")),
+            store=_optional(request, "store") is not False,
+            user=_optional(request, "user"),
+            input_items=parsed.items,
+        )
+
+    def _run_request(self, request: pb.CreateResponseRequest, parsed: ParsedInput, thread_id: str) -> Any:
+        run = runs_pb2.CreateRunRequest(thread_id=thread_id, additional_messages=parsed.messages)
+        instructions = [request.instructions] if request.HasField("instructions") else []
+        joined = "\n\n".join([*instructions, *parsed.instructions])
+        if joined:
+            run.instructions = joined
+        for tool in _tools(request):
+            run.tools.append(res.Tool(type="function", function=res.FunctionDefinition()))
+            run.tools[-1].function.CopyFrom(_function_definition(tool["function"]))
+        choice = _tool_choice(value_to_py(request, "tool_choice"))
+        if choice is not None:
+            py_to_value(run.tool_choice, choice)
+        fmt = _response_format(request)
+        if fmt is not None:
+            py_to_value(run.response_format, fmt)
+        for name in ("temperature", "top_p", "parallel_tool_calls"):
+            if request.HasField(name):
+                setattr(run, name, getattr(request, name))
+        if request.HasField("max_output_tokens"):
+            if request.max_output_tokens < 1:
+                raise invalid("max_output_tokens", f"must be at least 1, got {request.max_output_tokens}.")
+            run.max_completion_tokens = request.max_output_tokens
+        run.metadata.update(request.metadata)
+        truncation = _optional(request, "truncation")
+        if truncation is not None and truncation not in TRUNCATIONS:
+            raise unsupported("truncation", truncation, TRUNCATIONS)
+        run.truncation_strategy.type = "auto"
+        return run
+
+    async def _prepare(self, request: pb.CreateResponseRequest) -> Plan:
+        check_model(request.model)
+        if len(request.include):
+            raise invalid("include", "no include values are supported yet.")
+        parsed = ParsedInput(value_to_py(request, "input"))
+        conversation = _conversation_id(request)
+        previous_id = _optional(request, "previous_response_id")
+        if conversation is not None and previous_id is not None:
+            raise invalid("conversation", "cannot be used together with previous_response_id.")
+        previous = await self._previous(previous_id) if previous_id is not None else None
+        if parsed.outputs:
+            if previous is None:
+                raise missing("previous_response_id", "for function_call_output items")
+            if parsed.messages or parsed.instructions:
+                raise invalid(
+                    "input", "function_call_output items cannot be mixed with messages in one response."
+                )
+            return Plan(parsed, previous, conversation, previous.run_id)
+        return Plan(parsed, previous, conversation, ids.new_id(ids.RUN))
+
+    async def _start(self, request: pb.CreateResponseRequest, response_id: str, plan: Plan) -> ResponseRow:
+        """Store the response with its run (new, or the previous response's continued with the function
+        call outputs given) and start it."""
+        if plan.continues:
+            return await self._continue(request, response_id, plan)
+        thread: ThreadRow | None = None
+        if plan.conversation is not None:
+            thread_id = plan.conversation
+            require_id(thread_id, "conversation")
+        elif plan.previous is not None:
+            thread_id = plan.previous.thread_id
+        else:
+            thread = ThreadRow(id=ids.new_id(ids.THREAD), created_at=now())
+            thread_id = thread.id
+        parsed = plan.parsed
+        run_request = self._run_request(request, parsed, thread_id)
+        response = self._row(request, response_id, thread_id, parsed)
+        response.run_id = plan.run_id
+        settings = AssistantRow(id="", created_at=response.created_at, model=request.model, tools=[])
+
+        async def store(session: Any, run: RunRow) -> None:
+            messages = [
+                m for m in parsed.items if m["type"] == "message" and m["role"] in ("user", "assistant")
+            ]
+            stored = await _thread_messages_after(session, thread_id, len(parsed.messages))
+            for item, message_id in zip(messages, stored, strict=True):
+                item["id"] = message_id
+            await repos.responses.insert(session, response)
+
+        try:
+            await self.runs.start_prepared(run_request, plan.run_id, settings, thread=thread, also=store)
+        except ApiError as exc:
+            raise _in_response_terms(exc) from None
+        return response
+
+    async def _previous(self, response_id: str) -> ResponseRow:
+        async with self.db.read() as session:
+            previous = await repos.responses.get(session, response_id)
+        if previous is None:
+            raise not_found("response", response_id, "previous_response_id")
+        return previous
+
+    async def _continue(self, request: pb.CreateResponseRequest, response_id: str, plan: Plan) -> ResponseRow:
+        """The previous response's run, waiting for these function call outputs, goes on."""
+        previous, parsed = plan.previous, plan.parsed
+        assert previous is not None  # _prepare checked
+        response = self._row(request, response_id, previous.thread_id, parsed)
+        response.run_id = previous.run_id
+        async with self.db.write() as session:
+            run = await repos.runs.get(session, previous.run_id)
+            if run is None or run.status != "requires_action":
+                raise precondition(
+                    f"Response {previous.id} is not waiting for function call outputs "
+                    f"(its run is {run.status if run else 'gone'})."
+                )
+            response.first_step = await _step_count(session, run.id)
+            await repos.responses.insert(session, response)
+        await self.engine.submit_tool_outputs(previous.thread_id, previous.run_id, parsed.outputs)
+        return response
+
+    async def create(self, request: pb.CreateResponseRequest) -> pb.Response:
+        """The response once it ended; with ``background``, at once."""
+        if request.background:
+            plan = await self._prepare(request)
+            response = await self._start(request, ids.new_id("resp_"), plan)
+            return await self._view(response.id)
+        final = None
+        async for event in await self.stream(request):
+            if event.HasField("response"):
+                final = event.response
+        assert final is not None  # the last event always carries the response
+        return final
+
+    async def stream(self, request: pb.CreateResponseRequest) -> AsyncIterator[pb.ResponseEvent]:
+        """The response's events, from ``response.created`` to ``response.completed`` (or failed,
+        incomplete); the request is checked, and the response stored, before this returns."""
+        plan = await self._prepare(request)
+        subscription = self.engine.subscribe(plan.run_id)  # before the run can move: no event is missed
+        try:
+            row = await self._start(request, ids.new_id("resp_"), plan)
+        except BaseException:
+            self.engine.bus.unsubscribe(subscription)
+            raise
+
+        async def events() -> AsyncIterator[pb.ResponseEvent]:
+            async with subscription:
+                async for event in self._translate(row, subscription):
+                    yield event
+
+        return events()
+
+    async def _translate(
+        self, row: ResponseRow, subscription: Subscription
+    ) -> AsyncIterator[pb.ResponseEvent]:
+        """The run's events as the response's: its items as they stream, then the response as it ended."""
+        stream = ResponseEvents(await self._view(row.id))
+        for event in stream.opening():
+            yield event
+        async for run_event in subscription.events():
+            for event in stream.on_run_event(run_event):
+                yield event
+        if subscription.overflowed:
+            raise cut_off_error()
+        for event in stream.closing(await self._view(row.id)):
+            yield event
+
+    # ----------------------------------------------------------------- read
+
+    async def _view(self, response_id: str, param: str = "response_id") -> pb.Response:
+        require_id(response_id, param)
+        async with self.db.read() as session:
+            rows = await response_rows(session, response_id)
+        if rows is None:
+            raise not_found("response", response_id, param)
+        return project(*rows)
+
+    async def get(self, request: pb.GetResponseRequest) -> pb.Response:
+        if len(request.include):
+            raise invalid("include", "no include values are supported yet.")
+        return await self._view(request.response_id)
+
+    async def delete(self, request: pb.DeleteResponseRequest) -> pb.DeleteResponseResponse:
+        require_id(request.response_id, "response_id")
+        async with self.db.write() as session:
+            row = await repos.responses.get(session, request.response_id)
+            if row is None:
+                raise not_found("response", request.response_id, "response_id")
+            await repos.responses.delete(session, row)
+        return pb.DeleteResponseResponse(id=request.response_id, object="response", deleted=True)
+
+    async def cancel(self, request: pb.CancelResponseRequest) -> pb.Response:
+        """Cancel a background response still running (as OpenAI, only background ones)."""
+        require_id(request.response_id, "response_id")
+        async with self.db.read() as session:
+            row = await repos.responses.get(session, request.response_id)
+            run = await repos.runs.get(session, row.run_id) if row is not None else None
+        if row is None:
+            raise not_found("response", request.response_id, "response_id")
+        if not row.background:
+            raise precondition("Only responses created with background=true can be cancelled.")
+        if run is not None and run.status in ACTIVE_RUN_STATUSES and run.status != "requires_action":
+            await self.engine.cancel(run.thread_id, run.id)
+        return await self._view(row.id)
+
+    async def list_input_items(self, request: pb.ListInputItemsRequest) -> pb.ListInputItemsResponse:
+        require_id(request.response_id, "response_id")
+        order = _optional(request, "order") or "desc"
+        if order not in ORDERS:
+            raise unsupported("order", order, ORDERS)
+        limit = _optional(request, "limit") or 20
+        if not 1 <= limit <= 100:
+            raise invalid("limit", f"must be between 1 and 100, got {limit}.")
+        async with self.db.read() as session:
+            row = await repos.responses.get(session, request.response_id)
+        if row is None:
+            raise not_found("response", request.response_id, "response_id")
+        items = list(row.input_items) if order == "asc" else list(reversed(row.input_items))
+        ids_ = [item.get("id") for item in items]
+        for cursor, name, keep in (
+            (_optional(request, "after"), "after", 1),
+            (_optional(request, "before"), "before", 0),
+        ):
+            if cursor is not None:
+                if cursor not in ids_:
+                    raise not_found("input item", cursor, name)
+                at = ids_.index(cursor)
+                items, ids_ = (items[at + 1 :], ids_[at + 1 :]) if keep else (items[:at], ids_[:at])
+        page = items[:limit]
+        out = pb.ListInputItemsResponse(object="list", has_more=len(items) > limit)
+        for item in page:
+            out.data.append(_item(item))
+        if page:
+            out.first_id, out.last_id = page[0]["id"], page[-1]["id"]
+        return out
+
+
+def _function_definition(function: dict[str, Any]) -> res.FunctionDefinition:
+    definition = res.FunctionDefinition(name=function["name"])
+    if "description" in function:
+        definition.description = function["description"]
+    if "parameters" in function:
+        definition.parameters.update(function["parameters"])
+    if "strict" in function:
+        definition.strict = function["strict"]
+    return definition
+
+
+def _item(item: dict[str, Any]) -> pb.ResponseItem:
+    out = pb.ResponseItem(type=item["type"], id=item.get("id") or "")
+    for key in ("status", "role", "call_id", "output"):
+        if item.get(key) is not None:
+            setattr(out, key, item[key])
+    for part in item.get("content") or ():
+        content = out.content.add(type=part.get("type", "input_text"))
+        for key in ("text", "image_url", "file_id", "detail"):
+            if isinstance(part.get(key), str):
+                setattr(content, key, part[key])
+    return out
+
+
+def _in_response_terms(exc: ApiError) -> ApiError:
+    """A run's validation error with the Responses API's field names where they differ."""
+    message, param = str(exc), exc.param
+    if param is None:
+        return exc
+    renamed = param
+    for old, new in (
+        ("additional_messages", "input"),
+        ("max_completion_tokens", "max_output_tokens"),
+        ("response_format", "text.format"),
+    ):
+        if renamed.startswith(old):
+            renamed = new + renamed[len(old) :]
+    if renamed.startswith("tools[") and ".function." in renamed:
+        renamed = renamed.replace(".function.", ".")
+    if renamed == param:
+        return exc
+    return ApiError(exc.kind, message.replace(f"'{param}'", f"'{renamed}'"), param=renamed)
+
+
+async def _step_count(session: Any, run_id: str) -> int:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from pygentic.storage.tables import RunStepRow
+
+    return int((await session.exec(select(func.count()).where(RunStepRow.run_id == run_id))).one())
+
+
+async def _thread_messages_after(session: Any, thread_id: str, count: int) -> list[str]:
+    """The ids of the thread's ``count`` newest messages, oldest first (those just written)."""
+    from sqlmodel import col, select
+
+    from pygentic.storage.tables import MessageRow
+
+    if count == 0:
+        return []
+    stmt = (
+        select(MessageRow.id)
+        .where(MessageRow.thread_id == thread_id)
+        .order_by(col(MessageRow.created_at).desc(), col(MessageRow.seq).desc())
+        .limit(count)
+    )
+    return list(reversed(list((await session.exec(stmt)).all())))
