@@ -16,7 +16,8 @@ from typing import Any
 from pygentic import ids
 from pygentic.codec import py_to_value, to_json, value_to_py
 from pygentic.errors import ApiError, invalid, missing, not_found, precondition, unsupported
-from pygentic.operations.response_view import ResponseEvents, project, response_rows
+from pygentic.operations.messages import new_message_row
+from pygentic.operations.response_view import ResponseEvents, call_item_id, project, response_rows
 from pygentic.operations.runs import RunOperations
 from pygentic.operations.validation import check_metadata, check_model, require_id
 from pygentic.proto.v1 import resources_pb2 as res
@@ -27,10 +28,10 @@ from pygentic.runtime.engine import RunEngine
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import ACTIVE_RUN_STATUSES, now
-from pygentic.storage.tables import AssistantRow, ResponseRow, RunRow, ThreadRow
+from pygentic.storage.tables import AssistantRow, MessageRow, ResponseRow, RunRow, RunStepRow, ThreadRow
 
 MESSAGE_ROLES = ("user", "assistant", "system", "developer")
-ITEM_TYPES = ("message", "function_call_output")
+ITEM_TYPES = ("message", "function_call", "function_call_output")
 TOOL_CHOICES = ("none", "auto", "required")
 TRUNCATIONS = ("disabled", "auto")
 ORDERS = ("asc", "desc")
@@ -70,14 +71,20 @@ def _content(content: Any, param: str) -> str | list[dict[str, Any]]:
 
 
 class ParsedInput:
-    """A request's input: the thread's new messages, system/developer text for the instructions, and the
-    outputs of the previous response's function calls."""
+    """A request's input: the thread's new messages, system/developer text for the instructions, the
+    outputs of the previous response's function calls, and (a stateless caller sending the whole history,
+    as the openai-agents SDK does) earlier function calls with their outputs.
+
+    ``entries`` keeps the history in order: ("message", MessageInput) and ("calls", [call, ...]) where a
+    call is the Assistants step entry of a function call with its output."""
 
     def __init__(self, value: Any, param: str = "input") -> None:
         self.messages: list[res.MessageInput] = []
         self.instructions: list[str] = []
         self.outputs: list[runs_pb2.ToolOutput] = []
+        self.entries: list[tuple[str, Any]] = []
         self.items: list[dict[str, Any]] = []  # as the input_items list shows them
+        self._calls: dict[str, dict[str, Any]] = {}
         if value is None:
             raise missing(param)
         items = [{"role": "user", "content": value}] if isinstance(value, str) else value
@@ -85,18 +92,50 @@ class ParsedInput:
             raise invalid(param, "must be a string or a non-empty list of items.")
         for i, item in enumerate(items):
             self._add(item, f"{param}[{i}]" if not isinstance(value, str) else param)
+        if self._calls:
+            missing_output = [c for c, call in self._calls.items() if call["function"]["output"] is None]
+            if missing_output:
+                raise invalid(param, f"No tool output found for function call {missing_output[0]}.")
+
+    @property
+    def history_calls(self) -> bool:
+        """Whether the input carries earlier function calls (a stateless history)."""
+        return bool(self._calls)
 
     def _add(self, item: Any, param: str) -> None:
         if not isinstance(item, dict):
             raise invalid(param, "must be an object.")
         kind = item.get("type", "message")
+        if kind == "function_call":
+            call_id, name, arguments = item.get("call_id"), item.get("name"), item.get("arguments")
+            for key, value in (("call_id", call_id), ("name", name)):
+                if not isinstance(value, str) or not value:
+                    raise missing(f"{param}.{key}")
+            if not isinstance(arguments, str):
+                raise invalid(f"{param}.arguments", "must be a string.")
+            call = {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": name, "arguments": arguments, "output": None},
+            }
+            self._calls[call_id] = call
+            if self.entries and self.entries[-1][0] == "calls":
+                self.entries[-1][1].append(call)
+            else:
+                self.entries.append(("calls", [call]))
+            shown = {"type": kind, "id": item.get("id") or call_item_id(call_id), "call_id": call_id}
+            self.items.append({**shown, "name": name, "arguments": arguments, "status": "completed"})
+            return
         if kind == "function_call_output":
             call_id, output = item.get("call_id"), item.get("output")
             if not isinstance(call_id, str) or not call_id:
                 raise missing(f"{param}.call_id")
             if not isinstance(output, str):
                 raise invalid(f"{param}.output", "must be a string.")
-            self.outputs.append(runs_pb2.ToolOutput(tool_call_id=call_id, output=output))
+            if call_id in self._calls:
+                self._calls[call_id]["function"]["output"] = output
+            else:
+                self.outputs.append(runs_pb2.ToolOutput(tool_call_id=call_id, output=output))
             self.items.append(
                 {
                     "type": kind,
@@ -124,6 +163,7 @@ class ParsedInput:
         message = res.MessageInput(role=role)
         py_to_value(message.content, content)
         self.messages.append(message)
+        self.entries.append(("message", message))
         self.items.append({"type": "message", "role": role, "content": shown, "status": "completed"})
 
 
@@ -277,6 +317,12 @@ class ResponseOperations:
         if conversation is not None and previous_id is not None:
             raise invalid("conversation", "cannot be used together with previous_response_id.")
         previous = await self._previous(previous_id) if previous_id is not None else None
+        if parsed.history_calls and (previous is not None or conversation is not None):
+            raise invalid(
+                "input",
+                "function_call items (a whole history) start a new response chain; with previous_response_id "
+                "or conversation, send only the new items (function_call_output answers its calls).",
+            )
         if parsed.outputs:
             if previous is None:
                 raise missing("previous_response_id", "for function_call_output items")
@@ -303,15 +349,28 @@ class ResponseOperations:
             thread_id = thread.id
         parsed = plan.parsed
         run_request = self._run_request(request, parsed, thread_id)
+        history = _history_rows(parsed, thread_id, request.model) if parsed.history_calls else []
+        if history:
+            del run_request.additional_messages[:]  # written with the history, in its order
         response = self._row(request, response_id, thread_id, parsed)
         response.run_id = plan.run_id
         settings = AssistantRow(id="", created_at=response.created_at, model=request.model, tools=[])
+        repository: dict[type, Any] = {
+            MessageRow: repos.messages,
+            RunRow: repos.runs,
+            RunStepRow: repos.run_steps,
+        }
 
         async def store(session: Any, run: RunRow) -> None:
+            for row in history:
+                await repository[type(row)].insert(session, row)
             messages = [
                 m for m in parsed.items if m["type"] == "message" and m["role"] in ("user", "assistant")
             ]
-            stored = await _thread_messages_after(session, thread_id, len(parsed.messages))
+            if history:
+                stored = [row.id for row in history if isinstance(row, MessageRow)]
+            else:
+                stored = await _thread_messages_after(session, thread_id, len(parsed.messages))
             for item, message_id in zip(messages, stored, strict=True):
                 item["id"] = message_id
             await repos.responses.insert(session, response)
@@ -463,6 +522,49 @@ class ResponseOperations:
         return out
 
 
+def _history_rows(parsed: ParsedInput, thread_id: str, model: str) -> list[Any]:
+    """A stateless input's history as thread rows the prompt builder reads in order: its messages, and
+    each group of function calls as a completed run with one tool_calls step (calls and outputs). They
+    get one second each, before now, so the history keeps its order."""
+    rows: list[Any] = []
+    start = now() - len(parsed.entries)
+    for i, (kind, entry) in enumerate(parsed.entries):
+        at = start + i
+        if kind == "message":
+            content = value_to_py(entry, "content")
+            rows.append(
+                new_message_row(thread_id, entry.role, content, [], {}, param=f"input[{i}]", created_at=at)
+            )
+            continue
+        run_id = ids.new_id(ids.RUN)
+        rows.append(
+            RunRow(
+                id=run_id,
+                created_at=at,
+                thread_id=thread_id,
+                assistant_id="",
+                status="completed",
+                model=model,
+                started_at=at,
+                completed_at=at,
+            )
+        )
+        rows.append(
+            RunStepRow(
+                id=ids.new_id(ids.STEP),
+                created_at=at,
+                thread_id=thread_id,
+                run_id=run_id,
+                assistant_id="",
+                type="tool_calls",
+                status="completed",
+                step_details={"type": "tool_calls", "tool_calls": entry},
+                completed_at=at,
+            )
+        )
+    return rows
+
+
 def _function_definition(function: dict[str, Any]) -> res.FunctionDefinition:
     definition = res.FunctionDefinition(name=function["name"])
     if "description" in function:
@@ -511,16 +613,12 @@ async def _step_count(session: Any, run_id: str) -> int:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from pygentic.storage.tables import RunStepRow
-
     return int((await session.exec(select(func.count()).where(RunStepRow.run_id == run_id))).one())
 
 
 async def _thread_messages_after(session: Any, thread_id: str, count: int) -> list[str]:
     """The ids of the thread's ``count`` newest messages, oldest first (those just written)."""
     from sqlmodel import col, select
-
-    from pygentic.storage.tables import MessageRow
 
     if count == 0:
         return []
