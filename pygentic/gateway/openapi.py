@@ -19,7 +19,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from pygentic.gateway.json_shape import FLOAT_TYPES, INT_RANGES
-from pygentic.gateway.wire import UNIONS, WELL_KNOWN
+from pygentic.gateway.wire import FLAT_UNIONS, UNIONS, WELL_KNOWN
 
 REF = "#/components/schemas/"
 ERROR = "ErrorResponse"
@@ -123,6 +123,10 @@ def _object_schema(descriptor: Descriptor, pending: list[Descriptor]) -> dict[st
     """The JSON the gateway sends for one message (as ``wire.to_openai`` writes it)."""
     common = UNIONS.get(descriptor.full_name)
     omitted = OMITTED_KEYS.get(descriptor.full_name, set())
+    flat = FLAT_UNIONS.get(descriptor.full_name)
+    if flat is not None:  # a key is always there only when every type carries it
+        carried = [set(fields) for fields in flat.values()]
+        omitted = {f.name for f in descriptor.fields} - set.intersection(*carried)
     properties: dict[str, Any] = {}
     required: list[str] = []
     for field in descriptor.fields:
