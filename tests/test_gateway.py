@@ -437,6 +437,7 @@ def test_docs_and_their_examples(client: openai.OpenAI, server: ThreadedServer) 
         "run_id": run.id,
         "vector_store_id": store.id,
         "file_id": document.id,
+        "conversation_id": thread.id,  # a conversation is a thread
     }
     checked = 0
     for path, methods in spec["paths"].items():

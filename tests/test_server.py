@@ -53,6 +53,8 @@ def test_grpcurl_lists_describes_and_creates(served: tuple[subprocess.Popen[str]
         "pygentic.v1.Admin",
         "pygentic.v1.ChatCompletions",
         "pygentic.v1.Models",
+        "pygentic.v1.Responses",
+        "pygentic.v1.Conversations",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

@@ -363,3 +363,23 @@ def test_the_admin_service_manages_keys_for_admin_keys_only(server: ThreadedServ
         revoked = admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(key_id=made.key.id), metadata=as_admin)
         assert revoked.HasField("revoked_at")
     assert _revoked_within(sdk(server, made.secret), 5.0) < 5.0
+
+
+def test_responses_and_conversations_belong_to_their_project(server: ThreadedServer) -> None:
+    alpha, beta = sdk(server, make_key(server, "alpha")), sdk(server, make_key(server, "beta"))
+    response = alpha.responses.create(model="echo", input="alpha's question")
+    conversation = alpha.conversations.create(items=[{"type": "message", "role": "user", "content": "alpha"}])
+    for call in (
+        lambda: beta.responses.retrieve(response.id),
+        lambda: beta.responses.input_items.list(response.id),
+        lambda: beta.responses.delete(response.id),
+        lambda: beta.responses.create(model="echo", input="follow", previous_response_id=response.id),
+        lambda: beta.conversations.retrieve(conversation.id),
+        lambda: beta.conversations.items.list(conversation.id),
+        lambda: beta.conversations.items.create(conversation.id, items=[{"role": "user", "content": "x"}]),
+        lambda: beta.responses.create(model="echo", input="into it", conversation=conversation.id),
+        lambda: beta.conversations.delete(conversation.id),
+    ):
+        assert_missing(call)
+    assert alpha.responses.retrieve(response.id).output_text == "Echo: alpha's question"
+    assert len(alpha.conversations.items.list(conversation.id).data) == 1

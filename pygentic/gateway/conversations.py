@@ -18,6 +18,8 @@ CREATE_EXAMPLE = {
     "items": [{"type": "message", "role": "user", "content": "Hello!"}],
     "metadata": {"topic": "demo"},
 }
+UPDATE_EXAMPLE = {"metadata": {"topic": "project x"}}
+ITEMS_EXAMPLE = {"items": [{"type": "message", "role": "user", "content": "One more thing."}]}
 
 
 @router.post(
@@ -46,7 +48,9 @@ async def get_conversation(request: Request, conversation_id: str) -> JSONRespon
     openapi_extra=request_body(pb.UpdateConversationRequest, required=["metadata"], path=["conversation_id"]),
 )
 async def update_conversation(
-    request: Request, conversation_id: str, body: dict[str, Any] = Body(...)
+    request: Request,
+    conversation_id: str,
+    body: dict[str, Any] = Body(..., openapi_examples={"update": {"value": UPDATE_EXAMPLE}}),
 ) -> JSONResponse:
     message = build(pb.UpdateConversationRequest, body, conversation_id=conversation_id)
     return respond(await ops(request).conversations.update(message))
@@ -94,7 +98,7 @@ async def list_items(
 async def create_items(
     request: Request,
     conversation_id: str,
-    body: dict[str, Any] = Body(...),
+    body: dict[str, Any] = Body(..., openapi_examples={"items": {"value": ITEMS_EXAMPLE}}),
     include: list[str] | None = INCLUDE,
 ) -> JSONResponse:
     message = build(pb.CreateConversationItemsRequest, body, conversation_id=conversation_id, include=include)

@@ -154,7 +154,9 @@ class ParsedInput:
         content = _content(item.get("content"), f"{param}.content")
         shown = [{"type": "input_text", "text": content}] if isinstance(content, str) else item["content"]
         if role == "assistant":  # what the model said: output_text parts, as in a response's output
-            texts = [content] if isinstance(content, str) else [p["text"] for p in content if p["type"] == "text"]
+            texts = (
+                [content] if isinstance(content, str) else [p["text"] for p in content if p["type"] == "text"]
+            )
             shown = [{"type": "output_text", "text": text} for text in texts]
         if role in ("system", "developer"):
             texts = (
