@@ -41,6 +41,8 @@ FLAT_UNIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "message": ("type", "id", "status", "role", "content"),
         "function_call": ("type", "id", "status", "call_id", "name", "arguments"),
         "function_call_output": ("type", "id", "status", "call_id", "output"),
+        "file_search_call": ("type", "id", "status", "queries", "results"),
+        "code_interpreter_call": ("type", "id", "status", "code", "container_id", "outputs"),
     },
     "pygentic.v1.ResponseContent": {
         "output_text": ("type", "text", "annotations", "logprobs"),
@@ -48,7 +50,11 @@ FLAT_UNIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "input_image": ("type", "image_url", "file_id", "detail"),
         "refusal": ("type", "refusal"),
     },
-    "pygentic.v1.ResponseTool": {"function": ("type", "name", "description", "parameters", "strict")},
+    "pygentic.v1.ResponseTool": {
+        "function": ("type", "name", "description", "parameters", "strict"),
+        "file_search": ("type", "vector_store_ids", "max_num_results", "ranking_options"),
+        "code_interpreter": ("type", "container"),
+    },
     "pygentic.v1.ResponseEvent": {
         **dict.fromkeys(
             (
@@ -72,6 +78,19 @@ FLAT_UNIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "response.output_text.done": (*_IN_ITEM, "content_index", "text", "logprobs"),
         "response.function_call_arguments.delta": (*_IN_ITEM, "delta"),
         "response.function_call_arguments.done": (*_IN_ITEM, "arguments"),
+        **dict.fromkeys(
+            (
+                "response.file_search_call.in_progress",
+                "response.file_search_call.searching",
+                "response.file_search_call.completed",
+                "response.code_interpreter_call.in_progress",
+                "response.code_interpreter_call.interpreting",
+                "response.code_interpreter_call.completed",
+            ),
+            _IN_ITEM,
+        ),
+        "response.code_interpreter_call_code.delta": (*_IN_ITEM, "delta"),
+        "response.code_interpreter_call_code.done": (*_IN_ITEM, "code"),
         "error": (*_RESPONSE_EVENT, "code", "message", "param"),
     },
 }

@@ -3,12 +3,13 @@ events as the response's (``response.output_item.added``, ``response.output_text
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlmodel import col, select
 
-from pygentic.codec import py_to_value
+from pygentic.codec import from_json, py_to_value
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import responses_pb2 as pb
 from pygentic.proto.v1 import runs_pb2
@@ -90,6 +91,54 @@ def _message_status(status: str) -> str:
     return "incomplete" if status == "incomplete" else "completed" if status == "completed" else "in_progress"
 
 
+def _item_id(prefix: str, call_id: str) -> str:
+    return prefix + call_id.removeprefix("call_")
+
+
+def builtin_item(
+    call: dict[str, Any], thread_id: str, include: Iterable[str] = (), status: str = "completed"
+) -> pb.ResponseItem | None:
+    """A built-in tool's call (a step's file_search or code_interpreter entry) as an output item; the
+    results and outputs only when ``include`` asks for them, as at OpenAI."""
+    kind = call.get("type")
+    if kind == "file_search":
+        item = pb.ResponseItem(type="file_search_call", id=_item_id("fs_", call["id"]), status=status)
+        try:
+            arguments = json.loads((call.get("_model") or {}).get("arguments") or "{}")
+        except ValueError:
+            arguments = {}
+        if isinstance(arguments, dict) and isinstance(arguments.get("query"), str):
+            item.queries.append(arguments["query"])
+        if "file_search_call.results" in include:
+            for hit in (call.get("file_search") or {}).get("results") or ():
+                text = "".join(part.get("text", "") for part in hit.get("content") or ())
+                found = {
+                    "file_id": hit.get("file_id"),
+                    "filename": hit.get("file_name"),
+                    "score": hit.get("score"),
+                }
+                py_to_value(item.results.add(), {**found, "text": text, "attributes": {}})
+        return item
+    if kind == "code_interpreter":
+        details = call.get("code_interpreter") or {}
+        item = pb.ResponseItem(
+            type="code_interpreter_call",
+            id=_item_id("ci_", call["id"]),
+            status=status,
+            code=details.get("input", ""),
+            container_id="cntr_" + thread_id.removeprefix("thread_"),
+        )
+        if "code_interpreter_call.outputs" in include:
+            for output in details.get("outputs") or ():
+                if output.get("type") == "logs":
+                    py_to_value(item.outputs.add(), {"type": "logs", "logs": output.get("logs", "")})
+                elif output.get("type") == "image":
+                    file_id = (output.get("image") or {}).get("file_id", "")
+                    py_to_value(item.outputs.add(), {"type": "image", "url": f"/v1/files/{file_id}/content"})
+        return item
+    return None
+
+
 def call_item(call: dict[str, Any], status: str = "completed") -> pb.ResponseItem:
     function = call.get("function") or {}
     return pb.ResponseItem(
@@ -108,6 +157,7 @@ def project(
     steps: list[RunStepRow],
     messages: dict[str, MessageRow],
     continued: bool,
+    include: Iterable[str] = (),
 ) -> pb.Response:
     """The response as it is now."""
     out = pb.Response(
@@ -129,12 +179,7 @@ def project(
         out.conversation.id = row.conversation_id
     py_to_value(out.tool_choice, row.tool_choice if row.tool_choice is not None else "auto")
     for tool in row.tools:
-        made = out.tools.add(type=tool.get("type", "function"))
-        for key in ("name", "description", "strict"):
-            if tool.get(key) is not None:
-                setattr(made, key, tool[key])
-        if isinstance(tool.get("parameters"), dict):
-            made.parameters.update(tool["parameters"])
+        out.tools.append(from_json(tool, pb.ResponseTool))
     py_to_value(out.text.format, (row.text or {}).get("format") or {"type": "text"})
     run_status = run.status if run is not None else "failed"
     status = "completed" if continued else STATUS.get(run_status, "failed")
@@ -150,6 +195,11 @@ def project(
             for call in details.get("tool_calls") or ():
                 if call.get("type") == "function":
                     out.output.append(call_item(call))
+                    continue
+                status = "completed" if step.status == "completed" else "in_progress"
+                built = builtin_item(call, row.thread_id, include, status)
+                if built is not None:
+                    out.output.append(built)
         if step.usage:
             prompt += int(step.usage.get("prompt_tokens") or 0)
             completion += int(step.usage.get("completion_tokens") or 0)
@@ -182,8 +232,12 @@ class ResponseEvents:
     response events it means, then ``closing`` with the response as it ended. Every event carries the
     next ``sequence_number``."""
 
-    def __init__(self, response: pb.Response) -> None:
+    def __init__(self, response: pb.Response, thread_id: str = "") -> None:
         self.response = response
+        self.thread_id = thread_id
+        self.builtins: dict[str, tuple[int, str, str]] = {}  # call id -> output index, item id, kind
+        self.builtin_ids: dict[tuple[str, int], str] = {}  # (step, index) -> call id
+        self.builtin_code: dict[str, str] = {}
         self.sequence = 0
         self.outputs = 0
         self.message_at: dict[str, int] = {}
@@ -223,6 +277,8 @@ class ResponseEvents:
         elif name == "thread.run.step.delta":
             yield from self._call_fragments(event.run_step_delta)
         elif name in ("thread.run.step.completed", "thread.run.requires_action"):
+            if event.HasField("run_step"):
+                yield from self._builtins_done(event.run_step)
             yield from self._calls_done()
 
     def _message_started(self, message: res.Message) -> Iterator[pb.ResponseEvent]:
@@ -270,8 +326,63 @@ class ResponseEvents:
         item.content.add(type="output_text", text=text)
         yield self._event("response.output_item.done", output_index=at, item=item)
 
+    def _builtin_fragment(self, step_id: str, call: res.ToolCall) -> Iterator[pb.ResponseEvent]:
+        """A built-in tool's call as it streams: added (and searching, or its code as it comes)."""
+        position = (step_id, call.index)
+        call_id = call.id or self.builtin_ids.get(position, "")
+        if not call_id:
+            return
+        if call_id not in self.builtins:
+            self.builtin_ids[position] = call_id
+            at = self.outputs
+            self.outputs += 1
+            kind = "file_search_call" if call.type == "file_search" else "code_interpreter_call"
+            item_id = _item_id("fs_" if kind == "file_search_call" else "ci_", call_id)
+            self.builtins[call_id] = (at, item_id, kind)
+            self.builtin_code[call_id] = ""
+            item = pb.ResponseItem(type=kind, id=item_id, status="in_progress")
+            if kind == "code_interpreter_call":
+                item.code = ""
+                item.container_id = "cntr_" + self.thread_id.removeprefix("thread_")
+            yield self._event("response.output_item.added", output_index=at, item=item)
+            yield self._event(f"response.{kind}.in_progress", item_id=item_id, output_index=at)
+            if kind == "file_search_call":
+                yield self._event("response.file_search_call.searching", item_id=item_id, output_index=at)
+        at, item_id, kind = self.builtins[call_id]
+        fragment = call.code_interpreter.input if call.HasField("code_interpreter") else ""
+        if kind == "code_interpreter_call" and fragment:
+            self.builtin_code[call_id] += fragment
+            yield self._event(
+                "response.code_interpreter_call_code.delta", item_id=item_id, output_index=at, delta=fragment
+            )
+
+    def _builtins_done(self, step: res.RunStep) -> Iterator[pb.ResponseEvent]:
+        """A completed step's built-in calls: code done and interpreting, completed, the item done."""
+        for call in step.step_details.tool_calls:
+            known = self.builtins.pop(call.id, None)
+            if known is None:
+                continue
+            at, item_id, kind = known
+            stored: dict[str, Any] = {"id": call.id, "type": call.type}
+            if kind == "code_interpreter_call":
+                code = call.code_interpreter.input or self.builtin_code.get(call.id, "")
+                yield self._event(
+                    "response.code_interpreter_call_code.done", item_id=item_id, output_index=at, code=code
+                )
+                yield self._event(
+                    "response.code_interpreter_call.interpreting", item_id=item_id, output_index=at
+                )
+                stored["code_interpreter"] = {"input": code}
+            yield self._event(f"response.{kind}.completed", item_id=item_id, output_index=at)
+            item = builtin_item(stored, self.thread_id)
+            assert item is not None  # a file_search or code_interpreter entry
+            yield self._event("response.output_item.done", output_index=at, item=item)
+
     def _call_fragments(self, delta: res.RunStepDelta) -> Iterator[pb.ResponseEvent]:
         for call in delta.delta.step_details.tool_calls:
+            if call.type in ("file_search", "code_interpreter"):
+                yield from self._builtin_fragment(delta.id, call)
+                continue
             if call.type and call.type != "function":
                 continue
             key = (delta.id, call.index)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from pygentic import ids
+from pygentic import codec, ids
 from pygentic.codec import py_to_value, to_json, value_to_py
 from pygentic.errors import ApiError, invalid, missing, not_found, precondition, unsupported
 from pygentic.operations.messages import new_message_row
@@ -33,6 +33,8 @@ from pygentic.storage.tables import AssistantRow, MessageRow, ResponseRow, RunRo
 MESSAGE_ROLES = ("user", "assistant", "system", "developer")
 ITEM_TYPES = ("message", "function_call", "function_call_output")
 TOOL_CHOICES = ("none", "auto", "required")
+TOOL_TYPES = ("function", "file_search", "code_interpreter")
+INCLUDE_VALUES = ("file_search_call.results", "code_interpreter_call.outputs")
 TRUNCATIONS = ("disabled", "auto")
 ORDERS = ("asc", "desc")
 
@@ -172,12 +174,44 @@ class ParsedInput:
         self.items.append({"type": "message", "role": role, "content": shown, "status": "completed"})
 
 
-def _tools(request: pb.CreateResponseRequest) -> list[dict[str, Any]]:
-    """The request's tools in the Assistants shape the run engine offers the model."""
+def _tools(request: pb.CreateResponseRequest) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The request's tools in the Assistants shape the run engine offers the model, and the tool
+    resources (vector stores, files) the built-in ones name."""
     tools: list[dict[str, Any]] = []
+    resources: dict[str, Any] = {}
     for i, tool in enumerate(request.tools):
+        if tool.type == "file_search":
+            if not tool.vector_store_ids:
+                raise missing(f"tools[{i}].vector_store_ids")
+            stores = resources.setdefault("file_search", {"vector_store_ids": []})["vector_store_ids"]
+            stores.extend(v for v in tool.vector_store_ids if v not in stores)
+            options: dict[str, Any] = {}
+            if tool.HasField("max_num_results"):
+                if not 1 <= tool.max_num_results <= 50:
+                    raise invalid(
+                        f"tools[{i}].max_num_results", f"must be 1 to 50, got {tool.max_num_results}."
+                    )
+                options["max_num_results"] = tool.max_num_results
+            if tool.HasField("ranking_options"):
+                options["ranking_options"] = to_json(tool.ranking_options)
+            tools.append({"type": "file_search", "file_search": options})
+            continue
+        if tool.type == "code_interpreter":
+            container = value_to_py(tool, "container")
+            if isinstance(container, dict):
+                file_ids = container.get("file_ids") or []
+                if not isinstance(file_ids, list) or not all(isinstance(f, str) for f in file_ids):
+                    raise invalid(f"tools[{i}].container.file_ids", "must be a list of file ids.")
+                if file_ids:
+                    resources.setdefault("code_interpreter", {"file_ids": []})["file_ids"].extend(file_ids)
+            elif container not in (None, "auto"):
+                raise invalid(
+                    f"tools[{i}].container", 'must be "auto" or {"type": "auto", "file_ids": [...]}.'
+                )
+            tools.append({"type": "code_interpreter"})
+            continue
         if tool.type != "function":
-            raise unsupported(f"tools[{i}].type", tool.type, ("function",))
+            raise unsupported(f"tools[{i}].type", tool.type, TOOL_TYPES)
         if not tool.name:
             raise missing(f"tools[{i}].name")
         function: dict[str, Any] = {"name": tool.name}
@@ -188,7 +222,7 @@ def _tools(request: pb.CreateResponseRequest) -> list[dict[str, Any]]:
         if tool.HasField("strict"):
             function["strict"] = tool.strict
         tools.append({"type": "function", "function": function})
-    return tools
+    return tools, resources
 
 
 def _tool_choice(value: Any) -> Any:
@@ -281,6 +315,7 @@ class ResponseOperations:
             store=_optional(request, "store") is not False,
             user=_optional(request, "user"),
             input_items=parsed.items,
+            include=list(request.include),
         )
 
     def _run_request(self, request: pb.CreateResponseRequest, parsed: ParsedInput, thread_id: str) -> Any:
@@ -289,9 +324,9 @@ class ResponseOperations:
         joined = "\n\n".join([*instructions, *parsed.instructions])
         if joined:
             run.instructions = joined
-        for tool in _tools(request):
-            run.tools.append(res.Tool(type="function", function=res.FunctionDefinition()))
-            run.tools[-1].function.CopyFrom(_function_definition(tool["function"]))
+        tools, _ = _tools(request)
+        for tool in tools:
+            run.tools.append(codec.from_json(tool, res.Tool))
         choice = _tool_choice(value_to_py(request, "tool_choice"))
         if choice is not None:
             py_to_value(run.tool_choice, choice)
@@ -314,8 +349,7 @@ class ResponseOperations:
 
     async def _prepare(self, request: pb.CreateResponseRequest) -> Plan:
         check_model(request.model)
-        if len(request.include):
-            raise invalid("include", "no include values are supported yet.")
+        _check_include(request.include)
         parsed = ParsedInput(value_to_py(request, "input"))
         conversation = _conversation_id(request)
         previous_id = _optional(request, "previous_response_id")
@@ -360,6 +394,9 @@ class ResponseOperations:
         response = self._row(request, response_id, thread_id, parsed)
         response.run_id = plan.run_id
         settings = AssistantRow(id="", created_at=response.created_at, model=request.model, tools=[])
+        _, resources = _tools(request)
+        if resources:
+            await self.runs.threads.references.check(tool_resources=[(resources, "tools")])
         repository: dict[type, Any] = {
             MessageRow: repos.messages,
             RunRow: repos.runs,
@@ -367,6 +404,9 @@ class ResponseOperations:
         }
 
         async def store(session: Any, run: RunRow) -> None:
+            if resources:
+                run.tool_resources = resources
+                await repos.runs.save(session, run, ("tool_resources",))
             for row in history:
                 await repository[type(row)].insert(session, row)
             messages = [
@@ -446,7 +486,7 @@ class ResponseOperations:
         self, row: ResponseRow, subscription: Subscription
     ) -> AsyncIterator[pb.ResponseEvent]:
         """The run's events as the response's: its items as they stream, then the response as it ended."""
-        stream = ResponseEvents(await self._view(row.id))
+        stream = ResponseEvents(await self._view(row.id), row.thread_id)
         for event in stream.opening():
             yield event
         async for run_event in subscription.events():
@@ -459,18 +499,18 @@ class ResponseOperations:
 
     # ----------------------------------------------------------------- read
 
-    async def _view(self, response_id: str, param: str = "response_id") -> pb.Response:
+    async def _view(
+        self, response_id: str, param: str = "response_id", include: list[str] | None = None
+    ) -> pb.Response:
         require_id(response_id, param)
         async with self.db.read() as session:
             rows = await response_rows(session, response_id)
         if rows is None:
             raise not_found("response", response_id, param)
-        return project(*rows)
+        return project(*rows, include=[*rows[0].include, *(include or [])])
 
     async def get(self, request: pb.GetResponseRequest) -> pb.Response:
-        if len(request.include):
-            raise invalid("include", "no include values are supported yet.")
-        return await self._view(request.response_id)
+        return await self._view(request.response_id, include=_check_include(request.include))
 
     async def delete(self, request: pb.DeleteResponseRequest) -> pb.DeleteResponseResponse:
         require_id(request.response_id, "response_id")
@@ -570,17 +610,6 @@ def _history_rows(parsed: ParsedInput, thread_id: str, model: str) -> list[Any]:
     return rows
 
 
-def _function_definition(function: dict[str, Any]) -> res.FunctionDefinition:
-    definition = res.FunctionDefinition(name=function["name"])
-    if "description" in function:
-        definition.description = function["description"]
-    if "parameters" in function:
-        definition.parameters.update(function["parameters"])
-    if "strict" in function:
-        definition.strict = function["strict"]
-    return definition
-
-
 def _item(item: dict[str, Any]) -> pb.ResponseItem:
     out = pb.ResponseItem(type=item["type"], id=item.get("id") or "")
     for key in ("status", "role", "call_id", "output"):
@@ -592,6 +621,13 @@ def _item(item: dict[str, Any]) -> pb.ResponseItem:
             if isinstance(part.get(key), str):
                 setattr(content, key, part[key])
     return out
+
+
+def _check_include(values: Any) -> list[str]:
+    for value in values:
+        if value not in INCLUDE_VALUES:
+            raise unsupported("include", value, INCLUDE_VALUES)
+    return list(values)
 
 
 def _in_response_terms(exc: ApiError) -> ApiError:

@@ -143,6 +143,9 @@ class RunRow(SQLModel, table=True):
     response_format: Any = _json()
     reasoning_effort: str | None = None
     include: list[str] | None = _json()  # extra step fields its streamed events carry
+    # Resources of the run itself (a Responses API request names its vector stores and files in its
+    # tools), read before the assistant's and the thread's.
+    tool_resources: dict[str, Any] | None = _json()
     # Run ownership: the process executing the run renews its lease; another takes over when it lapses.
     owner: str | None = Field(default=None, max_length=64)
     lease_expires_at: float | None = None
@@ -181,6 +184,7 @@ class ResponseRow(SQLModel, table=True):
     store: bool = True
     user: str | None = None
     input_items: list[dict[str, Any]] = _json(list)
+    include: list[str] = _json(list)
 
 
 class RunStepRow(SQLModel, table=True):

@@ -8,18 +8,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ResponseTool(_message.Message):
-    __slots__ = ("type", "name", "description", "parameters", "strict")
+    __slots__ = ("type", "name", "description", "parameters", "strict", "vector_store_ids", "max_num_results", "ranking_options", "container")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     STRICT_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_NUM_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    RANKING_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_FIELD_NUMBER: _ClassVar[int]
     type: str
     name: str
     description: str
     parameters: _struct_pb2.Struct
     strict: bool
-    def __init__(self, type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., strict: _Optional[bool] = ...) -> None: ...
+    vector_store_ids: _containers.RepeatedScalarFieldContainer[str]
+    max_num_results: int
+    ranking_options: _struct_pb2.Struct
+    container: _struct_pb2.Value
+    def __init__(self, type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., strict: _Optional[bool] = ..., vector_store_ids: _Optional[_Iterable[str]] = ..., max_num_results: _Optional[int] = ..., ranking_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., container: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class ResponseContent(_message.Message):
     __slots__ = ("type", "text", "annotations", "logprobs", "image_url", "file_id", "detail", "refusal")
@@ -42,7 +50,7 @@ class ResponseContent(_message.Message):
     def __init__(self, type: _Optional[str] = ..., text: _Optional[str] = ..., annotations: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., logprobs: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., image_url: _Optional[str] = ..., file_id: _Optional[str] = ..., detail: _Optional[str] = ..., refusal: _Optional[str] = ...) -> None: ...
 
 class ResponseItem(_message.Message):
-    __slots__ = ("type", "id", "status", "role", "content", "call_id", "name", "arguments", "output")
+    __slots__ = ("type", "id", "status", "role", "content", "call_id", "name", "arguments", "output", "queries", "results", "code", "container_id", "outputs")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +60,11 @@ class ResponseItem(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     type: str
     id: str
     status: str
@@ -61,7 +74,12 @@ class ResponseItem(_message.Message):
     name: str
     arguments: str
     output: str
-    def __init__(self, type: _Optional[str] = ..., id: _Optional[str] = ..., status: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[_Iterable[_Union[ResponseContent, _Mapping]]] = ..., call_id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ..., output: _Optional[str] = ...) -> None: ...
+    queries: _containers.RepeatedScalarFieldContainer[str]
+    results: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    code: str
+    container_id: str
+    outputs: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    def __init__(self, type: _Optional[str] = ..., id: _Optional[str] = ..., status: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[_Iterable[_Union[ResponseContent, _Mapping]]] = ..., call_id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ..., output: _Optional[str] = ..., queries: _Optional[_Iterable[str]] = ..., results: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., code: _Optional[str] = ..., container_id: _Optional[str] = ..., outputs: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ...) -> None: ...
 
 class ResponseTextConfig(_message.Message):
     __slots__ = ("format",)

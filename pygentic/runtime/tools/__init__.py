@@ -55,14 +55,15 @@ class RunTool(Protocol):
 
 
 async def resource_ids(session: Any, run: RunRow, tool: str, key: str) -> list[str]:
-    """The ids the run's assistant, then its thread, name in ``tool_resources.TOOL.KEY`` (each once),
+    """The ids the run itself, its assistant, then its thread name in ``tool_resources.TOOL.KEY`` (each once),
     e.g. ``file_search.vector_store_ids`` or ``code_interpreter.file_ids``."""
     ids: list[str] = []
     for row in (
+        run,
         await repos.assistants.get(session, run.assistant_id),
         await repos.threads.get(session, run.thread_id),
     ):
-        resources = (row.tool_resources or {}) if row is not None else {}
+        resources = (getattr(row, "tool_resources", None) or {}) if row is not None else {}
         for value in (resources.get(tool) or {}).get(key) or []:
             if isinstance(value, str) and value not in ids:
                 ids.append(value)

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("store", sa.Boolean(), nullable=False),
         sa.Column("user", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("input_items", sa.JSON(), nullable=False),
+        sa.Column("include", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
     with op.batch_alter_table("responses", schema=None) as batch_op:
