@@ -40,6 +40,11 @@ def test_file_search_finds_and_answers(sdk: openai.OpenAI) -> None:
     assert search.type == "file_search_call" and search.status == "completed"
     assert search.queries == ["How do I reset my password?"] and not search.results
     assert answer.type == "message" and "Reset password" in plain.output_text
+    # The citation marker the model wrote is an annotation at its place, not text.
+    (citation,) = answer.content[0].annotations  # type: ignore[union-attr]
+    assert (citation.type, citation.filename) == ("file_citation", "faq.md")  # type: ignore[union-attr]
+    assert "【" not in plain.output_text
+    assert plain.output_text[: citation.index] == plain.output_text.rstrip() + " "  # type: ignore[union-attr]
     included = sdk.responses.create(
         model="search",
         input="How do I reset my password?",

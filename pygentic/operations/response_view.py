@@ -77,13 +77,48 @@ async def response_rows(session: Any, response_id: str) -> Rows | None:
     return row, run, steps, messages, later is not None
 
 
-def message_item(message: MessageRow, status: str | None = None) -> pb.ResponseItem:
+def output_text(text: str, marks: Iterable[dict[str, Any]], filenames: dict[str, str]) -> pb.ResponseContent:
+    """A message's text as an output_text part: file_search's citation markers (``【0:1†faq.md】``) taken
+    out of the text and given as ``file_citation`` annotations at the place they were, as the Responses
+    API writes them. (A written file's path is not annotated: the Responses API would name it a
+    container_file_citation, and Pygentic has no containers.)"""
+    part = pb.ResponseContent(type="output_text")
+    kept: list[str] = []
+    at = removed = 0
+    for mark in sorted(marks, key=lambda m: m.get("start_index", 0)):
+        if mark.get("type") != "file_citation":
+            continue
+        start, end = int(mark.get("start_index", 0)), int(mark.get("end_index", 0))
+        if start < at or end > len(text):
+            continue
+        kept.append(text[at:start])
+        removed += end - start
+        at = end
+        file_id = (mark.get("file_citation") or {}).get("file_id", "")
+        citation = {
+            "type": "file_citation",
+            "file_id": file_id,
+            "filename": filenames.get(file_id, ""),
+            "index": start - (removed - (end - start)),
+        }
+        py_to_value(part.annotations.add(), citation)
+    kept.append(text[at:])
+    part.text = "".join(kept)
+    return part
+
+
+def message_item(
+    message: MessageRow, status: str | None = None, filenames: dict[str, str] | None = None
+) -> pb.ResponseItem:
     """An assistant message as an output item (its text parts as output_text)."""
     item = pb.ResponseItem(type="message", id=message.id, status=status or _message_status(message.status))
     item.role = "assistant"
     for part in message.content:
         if part.get("type") == "text":
-            item.content.add(type="output_text", text=(part.get("text") or {}).get("value", ""))
+            text = part.get("text") or {}
+            item.content.append(
+                output_text(text.get("value", ""), text.get("annotations") or (), filenames or {})
+            )
     return item
 
 
@@ -185,12 +220,18 @@ def project(
     status = "completed" if continued else STATUS.get(run_status, "failed")
     out.status = status
     prompt = completion = 0
+    filenames = {
+        hit.get("file_id", ""): hit.get("file_name", "")
+        for step in steps
+        for call in step.step_details.get("tool_calls") or ()
+        for hit in (call.get("file_search") or {}).get("results") or ()
+    }
     for step in steps:
         details = step.step_details
         if step.type == "message_creation":
             message = messages.get(details.get("message_creation", {}).get("message_id", ""))
             if message is not None:
-                out.output.append(message_item(message))
+                out.output.append(message_item(message, filenames=filenames))
         else:
             for call in details.get("tool_calls") or ():
                 if call.get("type") == "function":
