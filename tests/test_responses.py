@@ -327,3 +327,16 @@ def test_responses_over_grpc(server: ThreadedServer) -> None:
         with pytest.raises(grpc.RpcError) as info:
             stub.CreateResponse(responses_pb2.CreateResponseRequest(model="echo"), timeout=10)
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_chain_continues_on_another_replica(database_url: str, upstream: FakeUpstream) -> None:
+    settings = make_settings(database_url, upstream)
+    with ThreadedServer(settings) as a, ThreadedServer(settings) as b:
+        on_a, on_b = sdk_of(a), sdk_of(b)
+        first = on_a.responses.create(model="echo", input="on a")
+        assert on_b.responses.retrieve(first.id).output_text == "Echo: on a"
+        second = on_b.responses.create(model="echo", input="on b", previous_response_id=first.id)
+        assert second.output_text == "Echo: on b"
+        assert [m["content"] for m in _sent(upstream)] == ["on a", "Echo: on a", "on b"]
+        running = on_a.responses.create(model="words:5:0.05", input="go", background=True)
+        assert _until(on_b, running.id, ("completed",)).output_text == "w0 w1 w2 w3 w4 "

@@ -383,3 +383,16 @@ def test_responses_and_conversations_belong_to_their_project(server: ThreadedSer
         assert_missing(call)
     assert alpha.responses.retrieve(response.id).output_text == "Echo: alpha's question"
     assert len(alpha.conversations.items.list(conversation.id).data) == 1
+
+
+def test_chat_completions_and_models_need_a_key_once_keys_exist(server: ThreadedServer) -> None:
+    key = make_key(server, "alpha")
+    stranger = sdk(server, "wrong")
+    with pytest.raises(openai.AuthenticationError):
+        stranger.chat.completions.create(model="echo", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.AuthenticationError):
+        stranger.models.list()
+    answer = sdk(server, key).chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "Echo: hi"
