@@ -13,6 +13,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func
+from sqlmodel import col, select
+
 from pygentic import codec, ids
 from pygentic.codec import py_to_value, to_json, value_to_py
 from pygentic.errors import ApiError, invalid, missing, not_found, precondition, unsupported
@@ -651,16 +654,12 @@ def _in_response_terms(exc: ApiError) -> ApiError:
 
 
 async def _step_count(session: Any, run_id: str) -> int:
-    from sqlalchemy import func
-    from sqlmodel import select
-
+    """How many steps the run has (where a response that continues it begins)."""
     return int((await session.exec(select(func.count()).where(RunStepRow.run_id == run_id))).one())
 
 
 async def _thread_messages_after(session: Any, thread_id: str, count: int) -> list[str]:
     """The ids of the thread's ``count`` newest messages, oldest first (those just written)."""
-    from sqlmodel import col, select
-
     if count == 0:
         return []
     stmt = (
