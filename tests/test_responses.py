@@ -340,3 +340,35 @@ def test_a_chain_continues_on_another_replica(database_url: str, upstream: FakeU
         assert [m["content"] for m in _sent(upstream)] == ["on a", "Echo: on a", "on b"]
         running = on_a.responses.create(model="words:5:0.05", input="go", background=True)
         assert _until(on_b, running.id, ("completed",)).output_text == "w0 w1 w2 w3 w4 "
+
+
+def test_a_branch_from_an_earlier_response_sees_only_its_history(
+    sdk: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    first = sdk.responses.create(model="echo", input="one")
+    second = sdk.responses.create(model="echo", input="two", previous_response_id=first.id)
+    branch = sdk.responses.create(model="echo", input="other two", previous_response_id=first.id)
+    assert branch.previous_response_id == first.id and branch.output_text == "Echo: other two"
+    assert [m["content"] for m in _sent(upstream)] == ["one", "Echo: one", "other two"]  # not "two"
+    on_branch = sdk.responses.create(model="echo", input="three", previous_response_id=branch.id)
+    assert [m["content"] for m in _sent(upstream)] == [
+        "one",
+        "Echo: one",
+        "other two",
+        "Echo: other two",
+        "three",
+    ]
+    on_main = sdk.responses.create(model="echo", input="three", previous_response_id=second.id)
+    assert [m["content"] for m in _sent(upstream)] == ["one", "Echo: one", "two", "Echo: two", "three"]
+    assert on_branch.output_text == on_main.output_text == "Echo: three"
+    # A branch after function calls keeps the calls and their outputs.
+    called = sdk.responses.create(model="tools", input="Weather?", tools=[WEATHER])
+    (call,) = called.output
+    answer = {"type": "function_call_output", "call_id": call.call_id, "output": "21 C"}  # type: ignore[union-attr]
+    answered = sdk.responses.create(
+        model="tools", previous_response_id=called.id, input=[answer], tools=[WEATHER]
+    )
+    sdk.responses.create(model="echo", input="after", previous_response_id=answered.id)
+    sdk.responses.create(model="echo", input="instead", previous_response_id=answered.id)
+    assert [m["role"] for m in _sent(upstream)] == ["user", "assistant", "tool", "assistant", "user"]
+    assert _sent(upstream)[-1]["content"] == "instead"

@@ -385,7 +385,7 @@ class ResponseOperations:
             thread_id = plan.conversation
             require_id(thread_id, "conversation")
         elif plan.previous is not None:
-            thread_id = plan.previous.thread_id
+            thread_id = await self._thread_after(plan.previous)
         else:
             thread = ThreadRow(id=ids.new_id(ids.THREAD), created_at=now())
             thread_id = thread.id
@@ -428,6 +428,24 @@ class ResponseOperations:
         except ApiError as exc:
             raise _in_response_terms(exc) from None
         return response
+
+    async def _thread_after(self, previous: ResponseRow) -> str:
+        """The thread a response following ``previous`` runs on: its thread while ``previous`` is that
+        thread's latest response; else (a branch from an earlier point of the chain) a copy of the
+        thread as it was when ``previous`` ended, so the new response sees that history and no later turn."""
+        async with self.db.write() as session:
+            later = (
+                await session.exec(
+                    select(ResponseRow.id).where(
+                        ResponseRow.thread_id == previous.thread_id,
+                        col(ResponseRow.seq) > previous.seq,
+                        ResponseRow.run_id != previous.run_id,
+                    )
+                )
+            ).first()
+            if later is None:
+                return previous.thread_id
+            return await _fork(session, previous)
 
     async def _previous(self, response_id: str) -> ResponseRow:
         async with self.db.read() as session:
@@ -651,6 +669,72 @@ def _in_response_terms(exc: ApiError) -> ApiError:
     if renamed == param:
         return exc
     return ApiError(exc.kind, message.replace(f"'{param}'", f"'{renamed}'"), param=renamed)
+
+
+async def _fork(session: Any, previous: ResponseRow) -> str:
+    """Copy ``previous``'s thread up to the end of ``previous`` (its input, its answer, and everything
+    before them) into a new thread, with new ids; the id of the copy."""
+    messages = list(
+        (
+            await session.exec(
+                select(MessageRow)
+                .where(MessageRow.thread_id == previous.thread_id)
+                .order_by(col(MessageRow.created_at), col(MessageRow.seq))
+            )
+        ).all()
+    )
+    own = {item.get("id") for item in previous.input_items}
+    ends = [i for i, m in enumerate(messages) if m.run_id == previous.run_id or m.id in own]
+    kept = messages[: ends[-1] + 1] if ends else []
+    runs = list(
+        (
+            await session.exec(
+                select(RunRow)
+                .where(RunRow.thread_id == previous.thread_id)
+                .order_by(col(RunRow.created_at), col(RunRow.seq))
+            )
+        ).all()
+    )
+    cut = next(i for i, r in enumerate(runs) if r.id == previous.run_id)
+    steps = list(
+        (
+            await session.exec(
+                select(RunStepRow)
+                .where(RunStepRow.thread_id == previous.thread_id)
+                .order_by(col(RunStepRow.created_at), col(RunStepRow.seq))
+            )
+        ).all()
+    )
+    thread = ThreadRow(id=ids.new_id(ids.THREAD), created_at=now())
+    await repos.threads.add(session, thread)
+    new_ids = {r.id: ids.new_id(ids.RUN) for r in runs[: cut + 1]}
+    new_ids.update({m.id: ids.new_id(ids.MESSAGE) for m in kept})
+    copy = {"seq": None, "thread_id": thread.id}
+    for message in kept:
+        run_id = new_ids.get(message.run_id or "", None) if message.run_id else None
+        values = {**message.model_dump(), **copy, "id": new_ids[message.id], "run_id": run_id}
+        await repos.messages.insert(session, MessageRow(**values))
+    for run in runs[: cut + 1]:
+        values = {**run.model_dump(), **copy, "id": new_ids[run.id], "owner": None, "lease_expires_at": None}
+        await repos.runs.insert(session, RunRow(**values))
+    for step in steps:
+        if step.run_id not in new_ids:
+            continue
+        details = dict(step.step_details)
+        created = details.get("message_creation")
+        if isinstance(created, dict):
+            if created.get("message_id") not in new_ids:
+                continue  # a message of the run made after previous ended
+            details["message_creation"] = {"message_id": new_ids[created["message_id"]]}
+        values = {
+            **step.model_dump(),
+            **copy,
+            "id": ids.new_id(ids.STEP),
+            "run_id": new_ids[step.run_id],
+            "step_details": details,
+        }
+        await repos.run_steps.insert(session, RunStepRow(**values))
+    return thread.id
 
 
 async def _step_count(session: Any, run_id: str) -> int:
