@@ -671,40 +671,22 @@ def _in_response_terms(exc: ApiError) -> ApiError:
     return ApiError(exc.kind, message.replace(f"'{param}'", f"'{renamed}'"), param=renamed)
 
 
+async def _in_order(session: Any, model: Any, thread_id: str) -> list[Any]:
+    """The thread's rows of ``model`` (messages, runs or steps) in the order they were made."""
+    stmt = select(model).where(model.thread_id == thread_id).order_by(col(model.created_at), col(model.seq))
+    return list((await session.exec(stmt)).all())
+
+
 async def _fork(session: Any, previous: ResponseRow) -> str:
     """Copy ``previous``'s thread up to the end of ``previous`` (its input, its answer, and everything
     before them) into a new thread, with new ids; the id of the copy."""
-    messages = list(
-        (
-            await session.exec(
-                select(MessageRow)
-                .where(MessageRow.thread_id == previous.thread_id)
-                .order_by(col(MessageRow.created_at), col(MessageRow.seq))
-            )
-        ).all()
-    )
+    messages = await _in_order(session, MessageRow, previous.thread_id)
     own = {item.get("id") for item in previous.input_items}
     ends = [i for i, m in enumerate(messages) if m.run_id == previous.run_id or m.id in own]
     kept = messages[: ends[-1] + 1] if ends else []
-    runs = list(
-        (
-            await session.exec(
-                select(RunRow)
-                .where(RunRow.thread_id == previous.thread_id)
-                .order_by(col(RunRow.created_at), col(RunRow.seq))
-            )
-        ).all()
-    )
+    runs = await _in_order(session, RunRow, previous.thread_id)
     cut = next(i for i, r in enumerate(runs) if r.id == previous.run_id)
-    steps = list(
-        (
-            await session.exec(
-                select(RunStepRow)
-                .where(RunStepRow.thread_id == previous.thread_id)
-                .order_by(col(RunStepRow.created_at), col(RunStepRow.seq))
-            )
-        ).all()
-    )
+    steps = await _in_order(session, RunStepRow, previous.thread_id)
     thread = ThreadRow(id=ids.new_id(ids.THREAD), created_at=now())
     await repos.threads.add(session, thread)
     new_ids = {r.id: ids.new_id(ids.RUN) for r in runs[: cut + 1]}
