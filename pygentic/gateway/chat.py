@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
@@ -13,7 +12,7 @@ from google.protobuf.message import Message
 from pygentic.gateway.common import build, ops, respond
 from pygentic.gateway.openapi import request_body, responses
 from pygentic.gateway.sse import chunk_error, sse_response
-from pygentic.gateway.wire import to_openai
+from pygentic.gateway.wire import sse_data, to_openai
 from pygentic.proto.v1 import chat_pb2 as pb
 from pygentic.proto.v1 import models_pb2
 
@@ -26,37 +25,11 @@ CREATE_EXAMPLE = {
         {"role": "user", "content": "What is the capital of France?"},
     ],
 }
-DONE = b"data: [DONE]\n\n"
-
-
-def _without_nulls(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if v is not None}
-
-
-def chat_json(message: Message) -> dict[str, Any]:
-    """A completion or chunk as OpenAI writes it: no ``tool_calls`` key without calls, tool calls without
-    the keys they do not use, and a chunk's ``delta`` with only what it adds."""
-    out = to_openai(message)
-    for choice in out.get("choices", ()):
-        for key in ("message", "delta"):
-            part = choice.get(key)
-            if not isinstance(part, dict):
-                continue
-            if part.get("tool_calls"):
-                calls = [_without_nulls(call) for call in part["tool_calls"]]
-                for call in calls:
-                    if isinstance(call.get("function"), dict):
-                        call["function"] = _without_nulls(call["function"])
-                part["tool_calls"] = calls
-            else:
-                part.pop("tool_calls", None)
-            if key == "delta":
-                choice[key] = _without_nulls(part)
-    return out
+DONE = sse_data("[DONE]")
 
 
 def _chunk_event(chunk: Message) -> bytes:
-    return f"data: {json.dumps(chat_json(chunk), separators=(',', ':'))}\n\n".encode()
+    return sse_data(to_openai(chunk))
 
 
 def _chat_responses() -> dict[int | str, Any]:
@@ -89,7 +62,7 @@ async def create_chat_completion(
         keepalive: float = request.app.state.keepalive
         chunks = await chat.stream(message)
         return await sse_response(chunks, keepalive, encoder=_chunk_event, on_error=chunk_error, last=DONE)
-    return JSONResponse(chat_json(await chat.create(message)))
+    return respond(await chat.create(message))
 
 
 @router.get("/v1/models", summary="List models", responses=responses(models_pb2.ListModelsResponse))

@@ -19,7 +19,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from pygentic.gateway.json_shape import FLOAT_TYPES, INT_RANGES
-from pygentic.gateway.wire import FLAT_UNIONS, UNIONS, WELL_KNOWN
+from pygentic.gateway.wire import FLAT_UNIONS, OMITTED_KEYS, UNIONS, WELL_KNOWN
 
 REF = "#/components/schemas/"
 ERROR = "ErrorResponse"
@@ -33,14 +33,6 @@ INPUT_ENUMS = {
     "pygentic.v1.CreateAssistantRequest.reasoning_effort": ["low", "medium", "high"],
     "pygentic.v1.UpdateAssistantRequest.reasoning_effort": ["low", "medium", "high"],
     "pygentic.v1.CreateRunRequest.reasoning_effort": ["low", "medium", "high"],
-}
-# Keys OpenAI leaves out rather than sending null or []: a chat message's tool_calls when the model called
-# none, a tool call's delta-only keys (index) and what a chunk's delta does not add (see gateway/chat.py).
-OMITTED_KEYS = {
-    "pygentic.v1.ChatCompletionMessage": {"tool_calls"},
-    "pygentic.v1.ChatToolCall": {"index", "id", "type"},
-    "pygentic.v1.ChatFunctionCall": {"name", "arguments"},
-    "pygentic.v1.ChatDelta": {"role", "content", "refusal", "tool_calls"},
 }
 ERROR_SCHEMA = {
     "type": "object",
@@ -122,7 +114,7 @@ class ResponseSchemas:
 def _object_schema(descriptor: Descriptor, pending: list[Descriptor]) -> dict[str, Any]:
     """The JSON the gateway sends for one message (as ``wire.to_openai`` writes it)."""
     common = UNIONS.get(descriptor.full_name)
-    omitted = OMITTED_KEYS.get(descriptor.full_name, set())
+    omitted = set(OMITTED_KEYS.get(descriptor.full_name, ()))
     flat = FLAT_UNIONS.get(descriptor.full_name)
     if flat is not None:  # a key is always there only when every type carries it
         carried = [set(fields) for fields in flat.values()]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -26,7 +25,7 @@ def _event(event: pb.ResponseEvent) -> bytes:
 def _error(error: dict[str, Any]) -> bytes:
     """A failure once streaming: an ``error`` event, as OpenAI sends it."""
     payload = {"type": "error", "code": error.get("code"), "message": error.get("message"), "param": None}
-    return sse_event("error", json.loads(json.dumps(payload)))
+    return sse_event("error", payload)
 
 
 @router.post(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -13,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from pygentic.errors import ApiError, error_reference, internal_error_message
 from pygentic.gateway.errors import api_error_body, error_body
-from pygentic.gateway.wire import sse_event, to_openai
+from pygentic.gateway.wire import sse_data, sse_event, to_openai
 from pygentic.proto.v1 import runs_pb2
 
 log = logging.getLogger("pygentic.http")
@@ -35,7 +34,7 @@ def run_error(error: dict[str, Any]) -> bytes:
 
 def chunk_error(error: dict[str, Any]) -> bytes:
     """A failure in a chat completion's stream: ``data: {"error": {...}}``, which the SDKs raise."""
-    return f"data: {json.dumps({'error': error}, separators=(',', ':'))}\n\n".encode()
+    return sse_data({"error": error})
 
 
 async def sse_response(

@@ -32,6 +32,16 @@ UNIONS: dict[str, frozenset[str]] = {
 }
 ALWAYS_IN_DELTAS = frozenset({"index"})
 
+# Keys OpenAI leaves out rather than sending null or []: a chat message's tool_calls when the model called
+# none, a tool call's keys it does not use (index outside a chunk; id and type after a call's first
+# fragment) and what a chunk's delta does not add.
+OMITTED_KEYS: dict[str, frozenset[str]] = {
+    "pygentic.v1.ChatCompletionMessage": frozenset({"tool_calls"}),
+    "pygentic.v1.ChatToolCall": frozenset({"index", "id", "type"}),
+    "pygentic.v1.ChatFunctionCall": frozenset({"name", "arguments"}),
+    "pygentic.v1.ChatDelta": frozenset({"role", "content", "refusal", "tool_calls"}),
+}
+
 # Flat unions (the Responses API's style): the fields each ``type`` carries, all at the top level; fields of
 # other types are left out. An unset optional field of the type is ``null``.
 _RESPONSE_EVENT = ("type", "sequence_number")
@@ -104,11 +114,16 @@ def to_openai(message: Message, *, delta: bool = False) -> dict[str, Any]:
     kind = getattr(message, "type", None) if common is not None else None
     flat = FLAT_UNIONS.get(full_name)
     carried = flat.get(getattr(message, "type", ""), ()) if flat is not None else None
+    omitted = OMITTED_KEYS.get(full_name, frozenset())
     for field in message.DESCRIPTOR.fields:
         name = field.name
         if common is not None and name not in common and name != kind:
             continue
         if carried is not None and name not in carried:
+            continue
+        if name in omitted and (
+            not getattr(message, name) if field.is_repeated else not message.HasField(name)
+        ):
             continue
         value = getattr(message, name)
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
@@ -139,6 +154,11 @@ def to_openai(message: Message, *, delta: bool = False) -> dict[str, Any]:
                 continue
             out[name] = _scalar(field, value)
     return out
+
+
+def _is_set(message: Message, field: FieldDescriptor) -> bool:
+    """A repeated field with items, or a field with presence that was given."""
+    return bool(getattr(message, field.name)) if field.is_repeated else message.HasField(field.name)
 
 
 def _message_value(value: Message, delta: bool) -> Any:
@@ -173,6 +193,12 @@ def parse_request(body: dict[str, Any], message: Message) -> Message:
 
 def _first_key(body: dict[str, Any]) -> str:
     return next(iter(body), "body")
+
+
+def sse_data(data: Any) -> bytes:
+    """One server-sent event of a ``data:`` line alone (chat completions' streams)."""
+    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    return f"data: {payload}\n\n".encode()
 
 
 def sse_event(name: str, data: Any) -> bytes:
