@@ -20,6 +20,11 @@ def from_json(data: Any, cls: type[MsgT]) -> MsgT:
     return json_format.ParseDict(data, cls(), ignore_unknown_fields=True)
 
 
+def optional(message: Message, field: str) -> Any:
+    """An optional (presence-tracking) field's value, or None when it was not given."""
+    return getattr(message, field) if message.HasField(field) else None
+
+
 def value_to_py(message: Message, field: str) -> Any:
     """The Python value of a ``google.protobuf.Value`` field, or None when the field is unset."""
     if not message.HasField(field):

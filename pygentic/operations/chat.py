@@ -9,12 +9,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pygentic import ids
-from pygentic.codec import py_to_value, to_json, value_to_py
+from pygentic.codec import optional, py_to_value, to_json, value_to_py
 from pygentic.connectors.llm import ChatChunk, ChatRequest, LLMError
 from pygentic.connectors.router import LLMRouter
 from pygentic.errors import ApiError, ErrorKind, invalid, missing, unsupported
 from pygentic.metrics import UPSTREAM_ERRORS
-from pygentic.operations.validation import check_model, check_range, check_response_format, check_tools
+from pygentic.operations.validation import (
+    TOOL_CHOICES,
+    check_model,
+    check_range,
+    check_response_format,
+    check_tools,
+)
 from pygentic.proto.v1 import chat_pb2 as pb
 from pygentic.runtime.limits import ConnectorLimits
 from pygentic.runtime.prompt import estimate_text_tokens, estimate_tokens
@@ -22,7 +28,6 @@ from pygentic.runtime.toolcalls import ToolCallAssembler
 
 log = logging.getLogger("pygentic.chat")
 ROLES = ("system", "developer", "user", "assistant", "tool")
-TOOL_CHOICES = ("none", "auto", "required")
 
 
 def _message(message: pb.ChatMessage, param: str) -> dict[str, Any]:
@@ -70,9 +75,9 @@ def chat_request(request: pb.CreateChatCompletionRequest) -> ChatRequest:
     tool_choice = value_to_py(request, "tool_choice")
     if isinstance(tool_choice, str) and tool_choice not in TOOL_CHOICES:
         raise unsupported("tool_choice", tool_choice, TOOL_CHOICES)
-    limit = request.max_completion_tokens if request.HasField("max_completion_tokens") else None
-    if limit is None and request.HasField("max_tokens"):
-        limit = request.max_tokens
+    limit = optional(request, "max_completion_tokens")
+    if limit is None:
+        limit = optional(request, "max_tokens")
     if limit is not None and limit < 1:
         raise invalid("max_completion_tokens", f"must be at least 1, got {limit}.")
     response_format = check_response_format(value_to_py(request, "response_format"))
@@ -82,19 +87,76 @@ def chat_request(request: pb.CreateChatCompletionRequest) -> ChatRequest:
         messages=[_message(m, f"messages[{i}]") for i, m in enumerate(request.messages)],
         tools=tools,
         tool_choice=tool_choice if tools else None,
-        parallel_tool_calls=request.parallel_tool_calls if request.HasField("parallel_tool_calls") else None,
-        temperature=check_range(
-            request.temperature if request.HasField("temperature") else None, "temperature", 0, 2
-        ),
-        top_p=check_range(request.top_p if request.HasField("top_p") else None, "top_p", 0, 1),
+        parallel_tool_calls=optional(request, "parallel_tool_calls"),
+        temperature=check_range(optional(request, "temperature"), "temperature", 0, 2),
+        top_p=check_range(optional(request, "top_p"), "top_p", 0, 1),
         max_completion_tokens=limit,
         response_format=response_format if isinstance(response_format, dict) else None,
-        reasoning_effort=request.reasoning_effort if request.HasField("reasoning_effort") else None,
+        reasoning_effort=optional(request, "reasoning_effort"),
     )
 
 
-def _usage(prompt: int, completion: int) -> pb.ChatUsage:
-    return pb.ChatUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+class _Answer:
+    """What the model has answered so far: its text, its tool calls (servers that repeat a call's id and
+    name in every chunk counted once), the finish reason and the token counts (estimated where the
+    upstream gave none)."""
+
+    def __init__(self, request: ChatRequest) -> None:
+        self.request = request
+        self.text: list[str] = []
+        self.calls = ToolCallAssembler()
+        self.finish: str | None = None
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+
+    def add(self, chunk: ChatChunk) -> pb.ChatDelta | None:
+        """Take ``chunk``; the delta of tool-call fragments it adds, if any."""
+        self.text.append(chunk.text)
+        self.finish = chunk.finish_reason or self.finish
+        if chunk.prompt_tokens is not None:
+            self.prompt_tokens = chunk.prompt_tokens
+        if chunk.completion_tokens is not None:
+            self.completion_tokens = chunk.completion_tokens
+        if not chunk.tool_calls:
+            return None
+        delta = pb.ChatDelta()
+        for fragment in chunk.tool_calls:
+            made, is_new, name, arguments = self.calls.add(fragment)
+            out = delta.tool_calls.add(index=self.calls.calls.index(made))
+            if arguments or is_new:
+                out.function.arguments = arguments
+            if is_new:
+                out.id = made.id
+                out.type = "function"
+            if name:
+                out.function.name = name
+        return delta
+
+    @property
+    def finish_reason(self) -> str:
+        return self.finish or ("tool_calls" if self.calls.calls else "stop")
+
+    def usage(self) -> pb.ChatUsage:
+        prompt = self.prompt_tokens
+        if prompt is None:
+            prompt = estimate_tokens(self.request.messages)
+        completion = self.completion_tokens
+        if completion is None:
+            said = "".join(self.text) + "".join(c.name + c.arguments for c in self.calls.calls)
+            completion = estimate_text_tokens(said)
+        return pb.ChatUsage(
+            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+        )
+
+    def message(self) -> pb.ChatCompletionMessage:
+        message = pb.ChatCompletionMessage(role="assistant")
+        answer = "".join(self.text)
+        if answer or not self.calls.calls:
+            message.content = answer
+        for made in self.calls.calls:
+            function = pb.ChatFunctionCall(name=made.name, arguments=made.arguments)
+            message.tool_calls.add(id=made.id, type="function", function=function)
+        return message
 
 
 class ChatOperations:
@@ -104,14 +166,14 @@ class ChatOperations:
         self.router = router
         self.limits = limits
 
-    async def _chunks(self, request: ChatRequest) -> AsyncIterator[tuple[str, ChatChunk]]:
+    async def _chunks(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         """The connector's chunks, within its limit; an upstream failure as the API error it is."""
         connector, model = self.router.resolve(request.model)
         request.model = model
         try:
             async with self.limits.slot(connector):
                 async for chunk in connector.stream_chat(request):
-                    yield connector.name, chunk
+                    yield chunk
         except LLMError as exc:
             UPSTREAM_ERRORS.labels(connector.name, exc.code).inc()
             log.warning("chat completion failed", extra={"connector": connector.name, "reason": exc.message})
@@ -121,46 +183,18 @@ class ChatOperations:
     async def create(self, request: pb.CreateChatCompletionRequest) -> pb.ChatCompletion:
         call = chat_request(request)
         asked = call.model
-        text: list[str] = []
-        calls = ToolCallAssembler()
-        finish = None
-        prompt_tokens = completion_tokens = None
-        async for _, chunk in self._chunks(call):
-            text.append(chunk.text)
-            for delta in chunk.tool_calls:
-                calls.add(delta)
-            finish = chunk.finish_reason or finish
-            prompt_tokens = chunk.prompt_tokens if chunk.prompt_tokens is not None else prompt_tokens
-            completion_tokens = (
-                chunk.completion_tokens if chunk.completion_tokens is not None else completion_tokens
-            )
-        answer = "".join(text)
-        message = pb.ChatCompletionMessage(role="assistant")
-        if answer or not calls.calls:
-            message.content = answer
-        for call_made in calls.calls:
-            message.tool_calls.add(
-                id=call_made.id,
-                type="function",
-                function=pb.ChatFunctionCall(name=call_made.name, arguments=call_made.arguments),
-            )
-        choice = pb.ChatChoice(
-            index=0, message=message, finish_reason=finish or ("tool_calls" if calls.calls else "stop")
-        )
+        answer = _Answer(call)
+        async for chunk in self._chunks(call):
+            answer.add(chunk)
+        choice = pb.ChatChoice(index=0, message=answer.message(), finish_reason=answer.finish_reason)
         py_to_value(choice.logprobs, None)
-        if prompt_tokens is None:
-            prompt_tokens = estimate_tokens(call.messages)
-        if completion_tokens is None:
-            completion_tokens = estimate_text_tokens(
-                answer + "".join(c.name + c.arguments for c in calls.calls)
-            )
         return pb.ChatCompletion(
             id=ids.new_id("chatcmpl-"),
             object="chat.completion",
             created=int(time.time()),
             model=asked,
             choices=[choice],
-            usage=_usage(prompt_tokens, completion_tokens),
+            usage=answer.usage(),
         )
 
     async def stream(self, request: pb.CreateChatCompletionRequest) -> AsyncIterator[pb.ChatCompletionChunk]:
@@ -187,40 +221,15 @@ class ChatOperations:
             return out
 
         yield chunk(pb.ChatDelta(role="assistant", content=""))
-        text: list[str] = []
-        calls = ToolCallAssembler()
-        finish = None
-        prompt_tokens = completion_tokens = None
-        async for _, piece in self._chunks(call):
+        answer = _Answer(call)
+        async for piece in self._chunks(call):
+            calls = answer.add(piece)
             if piece.text:
-                text.append(piece.text)
                 yield chunk(pb.ChatDelta(content=piece.text))
-            if piece.tool_calls:
-                delta = pb.ChatDelta()
-                for fragment in piece.tool_calls:
-                    # Servers that repeat a call's id and name in every chunk send each once here.
-                    made, is_new, name, arguments = calls.add(fragment)
-                    out = delta.tool_calls.add(index=calls.calls.index(made))
-                    if arguments or is_new:
-                        out.function.arguments = arguments
-                    if is_new:
-                        out.id = made.id
-                        out.type = "function"
-                    if name:
-                        out.function.name = name
-                yield chunk(delta)
-            finish = piece.finish_reason or finish
-            prompt_tokens = piece.prompt_tokens if piece.prompt_tokens is not None else prompt_tokens
-            completion_tokens = (
-                piece.completion_tokens if piece.completion_tokens is not None else completion_tokens
-            )
-        yield chunk(pb.ChatDelta(), finish or ("tool_calls" if calls.calls else "stop"))
+            if calls is not None:
+                yield chunk(calls)
+        yield chunk(pb.ChatDelta(), answer.finish_reason)
         if include_usage:
-            if prompt_tokens is None:
-                prompt_tokens = estimate_tokens(call.messages)
-            if completion_tokens is None:
-                answer = "".join(text) + "".join(c.name + c.arguments for c in calls.calls)
-                completion_tokens = estimate_text_tokens(answer)
             last = chunk()
-            last.usage.CopyFrom(_usage(prompt_tokens, completion_tokens))
+            last.usage.CopyFrom(answer.usage())
             yield last

@@ -17,12 +17,12 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from pygentic import codec, ids
-from pygentic.codec import py_to_value, to_json, value_to_py
+from pygentic.codec import optional, py_to_value, to_json, value_to_py
 from pygentic.errors import ApiError, invalid, missing, not_found, precondition, unsupported
 from pygentic.operations.messages import new_message_row
 from pygentic.operations.response_view import ResponseEvents, call_item_id, project, response_rows
 from pygentic.operations.runs import RunOperations
-from pygentic.operations.validation import check_metadata, check_model, require_id
+from pygentic.operations.validation import TOOL_CHOICES, check_metadata, check_model, require_id
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import responses_pb2 as pb
 from pygentic.proto.v1 import runs_pb2
@@ -35,15 +35,10 @@ from pygentic.storage.tables import AssistantRow, MessageRow, ResponseRow, RunRo
 
 MESSAGE_ROLES = ("user", "assistant", "system", "developer")
 ITEM_TYPES = ("message", "function_call", "function_call_output")
-TOOL_CHOICES = ("none", "auto", "required")
 TOOL_TYPES = ("function", "file_search", "code_interpreter")
 INCLUDE_VALUES = ("file_search_call.results", "code_interpreter_call.outputs")
 TRUNCATIONS = ("disabled", "auto")
 ORDERS = ("asc", "desc")
-
-
-def _optional(message: Any, name: str) -> Any:
-    return getattr(message, name) if message.HasField(name) else None
 
 
 def _content(content: Any, param: str) -> str | list[dict[str, Any]]:
@@ -299,24 +294,24 @@ class ResponseOperations:
             created_at=now(),
             thread_id=thread_id,
             run_id="",
-            previous_response_id=_optional(request, "previous_response_id"),
+            previous_response_id=optional(request, "previous_response_id"),
             conversation_id=_conversation_id(request),
             model=request.model,
-            instructions=_optional(request, "instructions"),
+            instructions=optional(request, "instructions"),
             tools=[to_json(t) for t in request.tools],
             tool_choice=value_to_py(request, "tool_choice") or "auto",
             parallel_tool_calls=request.parallel_tool_calls
             if request.HasField("parallel_tool_calls")
             else True,
-            temperature=_optional(request, "temperature"),
-            top_p=_optional(request, "top_p"),
-            max_output_tokens=_optional(request, "max_output_tokens"),
+            temperature=optional(request, "temperature"),
+            top_p=optional(request, "top_p"),
+            max_output_tokens=optional(request, "max_output_tokens"),
             text=text or {"format": {"type": "text"}},
-            truncation=_optional(request, "truncation") or "disabled",
+            truncation=optional(request, "truncation") or "disabled",
             meta=check_metadata(request.metadata),
-            background=bool(_optional(request, "background")),
-            store=_optional(request, "store") is not False,
-            user=_optional(request, "user"),
+            background=bool(optional(request, "background")),
+            store=optional(request, "store") is not False,
+            user=optional(request, "user"),
             input_items=parsed.items,
             include=list(request.include),
         )
@@ -344,7 +339,7 @@ class ResponseOperations:
                 raise invalid("max_output_tokens", f"must be at least 1, got {request.max_output_tokens}.")
             run.max_completion_tokens = request.max_output_tokens
         run.metadata.update(request.metadata)
-        truncation = _optional(request, "truncation")
+        truncation = optional(request, "truncation")
         if truncation is not None and truncation not in TRUNCATIONS:
             raise unsupported("truncation", truncation, TRUNCATIONS)
         run.truncation_strategy.type = "auto"
@@ -355,7 +350,7 @@ class ResponseOperations:
         _check_include(request.include)
         parsed = ParsedInput(value_to_py(request, "input"))
         conversation = _conversation_id(request)
-        previous_id = _optional(request, "previous_response_id")
+        previous_id = optional(request, "previous_response_id")
         if conversation is not None and previous_id is not None:
             raise invalid("conversation", "cannot be used together with previous_response_id.")
         previous = await self._previous(previous_id) if previous_id is not None else None
@@ -558,10 +553,10 @@ class ResponseOperations:
 
     async def list_input_items(self, request: pb.ListInputItemsRequest) -> pb.ListInputItemsResponse:
         require_id(request.response_id, "response_id")
-        order = _optional(request, "order") or "desc"
+        order = optional(request, "order") or "desc"
         if order not in ORDERS:
             raise unsupported("order", order, ORDERS)
-        limit = _optional(request, "limit") or 20
+        limit = optional(request, "limit") or 20
         if not 1 <= limit <= 100:
             raise invalid("limit", f"must be between 1 and 100, got {limit}.")
         async with self.db.read() as session:
@@ -571,8 +566,8 @@ class ResponseOperations:
         items = list(row.input_items) if order == "asc" else list(reversed(row.input_items))
         ids_ = [item.get("id") for item in items]
         for cursor, name, keep in (
-            (_optional(request, "after"), "after", 1),
-            (_optional(request, "before"), "before", 0),
+            (optional(request, "after"), "after", 1),
+            (optional(request, "before"), "before", 0),
         ):
             if cursor is not None:
                 if cursor not in ids_:

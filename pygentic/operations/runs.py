@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from pygentic import ids
-from pygentic.codec import to_json, value_to_py
+from pygentic.codec import optional, to_json, value_to_py
 from pygentic.config import RunSettings
 from pygentic.errors import (
     ApiError,
@@ -36,6 +36,7 @@ from pygentic.operations.threads import ThreadOperations
 from pygentic.operations.validation import (
     MAX_INSTRUCTIONS,
     REASONING_EFFORTS,
+    TOOL_CHOICES,
     check_metadata,
     check_model,
     check_range,
@@ -57,7 +58,6 @@ from pygentic.storage.repositories import EXECUTING_RUN_STATUSES, now
 from pygentic.storage.tables import AssistantRow, RunRow, RunStepRow, ThreadRow
 
 INCLUDE_VALUES = (FILE_SEARCH_CONTENT,)
-TOOL_CHOICE_STRINGS = ("none", "auto", "required")
 MAX_ADDITIONAL_MESSAGES = 32
 
 RunRequest = pb.CreateRunRequest | pb.CreateThreadAndRunRequest
@@ -78,12 +78,8 @@ async def _check_active_runs(session: Any) -> None:
         )
 
 
-def _optional(request: Any, name: str) -> Any:
-    return getattr(request, name) if request.HasField(name) else None
-
-
 def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> Any:
-    if choice is None or choice in TOOL_CHOICE_STRINGS:
+    if choice is None or choice in TOOL_CHOICES:
         return choice
     if isinstance(choice, str):
         raise invalid(
@@ -139,16 +135,14 @@ class RunOperations:
 
     def _build_run(self, request: RunRequest, assistant: AssistantRow, thread_id: str, run_id: str) -> RunRow:
         """Validate the run fields of ``request`` and resolve them against the assistant."""
-        model = _optional(request, "model")
+        model = optional(request, "model")
         if model is not None:
             check_model(model)
-        instructions = _optional(request, "instructions")
+        instructions = optional(request, "instructions")
         check_text(instructions, "instructions", MAX_INSTRUCTIONS)
         effective = instructions if instructions is not None else (assistant.instructions or "")
         extra = (
-            _optional(request, "additional_instructions")
-            if isinstance(request, pb.CreateRunRequest)
-            else None
+            optional(request, "additional_instructions") if isinstance(request, pb.CreateRunRequest) else None
         )
         check_text(extra, "additional_instructions", MAX_INSTRUCTIONS)
         if extra:
@@ -156,17 +150,17 @@ class RunOperations:
         check_tools(request.tools)
         tools = [to_json(t) for t in request.tools] if len(request.tools) else list(assistant.tools)
         check_metadata(request.metadata)
-        temperature = check_range(_optional(request, "temperature"), "temperature", 0, 2)
-        top_p = check_range(_optional(request, "top_p"), "top_p", 0, 1)
+        temperature = check_range(optional(request, "temperature"), "temperature", 0, 2)
+        top_p = check_range(optional(request, "top_p"), "top_p", 0, 1)
         for name in ("max_prompt_tokens", "max_completion_tokens"):
-            value = _optional(request, name)
+            value = optional(request, name)
             if value is not None and value < 1:
                 raise invalid(name, f"must be at least 1, got {value}.")
         response_format = check_response_format(value_to_py(request, "response_format"))
         if response_format is None:
             response_format = assistant.response_format if assistant.response_format is not None else "auto"
         tool_choice = _check_tool_choice(value_to_py(request, "tool_choice"), tools)
-        effort = _optional(request, "reasoning_effort") if isinstance(request, pb.CreateRunRequest) else None
+        effort = optional(request, "reasoning_effort") if isinstance(request, pb.CreateRunRequest) else None
         if effort is not None and effort not in REASONING_EFFORTS:
             raise unsupported("reasoning_effort", effort, REASONING_EFFORTS)
         created = now()
@@ -183,8 +177,8 @@ class RunOperations:
             meta=dict(request.metadata),
             temperature=temperature if temperature is not None else assistant.temperature,
             top_p=top_p if top_p is not None else assistant.top_p,
-            max_prompt_tokens=_optional(request, "max_prompt_tokens"),
-            max_completion_tokens=_optional(request, "max_completion_tokens"),
+            max_prompt_tokens=optional(request, "max_prompt_tokens"),
+            max_completion_tokens=optional(request, "max_completion_tokens"),
             truncation_strategy=_check_truncation(request),
             tool_choice=tool_choice if tool_choice is not None else "auto",
             parallel_tool_calls=request.parallel_tool_calls

@@ -30,6 +30,10 @@ TOOL_TYPES = ("code_interpreter", "file_search", "function")
 REASONING_EFFORTS = ("low", "medium", "high")
 
 
+# The strings tool_choice takes (beside an object naming a function), in every API.
+TOOL_CHOICES = ("none", "auto", "required")
+
+
 def require_id(value: str, param: str, prefix: str | None = None) -> str:
     """A non-empty id of sane length; ``prefix`` is not enforced (unknown ids are NOT_FOUND later)."""
     if not value:
