@@ -165,6 +165,11 @@ def test_a_stateless_history_with_function_calls(sdk: openai.OpenAI, upstream: F
     made = sdk.responses.create(model="tools", input=history, tools=[WEATHER])
     assert made.output_text == "Tool said: 21 C"
     assert [m["role"] for m in _sent(upstream)] == ["user", "assistant", "tool"]
+    items = sdk.responses.input_items.list(made.id, order="asc").data
+    assert [i.type for i in items] == ["message", "function_call", "function_call_output"]
+    call = items[1]
+    assert (call.call_id, call.name, call.arguments) == ("call_1", "get_weather", '{"city": "Paris"}')  # type: ignore[union-attr]
+    assert items[0].id.startswith("msg_")  # the id of the message made for it
     with pytest.raises(openai.BadRequestError, match="No tool output found for function call call_2"):
         sdk.responses.create(
             model="tools",

@@ -18,6 +18,7 @@ import pytest
 from conftest import PYGENTIC, make_settings, with_files
 from fake_upstream import FakeUpstream
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from test_model_input import PNG
 from threaded_server import ThreadedServer
 
 from pygentic.config import Settings
@@ -381,6 +382,13 @@ def test_responses_and_conversations_belong_to_their_project(server: ThreadedSer
         lambda: beta.conversations.delete(conversation.id),
     ):
         assert_missing(call)
+    # Nor can a response of beta's show the model alpha's image, in a plain input or in a whole history.
+    picture = alpha.files.create(file=("pixel.png", PNG), purpose="vision")
+    image = {"role": "user", "content": [{"type": "input_image", "file_id": picture.id}]}
+    call = {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    output = {"type": "function_call_output", "call_id": "call_1", "output": "x"}
+    assert_missing(lambda: beta.responses.create(model="echo", input=[image]))
+    assert_missing(lambda: beta.responses.create(model="echo", input=[image, call, output]))
     assert alpha.responses.retrieve(response.id).output_text == "Echo: alpha's question"
     assert len(alpha.conversations.items.list(conversation.id).data) == 1
 

@@ -1,10 +1,11 @@
 """The Responses API on the run engine: a response is a run on a thread (its conversation's, its previous
 response's, or a new one), so routing, limits, retries, cancellation, leases and recovery are the runs'.
 
-A response's status and output are read from its run when asked for (see :mod:`pygentic.responses_view`),
-so ``previous_response_id`` chains and ``GET /v1/responses/{id}`` hold across restarts and replicas. A
-response that answers its previous response's function calls (``function_call_output`` items) continues
-that response's run; its output is the run's steps from where it began.
+A response's status and output are read from its run when asked for (see
+:mod:`pygentic.operations.response_view`), so ``previous_response_id`` chains and
+``GET /v1/responses/{id}`` hold across restarts and replicas. A response that answers its previous
+response's function calls (``function_call_output`` items) continues that response's run; its output is
+the run's steps from where it began.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pygentic.runtime.bus import Subscription, cut_off_error
 from pygentic.runtime.engine import RunEngine
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
-from pygentic.storage.repositories import ACTIVE_RUN_STATUSES, now
+from pygentic.storage.repositories import EXECUTING_RUN_STATUSES, now
 from pygentic.storage.tables import AssistantRow, MessageRow, ResponseRow, RunRow, RunStepRow, ThreadRow
 
 MESSAGE_ROLES = ("user", "assistant", "system", "developer")
@@ -75,14 +76,15 @@ class ParsedInput:
     outputs of the previous response's function calls, and (a stateless caller sending the whole history,
     as the openai-agents SDK does) earlier function calls with their outputs.
 
-    ``entries`` keeps the history in order: ("message", MessageInput) and ("calls", [call, ...]) where a
-    call is the Assistants step entry of a function call with its output."""
+    ``entries`` keeps the thread's new history in order, each with the parameter that names it in errors:
+    ("message", MessageInput, param, its input item) and ("calls", [call, ...], param, None) where a call is
+    the Assistants step entry of a function call with its output."""
 
     def __init__(self, value: Any, param: str = "input") -> None:
         self.messages: list[res.MessageInput] = []
         self.instructions: list[str] = []
         self.outputs: list[runs_pb2.ToolOutput] = []
-        self.entries: list[tuple[str, Any]] = []
+        self.entries: list[tuple[str, Any, str, dict[str, Any] | None]] = []
         self.items: list[dict[str, Any]] = []  # as the input_items list shows them
         self._calls: dict[str, dict[str, Any]] = {}
         if value is None:
@@ -122,7 +124,7 @@ class ParsedInput:
             if self.entries and self.entries[-1][0] == "calls":
                 self.entries[-1][1].append(call)
             else:
-                self.entries.append(("calls", [call]))
+                self.entries.append(("calls", [call], param, None))
             shown = {"type": kind, "id": item.get("id") or call_item_id(call_id), "call_id": call_id}
             self.items.append({**shown, "name": name, "arguments": arguments, "status": "completed"})
             return
@@ -152,24 +154,20 @@ class ParsedInput:
         if role not in MESSAGE_ROLES:
             raise unsupported(f"{param}.role", role, MESSAGE_ROLES)
         content = _content(item.get("content"), f"{param}.content")
+        texts = [content] if isinstance(content, str) else [p["text"] for p in content if p["type"] == "text"]
         shown = [{"type": "input_text", "text": content}] if isinstance(content, str) else item["content"]
         if role == "assistant":  # what the model said: output_text parts, as in a response's output
-            texts = (
-                [content] if isinstance(content, str) else [p["text"] for p in content if p["type"] == "text"]
-            )
             shown = [{"type": "output_text", "text": text} for text in texts]
         if role in ("system", "developer"):
-            texts = (
-                [content] if isinstance(content, str) else [p["text"] for p in content if p["type"] == "text"]
-            )
             self.instructions.append("\n".join(texts))
             self.items.append({"type": "message", "id": ids.new_id("msg_"), "role": role, "content": shown})
             return
         message = res.MessageInput(role=role)
         py_to_value(message.content, content)
         self.messages.append(message)
-        self.entries.append(("message", message))
-        self.items.append({"type": "message", "role": role, "content": shown, "status": "completed"})
+        shown_item = {"type": "message", "role": role, "content": shown, "status": "completed"}
+        self.items.append(shown_item)  # its id is the message's, once it is made
+        self.entries.append(("message", message, param, shown_item))
 
 
 def _tools(request: pb.CreateResponseRequest) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -269,6 +267,8 @@ class Plan:
     previous: ResponseRow | None
     conversation: str | None
     run_id: str
+    tools: list[dict[str, Any]]  # in the Assistants shape
+    resources: dict[str, Any]  # the vector stores and files the built-in tools name
 
     @property
     def continues(self) -> bool:
@@ -316,14 +316,14 @@ class ResponseOperations:
             include=list(request.include),
         )
 
-    def _run_request(self, request: pb.CreateResponseRequest, parsed: ParsedInput, thread_id: str) -> Any:
-        run = runs_pb2.CreateRunRequest(thread_id=thread_id, additional_messages=parsed.messages)
+    def _run_request(self, request: pb.CreateResponseRequest, plan: Plan, thread_id: str) -> Any:
+        """The run's settings (its messages are written with the response, in the input's order)."""
+        run = runs_pb2.CreateRunRequest(thread_id=thread_id)
         instructions = [request.instructions] if request.HasField("instructions") else []
-        joined = "\n\n".join([*instructions, *parsed.instructions])
+        joined = "\n\n".join([*instructions, *plan.parsed.instructions])
         if joined:
             run.instructions = joined
-        tools, _ = _tools(request)
-        for tool in tools:
+        for tool in plan.tools:
             run.tools.append(codec.from_json(tool, res.Tool))
         choice = _tool_choice(value_to_py(request, "tool_choice"))
         if choice is not None:
@@ -367,8 +367,9 @@ class ResponseOperations:
                 raise invalid(
                     "input", "function_call_output items cannot be mixed with messages in one response."
                 )
-            return Plan(parsed, previous, conversation, previous.run_id)
-        return Plan(parsed, previous, conversation, ids.new_id(ids.RUN))
+            return Plan(parsed, previous, conversation, previous.run_id, [], {})
+        tools, resources = _tools(request)
+        return Plan(parsed, previous, conversation, ids.new_id(ids.RUN), tools, resources)
 
     async def _start(self, request: pb.CreateResponseRequest, response_id: str, plan: Plan) -> ResponseRow:
         """Store the response with its run (new, or the previous response's continued with the function
@@ -384,17 +385,16 @@ class ResponseOperations:
         else:
             thread = ThreadRow(id=ids.new_id(ids.THREAD), created_at=now())
             thread_id = thread.id
-        parsed = plan.parsed
-        run_request = self._run_request(request, parsed, thread_id)
-        history = _history_rows(parsed, thread_id, request.model) if parsed.history_calls else []
-        if history:
-            del run_request.additional_messages[:]  # written with the history, in its order
+        parsed, resources = plan.parsed, plan.resources
+        run_request = self._run_request(request, plan, thread_id)
+        rows = _input_rows(parsed, thread_id, request.model)
+        messages = [(row, param) for row, param in rows if isinstance(row, MessageRow)]
+        await self.runs.threads.references.check(
+            messages=messages, tool_resources=[(resources, "tools")] if resources else []
+        )
         response = self._row(request, response_id, thread_id, parsed)
         response.run_id = plan.run_id
         settings = AssistantRow(id="", created_at=response.created_at, model=request.model, tools=[])
-        _, resources = _tools(request)
-        if resources:
-            await self.runs.threads.references.check(tool_resources=[(resources, "tools")])
         repository: dict[type, Any] = {
             MessageRow: repos.messages,
             RunRow: repos.runs,
@@ -405,17 +405,8 @@ class ResponseOperations:
             if resources:
                 run.tool_resources = resources
                 await repos.runs.save(session, run, ("tool_resources",))
-            for row in history:
+            for row, _ in rows:
                 await repository[type(row)].insert(session, row)
-            messages = [
-                m for m in parsed.items if m["type"] == "message" and m["role"] in ("user", "assistant")
-            ]
-            if history:
-                stored = [row.id for row in history if isinstance(row, MessageRow)]
-            else:
-                stored = await _thread_messages_after(session, thread_id, len(parsed.messages))
-            for item, message_id in zip(messages, stored, strict=True):
-                item["id"] = message_id
             await repos.responses.insert(session, response)
 
         try:
@@ -547,7 +538,7 @@ class ResponseOperations:
             raise not_found("response", request.response_id, "response_id")
         if not row.background:
             raise precondition("Only responses created with background=true can be cancelled.")
-        if run is not None and run.status in ACTIVE_RUN_STATUSES and run.status != "requires_action":
+        if run is not None and run.status in EXECUTING_RUN_STATUSES:
             await self.engine.cancel(run.thread_id, run.id)
         return await self._view(row.id)
 
@@ -577,66 +568,54 @@ class ResponseOperations:
         page = items[:limit]
         out = pb.ListInputItemsResponse(object="list", has_more=len(items) > limit)
         for item in page:
-            out.data.append(_item(item))
+            out.data.append(codec.from_json(item, pb.ResponseItem))
         if page:
             out.first_id, out.last_id = page[0]["id"], page[-1]["id"]
         return out
 
 
-def _history_rows(parsed: ParsedInput, thread_id: str, model: str) -> list[Any]:
-    """A stateless input's history as thread rows the prompt builder reads in order: its messages, and
-    each group of function calls as a completed run with one tool_calls step (calls and outputs). They
-    get one second each, before now, so the history keeps its order."""
-    rows: list[Any] = []
-    start = now() - len(parsed.entries)
-    for i, (kind, entry) in enumerate(parsed.entries):
-        at = start + i
+def _input_rows(parsed: ParsedInput, thread_id: str, model: str) -> list[tuple[Any, str]]:
+    """The input as thread rows the prompt builder reads in order, each with its parameter: its messages,
+    and (a stateless history) each group of function calls as a completed run with one tool_calls step
+    holding the calls and their outputs. A history's entries get one second each, before now, so it keeps
+    its order beside the messages' own; the input items take the ids of the messages made for them."""
+    rows: list[tuple[Any, str]] = []
+    spread = parsed.history_calls
+    start = now() - len(parsed.entries) if spread else now()
+    for i, (kind, entry, param, item) in enumerate(parsed.entries):
+        at = start + i if spread else start
         if kind == "message":
-            content = value_to_py(entry, "content")
-            rows.append(
-                new_message_row(thread_id, entry.role, content, [], {}, param=f"input[{i}]", created_at=at)
+            message = new_message_row(
+                thread_id, entry.role, value_to_py(entry, "content"), [], {}, param=param, created_at=at
             )
+            assert item is not None  # a message entry always has its input item
+            item["id"] = message.id
+            rows.append((message, param))
             continue
         run_id = ids.new_id(ids.RUN)
-        rows.append(
-            RunRow(
-                id=run_id,
-                created_at=at,
-                thread_id=thread_id,
-                assistant_id="",
-                status="completed",
-                model=model,
-                started_at=at,
-                completed_at=at,
-            )
+        run = RunRow(
+            id=run_id,
+            created_at=at,
+            thread_id=thread_id,
+            assistant_id="",
+            status="completed",
+            model=model,
+            started_at=at,
+            completed_at=at,
         )
-        rows.append(
-            RunStepRow(
-                id=ids.new_id(ids.STEP),
-                created_at=at,
-                thread_id=thread_id,
-                run_id=run_id,
-                assistant_id="",
-                type="tool_calls",
-                status="completed",
-                step_details={"type": "tool_calls", "tool_calls": entry},
-                completed_at=at,
-            )
+        step = RunStepRow(
+            id=ids.new_id(ids.STEP),
+            created_at=at,
+            thread_id=thread_id,
+            run_id=run_id,
+            assistant_id="",
+            type="tool_calls",
+            status="completed",
+            step_details={"type": "tool_calls", "tool_calls": entry},
+            completed_at=at,
         )
+        rows += [(run, param), (step, param)]
     return rows
-
-
-def _item(item: dict[str, Any]) -> pb.ResponseItem:
-    out = pb.ResponseItem(type=item["type"], id=item.get("id") or "")
-    for key in ("status", "role", "call_id", "output"):
-        if item.get(key) is not None:
-            setattr(out, key, item[key])
-    for part in item.get("content") or ():
-        content = out.content.add(type=part.get("type", "input_text"))
-        for key in ("text", "image_url", "file_id", "detail"):
-            if isinstance(part.get(key), str):
-                setattr(content, key, part[key])
-    return out
 
 
 def _check_include(values: Any) -> list[str]:
@@ -717,16 +696,3 @@ async def _fork(session: Any, previous: ResponseRow) -> str:
 async def _step_count(session: Any, run_id: str) -> int:
     """How many steps the run has (where a response that continues it begins)."""
     return int((await session.exec(select(func.count()).where(RunStepRow.run_id == run_id))).one())
-
-
-async def _thread_messages_after(session: Any, thread_id: str, count: int) -> list[str]:
-    """The ids of the thread's ``count`` newest messages, oldest first (those just written)."""
-    if count == 0:
-        return []
-    stmt = (
-        select(MessageRow.id)
-        .where(MessageRow.thread_id == thread_id)
-        .order_by(col(MessageRow.created_at).desc(), col(MessageRow.seq).desc())
-        .limit(count)
-    )
-    return list(reversed(list((await session.exec(stmt)).all())))
