@@ -33,12 +33,21 @@ FINAL_EVENT = {
     "incomplete": "response.incomplete",
     "failed": "response.failed",
 }
-RUN_ENDS = ("requires_action", "completed", "incomplete", "failed", "expired", "cancelled")
+
+
+def output_item_id(prefix: str, call_id: str) -> str:
+    """An output item's id from its call's (``call_x`` -> ``fc_x``, ``fs_x``, ``ci_x``)."""
+    return prefix + call_id.removeprefix("call_")
 
 
 def call_item_id(call_id: str) -> str:
-    """A function call item's id (``fc_...``) from its call id (``call_...``)."""
-    return "fc_" + call_id.removeprefix("call_")
+    """A function call item's id (``fc_...``)."""
+    return output_item_id("fc_", call_id)
+
+
+def container_id(thread_id: str) -> str:
+    """The code interpreter's "container": the thread's work directory."""
+    return "cntr_" + thread_id.removeprefix("thread_")
 
 
 Rows = tuple[ResponseRow, RunRow | None, list[RunStepRow], dict[str, MessageRow], bool]
@@ -83,27 +92,18 @@ def output_text(text: str, marks: Iterable[dict[str, Any]], filenames: dict[str,
     API writes them. (A written file's path is not annotated: the Responses API would name it a
     container_file_citation, and Pygentic has no containers.)"""
     part = pb.ResponseContent(type="output_text")
-    kept: list[str] = []
-    at = removed = 0
+    kept = ""
+    at = 0  # how far into ``text`` kept has come
     for mark in sorted(marks, key=lambda m: m.get("start_index", 0)):
-        if mark.get("type") != "file_citation":
-            continue
         start, end = int(mark.get("start_index", 0)), int(mark.get("end_index", 0))
-        if start < at or end > len(text):
+        if mark.get("type") != "file_citation" or start < at or end > len(text):
             continue
-        kept.append(text[at:start])
-        removed += end - start
+        kept += text[at:start]
         at = end
         file_id = (mark.get("file_citation") or {}).get("file_id", "")
-        citation = {
-            "type": "file_citation",
-            "file_id": file_id,
-            "filename": filenames.get(file_id, ""),
-            "index": start - (removed - (end - start)),
-        }
-        py_to_value(part.annotations.add(), citation)
-    kept.append(text[at:])
-    part.text = "".join(kept)
+        citation = {"type": "file_citation", "file_id": file_id, "filename": filenames.get(file_id, "")}
+        py_to_value(part.annotations.add(), {**citation, "index": len(kept)})
+    part.text = kept + text[at:]
     return part
 
 
@@ -126,10 +126,6 @@ def _message_status(status: str) -> str:
     return "incomplete" if status == "incomplete" else "completed" if status == "completed" else "in_progress"
 
 
-def _item_id(prefix: str, call_id: str) -> str:
-    return prefix + call_id.removeprefix("call_")
-
-
 def builtin_item(
     call: dict[str, Any], thread_id: str, include: Iterable[str] = (), status: str = "completed"
 ) -> pb.ResponseItem | None:
@@ -137,7 +133,7 @@ def builtin_item(
     results and outputs only when ``include`` asks for them, as at OpenAI."""
     kind = call.get("type")
     if kind == "file_search":
-        item = pb.ResponseItem(type="file_search_call", id=_item_id("fs_", call["id"]), status=status)
+        item = pb.ResponseItem(type="file_search_call", id=output_item_id("fs_", call["id"]), status=status)
         try:
             arguments = json.loads((call.get("_model") or {}).get("arguments") or "{}")
         except ValueError:
@@ -158,10 +154,10 @@ def builtin_item(
         details = call.get("code_interpreter") or {}
         item = pb.ResponseItem(
             type="code_interpreter_call",
-            id=_item_id("ci_", call["id"]),
+            id=output_item_id("ci_", call["id"]),
             status=status,
             code=details.get("input", ""),
-            container_id="cntr_" + thread_id.removeprefix("thread_"),
+            container_id=container_id(thread_id),
         )
         if "code_interpreter_call.outputs" in include:
             for output in details.get("outputs") or ():
@@ -237,8 +233,8 @@ def project(
                 if call.get("type") == "function":
                     out.output.append(call_item(call))
                     continue
-                status = "completed" if step.status == "completed" else "in_progress"
-                built = builtin_item(call, row.thread_id, include, status)
+                called = "completed" if step.status == "completed" else "in_progress"
+                built = builtin_item(call, row.thread_id, include, called)
                 if built is not None:
                     out.output.append(built)
         if step.usage:
@@ -378,13 +374,13 @@ class ResponseEvents:
             at = self.outputs
             self.outputs += 1
             kind = "file_search_call" if call.type == "file_search" else "code_interpreter_call"
-            item_id = _item_id("fs_" if kind == "file_search_call" else "ci_", call_id)
+            item_id = output_item_id("fs_" if kind == "file_search_call" else "ci_", call_id)
             self.builtins[call_id] = (at, item_id, kind)
             self.builtin_code[call_id] = ""
             item = pb.ResponseItem(type=kind, id=item_id, status="in_progress")
             if kind == "code_interpreter_call":
                 item.code = ""
-                item.container_id = "cntr_" + self.thread_id.removeprefix("thread_")
+                item.container_id = container_id(self.thread_id)
             yield self._event("response.output_item.added", output_index=at, item=item)
             yield self._event(f"response.{kind}.in_progress", item_id=item_id, output_index=at)
             if kind == "file_search_call":
