@@ -19,7 +19,14 @@ from fake_upstream import FakeUpstream
 from threaded_server import ThreadedServer
 
 from pygentic.config import Settings
-from pygentic.proto.v1 import runs_pb2, runs_pb2_grpc
+from pygentic.proto.v1 import (
+    chat_pb2,
+    chat_pb2_grpc,
+    responses_pb2,
+    responses_pb2_grpc,
+    runs_pb2,
+    runs_pb2_grpc,
+)
 
 
 @pytest.fixture
@@ -179,3 +186,30 @@ def test_a_retried_grpc_stream_follows_the_first_run(server: ThreadedServer) -> 
     assert first[-2].event == again[-2].event == "thread.run.completed"
     assert again[-2].run.id == run_id and again[-1].event == "done"
     assert [r.id for r in client.beta.threads.runs.list(thread.id).data] == [run_id]
+
+
+def test_grpc_streams_that_name_no_run_serve_a_keyed_call(server: ThreadedServer) -> None:
+    """A keyed StreamResponse or StreamChatCompletion is answered in full (these streams are not kept for
+    replay: only run-event streams are), never an internal error."""
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        response = responses_pb2.CreateResponseRequest(model="echo")
+        response.input.string_value = "keyed"
+        chat = chat_pb2.CreateChatCompletionRequest(
+            model="echo", messages=[chat_pb2.ChatMessage(role="user")]
+        )
+        chat.messages[0].content.string_value = "keyed"
+        metadata = (("idempotency-key", uuid.uuid4().hex),)
+        for _ in range(2):  # the key is free again after each answer
+            events = list(
+                responses_pb2_grpc.ResponsesStub(channel).StreamResponse(
+                    response, metadata=metadata, timeout=10
+                )
+            )
+            assert events[-1].type == "response.completed"
+            assert events[-1].response.output[0].content[0].text == "Echo: keyed"
+            chunks = list(
+                chat_pb2_grpc.ChatCompletionsStub(channel).StreamChatCompletion(
+                    chat, metadata=metadata, timeout=10
+                )
+            )
+            assert "".join(c.choices[0].delta.content for c in chunks if c.choices) == "Echo: keyed"

@@ -16,6 +16,7 @@ from typing import Any
 from grpc import aio
 
 from pygentic.operations.idempotency import IdempotencyStore, Replay, fingerprint
+from pygentic.proto.v1 import runs_pb2
 
 METADATA_KEY = "idempotency-key"
 UnaryBehavior = Callable[[Any, aio.ServicerContext], Awaitable[Any]]
@@ -91,8 +92,9 @@ Watch = Callable[[str, str], AsyncIterator[Any]]
 
 
 def run_of(event: Any) -> tuple[str, str] | None:
-    """(thread id, run id) of the run a run event names (a run, or one of its steps), if it names one."""
-    field = event.WhichOneof("data") if hasattr(event, "WhichOneof") else None
+    """(thread id, run id) of the run a run event names (a run, or one of its steps), if it names one;
+    None for other streams' messages (chat completion chunks, response events), which are not kept."""
+    field = event.WhichOneof("data") if isinstance(event, runs_pb2.RunEvent) else None
     if field == "run":
         return event.run.thread_id, event.run.id
     if field == "run_step":
