@@ -10,19 +10,6 @@ from pathlib import Path
 import grpc
 from grpc import aio
 
-# Every Pygentic service: the retry policy below applies to each of their methods.
-SERVICES = (
-    "Assistants",
-    "Threads",
-    "Messages",
-    "Runs",
-    "Files",
-    "VectorStores",
-    "Admin",
-    "ChatCompletions",
-    "Models",
-)
-
 
 def _pem(value: bytes | str | Path | None) -> bytes | None:
     """PEM bytes given as bytes, or as the path of a file holding them."""
@@ -87,8 +74,8 @@ class RetryPolicy:
             "backoffMultiplier": self.backoff_multiplier,
             "retryableStatusCodes": list(self.retryable_status_codes),
         }
-        names = [{"service": f"pygentic.v1.{service}"} for service in SERVICES]
-        return json.dumps({"methodConfig": [{"name": names, "retryPolicy": policy}]})
+        # An empty name is every method of every service on the channel (gRPC's default method config).
+        return json.dumps({"methodConfig": [{"name": [{}], "retryPolicy": policy}]})
 
 
 @dataclass(frozen=True)
