@@ -12,11 +12,12 @@ from grpc_reflection.v1alpha import reflection
 from pygentic.config import DEFAULT_MAX_REQUEST_BYTES, TLSSettings
 from pygentic.grpc.admin import AdminServicer
 from pygentic.grpc.assistants import AssistantsServicer
-from pygentic.grpc.chat import ChatCompletionsServicer, ModelsServicer
+from pygentic.grpc.chat import ChatCompletionsServicer
 from pygentic.grpc.conversations import ConversationsServicer
 from pygentic.grpc.files import FilesServicer
 from pygentic.grpc.interceptors import ErrorAndLogInterceptor
 from pygentic.grpc.messages import MessagesServicer
+from pygentic.grpc.models import ModelsServicer
 from pygentic.grpc.responses import ResponsesServicer
 from pygentic.grpc.runs import RunsServicer
 from pygentic.grpc.threads import ThreadsServicer
