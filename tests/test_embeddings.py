@@ -56,6 +56,11 @@ async def test_local_embeddings_cover_long_texts(model: MiniLM) -> None:
     np.testing.assert_allclose(vectors[0], expected / np.linalg.norm(expected), atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert (await connector.embed([])).shape == (0, 384)
+    # For indexing, a long text keeps its windows' own vectors (its passages); a short one has none.
+    indexed = await connector.embed_chunks([long_text, "short"])
+    np.testing.assert_allclose(indexed.pooled, vectors, atol=1e-6)
+    assert indexed.passages[1] is None and indexed.passages[0] is not None
+    np.testing.assert_allclose(indexed.passages[0], model.encode(windows), atol=1e-5)
 
 
 async def test_openai_compatible_embeddings(upstream: FakeUpstream) -> None:

@@ -14,6 +14,8 @@ from conftest import make_settings, sdk_client, with_files
 from fake_upstream import FakeUpstream
 
 from pygentic.config import DatabaseSettings
+from pygentic.connectors.embeddings import LOCAL_WINDOW_TOKENS, split_windows
+from pygentic.connectors.minilm import MiniLM
 from pygentic.ingestion.keywords import KeywordIndex, terms
 from pygentic.storage import Database, migrations
 
@@ -141,6 +143,52 @@ def test_file_search_tools_use_the_same_ranking_options(client: openai.OpenAI) -
     )
     ranking = assistant.model_dump()["tools"][0]["file_search"]["ranking_options"]
     assert ranking["hybrid_search"] == {"embedding_weight": 1, "text_weight": 2}
+
+
+# One long chunk: ledger filler around a paragraph that answers the question, in the chunk's middle windows.
+LEDGER = " ".join(
+    f"Invoice {i} for quarterly spreadsheet reconciliation of account {i * 7} was filed and audited."
+    for i in range(30)
+)
+SEAGULLS = (
+    "The old lighthouse keeper fed the seagulls every morning. At dawn he climbed down to the rocks with "
+    "a bucket of bread, and the seagulls came screaming over the waves to be fed. He fed the gulls for "
+    "forty years, and the seagulls knew him; when he was ill the birds waited for him on the rocks. "
+)
+LONG_CHUNK = f"{LEDGER} {SEAGULLS * 2}{LEDGER}"
+
+
+def test_a_long_chunk_is_found_by_its_best_passage(client: openai.OpenAI) -> None:
+    """Similarity is a chunk's best cosine over the windows the model read, not over their mean."""
+    store = client.vector_stores.create(name="passages")
+    batch = client.vector_stores.file_batches.upload_and_poll(
+        vector_store_id=store.id,
+        files=[("ledger.txt", LONG_CHUNK.encode()), ("trains.txt", b"The airport train leaves at noon.")],
+        chunking_strategy={
+            "type": "static",
+            "static": {"max_chunk_size_tokens": 2000, "chunk_overlap_tokens": 0},
+        },
+        poll_interval_ms=50,
+    )
+    assert batch.file_counts.completed == 2
+    query = "Who fed the seagulls in the morning?"
+    found = client.vector_stores.search(store.id, query=query, ranking_options={"ranker": "none"})
+    assert [r.filename for r in found.data] == ["ledger.txt", "trains.txt"]
+    model = MiniLM()
+    text = found.data[0].content[0].text
+    windows = split_windows(model.tokenizer, text, LOCAL_WINDOW_TOKENS)
+    assert len(windows) >= 3  # the chunk was read in parts
+    q = model.encode([query])[0]
+    parts = model.encode(windows)
+    pooled = parts.sum(axis=0) / np.linalg.norm(parts.sum(axis=0))
+    best = float((parts @ q).max())
+    assert found.data[0].score == pytest.approx(best, abs=1e-4)
+    assert best > float(pooled @ q) + 0.1  # the mean blurs the answer; a chunk is as good as its best part
+    # score_threshold is a floor on that similarity, between the mean's and the best passage's.
+    kept = client.vector_stores.search(
+        store.id, query=query, ranking_options={"ranker": "none", "score_threshold": round(best - 0.05, 3)}
+    )
+    assert [r.filename for r in kept.data] == ["ledger.txt"]
 
 
 def test_static_chunk_sizes_arrive_as_integers(client: openai.OpenAI) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,16 @@ class EmbeddingError(Exception):
     """The embedding model or service failed."""
 
 
+@dataclass(frozen=True)
+class ChunkVectors:
+    """The vectors of chunks to index: ``pooled`` has one unit vector per chunk (its row in search);
+    ``passages[i]`` holds chunk ``i``'s passage vectors (one row per part the model read separately),
+    or None when the chunk was embedded whole, so that its pooled vector is its only passage."""
+
+    pooled: np.ndarray
+    passages: list[np.ndarray | None]
+
+
 class EmbeddingConnector(BaseConnector):
     """Embeds texts. ``dimensions`` is the vectors' length; vectors have unit length."""
 
@@ -32,6 +43,10 @@ class EmbeddingConnector(BaseConnector):
     async def embed(self, texts: list[str]) -> np.ndarray:
         """One unit vector per text, in order."""
         raise NotImplementedError
+
+    async def embed_chunks(self, texts: list[str]) -> ChunkVectors:
+        """The vectors to index ``texts`` with: by default each text embedded whole."""
+        return ChunkVectors(await self.embed(texts), [None] * len(texts))
 
     async def tokenizer(self) -> Any:
         """What measures chunks in tokens: the embedded model's word-piece tokenizer (for any service)."""
@@ -46,7 +61,10 @@ class LocalEmbeddings(EmbeddingConnector):
     """The embedded model, run in a worker thread (one batch at a time) so the server stays responsive.
 
     The model reads at most 256 word pieces; a longer text is embedded as the normalised mean of its
-    consecutive 250-piece windows, so every part of a long chunk counts.
+    consecutive 250-piece windows, so every part of a long chunk counts. For indexing
+    (:meth:`embed_chunks`) the windows' own vectors are kept too, as the chunk's passages: search
+    rescores its candidates by their best passage, which finds a sentence that the mean of a long
+    chunk blurs (``benchmarks/retrieval_quality.py``).
     """
 
     type = "local"
@@ -75,24 +93,33 @@ class LocalEmbeddings(EmbeddingConnector):
         return "local all-MiniLM-L6-v2 (384 dimensions)"
 
     async def embed(self, texts: list[str]) -> np.ndarray:
+        return (await self.embed_chunks(texts)).pooled
+
+    async def embed_chunks(self, texts: list[str]) -> ChunkVectors:
         if self._model is None:
             await self.connect()
         async with self._lock:
             return await asyncio.to_thread(self._embed, texts)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str]) -> ChunkVectors:
         model = self._model
         windows: list[str] = []
-        owners: list[int] = []
-        for i, text in enumerate(texts):
-            for window in split_windows(model.tokenizer, text, LOCAL_WINDOW_TOKENS):
-                windows.append(window)
-                owners.append(i)
+        counts: list[int] = []
+        for text in texts:
+            pieces = split_windows(model.tokenizer, text, LOCAL_WINDOW_TOKENS)
+            windows.extend(pieces)
+            counts.append(len(pieces))
         vectors = model.encode(windows, batch_size=self.settings.batch_size)
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        np.add.at(out, np.asarray(owners, dtype=np.int64), vectors)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+        pooled = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        passages: list[np.ndarray | None] = []
+        start = 0
+        for i, count in enumerate(counts):
+            own = vectors[start : start + count]
+            start += count
+            pooled[i] = own.sum(axis=0)
+            passages.append(own if count > 1 else None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return ChunkVectors(pooled / np.maximum(norms, 1e-12), passages)
 
 
 def split_windows(tokenizer: Any, text: str, size: int) -> list[str]:

@@ -6,10 +6,18 @@ and read again only when the store's chunks change: every transaction that adds 
 the store's ``chunks_version``, which each search reads (a primary-key lookup), so replicas sharing a
 database stay correct. Only completed files are searched. The arithmetic runs in a worker thread.
 
+Similarity is found in two stages. The first compares the query with every chunk's pooled vector (for a
+chunk the embedded model read in several windows, the normalised mean of their vectors) and keeps the
+best :data:`CANDIDATES` by it, and as many by BM25. The second rescores those candidates by their best
+*passage*: a chunk's similarity is its highest cosine over its windows' own vectors (read from the
+database for the candidates only), so a sentence that answers the question counts fully instead of
+being averaged with the rest of an 800-token chunk. A chunk embedded whole (one window, or an embedding
+service) is its own only passage.
+
 Hybrid ranking is weighted reciprocal rank fusion, as OpenAI's ``hybrid_search`` describes it: a chunk
 scores ``embedding_weight / (60 + its rank by similarity) + text_weight / (60 + its rank by BM25)`` over
-the best :data:`CANDIDATES` of each ranking, divided by the best possible value so that scores lie in
-(0, 1] (1: first in both). In both rankings ``score_threshold`` is a floor on similarity, so it keeps its
+the candidates of each ranking, divided by the best possible value so that scores lie in (0, 1] (1:
+first in both). In both rankings ``score_threshold`` is a floor on (rescored) similarity, so it keeps its
 meaning. ``benchmarks/retrieval_quality.py`` measures the rankings on a shipped corpus.
 """
 
@@ -31,7 +39,7 @@ from pygentic.storage.tables import ChunkRow, FileRow, VectorStoreFileRow, Vecto
 
 MAX_CACHED_STORES = 64
 RRF_K = 60
-CANDIDATES = 100  # per ranking and store, fused in hybrid ranking
+CANDIDATES = 100  # per ranking and store: rescored by passage, then ranked (and fused in hybrid ranking)
 
 
 @dataclass(frozen=True)
@@ -63,19 +71,21 @@ class VectorIndex:
         self.max_stores = max_stores
         self._stores: collections.OrderedDict[str, _StoreVectors] = collections.OrderedDict()
 
-    async def _vectors(self, session: Any, store_id: str, version: int) -> _StoreVectors:
-        """The store's vectors at ``version`` (its ``chunks_version``), read unless cached."""
+    async def _vectors(self, store_id: str, version: int) -> _StoreVectors:
+        """The store's vectors at ``version`` (its ``chunks_version``), read unless cached (a bulk read,
+        off the event loop's thread on SQLite)."""
         cached = self._stores.get(store_id)
         if cached is not None and cached.version == version:
             self._stores.move_to_end(store_id)
             return cached
-        rows = (
-            await session.exec(
-                select(ChunkRow.seq, ChunkRow.file_id, ChunkRow.embedding, ChunkRow.text)
-                .where(ChunkRow.vector_store_id == store_id)
-                .order_by(col(ChunkRow.seq))
-            )
-        ).all()
+        async with self.db.read(bulk=True) as session:
+            rows = (
+                await session.exec(
+                    select(ChunkRow.seq, ChunkRow.file_id, ChunkRow.embedding, ChunkRow.text)
+                    .where(ChunkRow.vector_store_id == store_id)
+                    .order_by(col(ChunkRow.seq))
+                )
+            ).all()
         vectors = await asyncio.to_thread(_assemble, version, rows)
         self._stores[store_id] = vectors
         self._stores.move_to_end(store_id)
@@ -98,7 +108,8 @@ class VectorIndex:
         ``ranking.score_threshold``. By similarity alone, that similarity is the chunk's score; in hybrid
         ranking, the score fuses its rank by similarity with its BM25 rank for ``query_texts``."""
         keyword_query = " ".join(query_texts or []) if ranking.hybrid else ""
-        async with self.db.read(bulk=True) as session:
+        # Small reads (a few rows, the candidates' passages): inline on SQLite, no thread hand-offs.
+        async with self.db.read() as session:
             files = (
                 await session.exec(
                     select(
@@ -122,21 +133,27 @@ class VectorIndex:
                     )
                 ).all()
             )
-            pool = max(limit, CANDIDATES) if ranking.hybrid else limit
+            pool = max(limit, CANDIDATES)
             work = []
             for store_id in vector_store_ids:
                 if store_id not in versions:
                     continue
-                vectors = await self._vectors(session, store_id, versions[store_id] or 0)
+                vectors = await self._vectors(store_id, versions[store_id] or 0)
                 if not len(vectors.seqs) or vectors.matrix.shape[1] != queries.shape[1]:
                     continue  # empty, or indexed with another embedding model
                 wanted = [i for i, f in enumerate(vectors.files) if (store_id, f) in allowed]
                 if wanted:
                     work.append((store_id, vectors, wanted))
             # The arithmetic runs in a worker thread (NumPy releases the GIL), not on the event loop.
-            by_vector, by_text = await asyncio.to_thread(
-                _candidates, work, queries, keyword_query, ranking.score_threshold, pool
-            )
+            by_vector, by_text = await asyncio.to_thread(_candidates, work, queries, keyword_query, pool)
+            similarity = await _rescore(session, by_vector + by_text, queries)
+            floor = ranking.score_threshold
+            by_vector = [
+                _Candidate(similarity[c.seq], c.seq, c.store_id, c.file_id)
+                for c in by_vector
+                if similarity[c.seq] >= floor
+            ]
+            by_text = [c for c in by_text if similarity[c.seq] >= floor]
             if ranking.hybrid:
                 scored = _fuse(by_vector, by_text, ranking)
             else:
@@ -170,14 +187,41 @@ class VectorIndex:
         ]
 
 
+async def _rescore(session: Any, candidates: list[_Candidate], queries: np.ndarray) -> dict[int, float]:
+    """Each candidate's similarity by its best passage (over the queries): its pooled similarity when it
+    has no passages of its own."""
+    similarity = {c.seq: c.similarity for c in candidates}
+    if not similarity:
+        return similarity
+    rows = (
+        await session.exec(
+            select(ChunkRow.seq, ChunkRow.passages).where(
+                col(ChunkRow.seq).in_(list(similarity)), col(ChunkRow.passages).is_not(None)
+            )
+        )
+    ).all()
+    dims = queries.shape[1]
+    rows = [
+        (seq, passages) for seq, passages in rows if len(passages) % (4 * dims) == 0
+    ]  # else: another model
+    if rows:
+        # One product over all the candidates' passages, then each chunk's best (rows are contiguous).
+        parts = np.frombuffer(b"".join(p for _, p in rows), dtype=np.float32).reshape(-1, dims)
+        best = (parts @ queries.T).max(axis=1)
+        starts = np.cumsum([0] + [len(p) // (4 * dims) for _, p in rows[:-1]])
+        for (seq, _), value in zip(rows, np.maximum.reduceat(best, starts), strict=True):
+            similarity[seq] = float(value)
+    return similarity
+
+
 def _candidates(
     work: list[tuple[str, _StoreVectors, list[int]]],
     queries: np.ndarray,
     keyword_query: str,
-    threshold: float,
     pool: int,
 ) -> tuple[list[_Candidate], list[_Candidate]]:
-    """The best ``pool`` chunks of each store by similarity, and by BM25 when ``keyword_query`` is set."""
+    """The best ``pool`` chunks of each store by pooled similarity, and by BM25 when ``keyword_query`` is
+    set; every candidate carries its pooled similarity."""
     by_vector: list[_Candidate] = []
     by_text: list[_Candidate] = []
     for store_id, vectors, wanted in work:
@@ -185,34 +229,43 @@ def _candidates(
             similarity = vectors.matrix @ queries[0]  # one matrix-vector product, no reduction pass
         else:
             similarity = (vectors.matrix @ queries.T).max(axis=1)
-        # The threshold is a floor on similarity, for keyword matches too.
-        excluded = similarity < threshold
+        excluded = None
         if len(wanted) < len(vectors.files):
-            excluded |= ~np.isin(vectors.file_of, wanted)
-        np.copyto(similarity, -np.inf, where=excluded)  # (masked assignment without an index array)
-        by_vector.extend(_best(similarity, pool, store_id, vectors))
+            excluded = ~np.isin(vectors.file_of, wanted)
+            np.copyto(similarity, -np.inf, where=excluded)  # (masked assignment without an index array)
+        by_vector.extend(_best(similarity, similarity, pool, store_id, vectors))
         if keyword_query:
             relevance = vectors.keywords.scores(keyword_query)
-            np.copyto(relevance, 0.0, where=excluded)
-            by_text.extend(c for c in _best(relevance, pool, store_id, vectors) if c.value > 0)
+            if excluded is not None:
+                np.copyto(relevance, 0.0, where=excluded)
+            by_text.extend(c for c in _best(relevance, similarity, pool, store_id, vectors) if c.value > 0)
     return by_vector, by_text
 
 
 @dataclass(frozen=True)
 class _Candidate:
-    value: float  # similarity or BM25 score
+    value: float  # what it was ranked by: similarity or BM25 score
     seq: int
     store_id: str
     file_id: str
+    similarity: float = 0.0
 
 
-def _best(values: np.ndarray, count: int, store_id: str, vectors: _StoreVectors) -> list[_Candidate]:
+def _best(
+    values: np.ndarray, similarity: np.ndarray, count: int, store_id: str, vectors: _StoreVectors
+) -> list[_Candidate]:
     """The ``count`` highest of ``values`` (one per chunk of the store), best first."""
     count = min(count, len(values))
     top = np.argpartition(-values, count - 1)[:count]
     top = top[np.argsort(-values[top], kind="stable")]
     return [
-        _Candidate(float(values[i]), int(vectors.seqs[i]), store_id, vectors.files[vectors.file_of[i]])
+        _Candidate(
+            float(values[i]),
+            int(vectors.seqs[i]),
+            store_id,
+            vectors.files[vectors.file_of[i]],
+            float(similarity[i]),
+        )
         for i in top
         if np.isfinite(values[i])
     ]

@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
-from pygentic.connectors.embeddings import EmbeddingConnector
+from pygentic.connectors.embeddings import ChunkVectors, EmbeddingConnector
 from pygentic.errors import error_reference
 from pygentic.ingestion.chunking import AUTO, Chunk, chunk_text
 from pygentic.ingestion.extract import ExtractionError, extract_text
@@ -123,18 +123,21 @@ class IngestionWorker:
             tokenizer = await self.embeddings.tokenizer()
             chunks = await asyncio.to_thread(chunk_text, tokenizer, text, row.chunking_strategy or AUTO)
             log.info("ingestion: chunked", extra={**where, "chunks": len(chunks), "bytes": len(data)})
-            vectors: list[np.ndarray] = []
+            pooled: list[np.ndarray] = []
+            passages: list[np.ndarray | None] = []
             for start in range(0, len(chunks), EMBED_BATCH):
                 batch = chunks[start : start + EMBED_BATCH]
-                vectors.append(await self.embeddings.embed([c.text for c in batch]))
+                vectors = await self.embeddings.embed_chunks([c.text for c in batch])
+                pooled.append(vectors.pooled)
+                passages.extend(vectors.passages)
                 if not await self._renew(row):
                     log.info("ingestion: file cancelled or removed", extra=where)
                     return
                 log.info(
                     "ingestion: embedded", extra={**where, "done": start + len(batch), "of": len(chunks)}
                 )
-            matrix = np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
-            stored = await self._store(row, chunks, matrix)
+            matrix = np.concatenate(pooled) if pooled else np.zeros((0, 0), dtype=np.float32)
+            stored = await self._store(row, chunks, ChunkVectors(matrix, passages))
             if stored:
                 log.info(
                     "ingestion: completed",
@@ -149,8 +152,12 @@ class IngestionWorker:
             log.error("ingestion: failed", exc_info=exc, extra={**where, "error_id": reference})
             await self._fail(row, "server_error", f"The file could not be indexed (reference {reference}).")
 
-    async def _store(self, row: VectorStoreFileRow, chunks: list[Chunk], matrix: np.ndarray) -> bool:
-        usage = sum(len(c.text.encode()) for c in chunks) + int(matrix.nbytes)
+    async def _store(self, row: VectorStoreFileRow, chunks: list[Chunk], vectors: ChunkVectors) -> bool:
+        usage = (
+            sum(len(c.text.encode()) for c in chunks)
+            + int(vectors.pooled.nbytes)
+            + sum(int(p.nbytes) for p in vectors.passages if p is not None)
+        )
         async with self.db.write() as session:
             current = (
                 await session.exec(select(VectorStoreFileRow).where(VectorStoreFileRow.seq == row.seq))
@@ -162,7 +169,7 @@ class IngestionWorker:
                     col(ChunkRow.vector_store_id) == row.vector_store_id, col(ChunkRow.file_id) == row.id
                 )
             )
-            for chunk, vector in zip(chunks, matrix, strict=True):
+            for chunk, vector, parts in zip(chunks, vectors.pooled, vectors.passages, strict=True):
                 session.add(
                     ChunkRow(
                         vector_store_id=row.vector_store_id,
@@ -171,6 +178,7 @@ class IngestionWorker:
                         text=chunk.text,
                         tokens=chunk.tokens,
                         embedding=np.ascontiguousarray(vector, dtype=np.float32).tobytes(),
+                        passages=None if parts is None else np.ascontiguousarray(parts, np.float32).tobytes(),
                     )
                 )
             current.status, current.usage_bytes = "completed", usage

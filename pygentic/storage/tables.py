@@ -282,7 +282,8 @@ class VectorStoreFileBatchRow(SQLModel, table=True):
 
 
 class ChunkRow(SQLModel, table=True):
-    """One indexed piece of a vector store file: its text and its embedding (float32 bytes)."""
+    """One indexed piece of a vector store file: its text, its embedding (float32 bytes) and, when the
+    model read it in parts, those parts' vectors (``passages``: float32 rows of the same size)."""
 
     __tablename__ = "chunks"
 
@@ -293,6 +294,7 @@ class ChunkRow(SQLModel, table=True):
     text: str
     tokens: int
     embedding: bytes = Field(sa_type=LargeBinary)
+    passages: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class IdempotencyRow(SQLModel, table=True):
