@@ -141,6 +141,10 @@ class EmbeddingSettings:
     batch_size: int = 32
     timeout: float = 60.0
     max_retries: int = 2
+    # Search: a store of more chunks than this is searched through clusters (0: always exactly), each
+    # query scanning this fraction of them, nearest first (see pygentic/ingestion/clusters.py).
+    approximate_above: int = 20_000
+    probe_fraction: float = 0.0625
 
 
 @dataclass(frozen=True)
@@ -465,7 +469,11 @@ def _embeddings(t: _Table) -> EmbeddingSettings:
         batch_size=t.integer("batch_size", 32, minimum=1) or 32,
         timeout=t.number("timeout", 60.0),
         max_retries=t.integer("max_retries", 2) or 0,
+        approximate_above=t.integer("approximate_above", 20_000) or 0,
+        probe_fraction=t.number("probe_fraction", 0.0625),
     )
+    if not 0.0 < settings.probe_fraction <= 1.0:
+        raise t.error("probe_fraction", "must be greater than 0 and at most 1")
     t.reject_unknown()
     return settings
 

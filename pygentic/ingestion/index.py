@@ -29,13 +29,36 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
+from pygentic.ingestion.clusters import Clusters, ClusterSettings, cluster_order
 from pygentic.ingestion.filters import matches
 from pygentic.ingestion.keywords import KeywordIndex
 from pygentic.ingestion.ranking import VECTOR_ONLY, Ranking
 from pygentic.storage import Database
 from pygentic.storage.tables import ChunkRow, FileRow, VectorStoreFileRow, VectorStoreRow
+
+# The statements of every search, built once (building a statement costs more Python than running it).
+_COMPLETED_FILES = (
+    select(
+        VectorStoreFileRow.vector_store_id,
+        VectorStoreFileRow.id,
+        VectorStoreFileRow.attributes,
+        VectorStoreRow.chunks_version,
+    )
+    .join(VectorStoreRow, col(VectorStoreRow.id) == col(VectorStoreFileRow.vector_store_id))
+    .where(col(VectorStoreFileRow.vector_store_id).in_(bindparam("stores", expanding=True)))
+    .where(VectorStoreFileRow.status == "completed")
+)
+_PASSAGES = select(ChunkRow.seq, ChunkRow.passages).where(
+    col(ChunkRow.seq).in_(bindparam("seqs", expanding=True)), col(ChunkRow.passages).is_not(None)
+)
+_TEXTS = (
+    select(ChunkRow.seq, ChunkRow.text, FileRow.filename)
+    .join(FileRow, col(FileRow.id) == col(ChunkRow.file_id), isouter=True)
+    .where(col(ChunkRow.seq).in_(bindparam("seqs", expanding=True)))
+)
 
 MAX_CACHED_STORES = 64
 RRF_K = 60
@@ -61,14 +84,18 @@ class _StoreVectors:
     file_of: np.ndarray
     matrix: np.ndarray
     keywords: KeywordIndex
+    clusters: Clusters | None = None  # large stores: the approximate first stage
 
 
 class VectorIndex:
     """Searches vector stores; one per process (it holds the vectors it has read)."""
 
-    def __init__(self, db: Database, max_stores: int = MAX_CACHED_STORES) -> None:
+    def __init__(
+        self, db: Database, max_stores: int = MAX_CACHED_STORES, clusters: ClusterSettings | None = None
+    ) -> None:
         self.db = db
         self.max_stores = max_stores
+        self.clusters = clusters or ClusterSettings()
         self._stores: collections.OrderedDict[str, _StoreVectors] = collections.OrderedDict()
 
     async def _vectors(self, store_id: str, version: int) -> _StoreVectors:
@@ -86,7 +113,7 @@ class VectorIndex:
                     .order_by(col(ChunkRow.seq))
                 )
             ).all()
-        vectors = await asyncio.to_thread(_assemble, version, rows)
+        vectors = await asyncio.to_thread(_assemble, version, rows, self.clusters)
         self._stores[store_id] = vectors
         self._stores.move_to_end(store_id)
         while len(self._stores) > self.max_stores:
@@ -110,29 +137,14 @@ class VectorIndex:
         keyword_query = " ".join(query_texts or []) if ranking.hybrid else ""
         # Small reads (a few rows, the candidates' passages): inline on SQLite, no thread hand-offs.
         async with self.db.read() as session:
-            files = (
-                await session.exec(
-                    select(
-                        VectorStoreFileRow.vector_store_id,
-                        VectorStoreFileRow.id,
-                        VectorStoreFileRow.attributes,
-                    )
-                    .where(col(VectorStoreFileRow.vector_store_id).in_(vector_store_ids))
-                    .where(VectorStoreFileRow.status == "completed")
-                )
-            ).all()
+            # The stores' completed files and the stores' chunk versions, in one statement.
+            files = (await session.exec(_COMPLETED_FILES, params={"stores": list(vector_store_ids)})).all()
             allowed = {
-                (store, fid): attributes for store, fid, attributes in files if matches(filters, attributes)
+                (store, fid): attributes
+                for store, fid, attributes, _ in files
+                if matches(filters, attributes)
             }
-            versions = dict(
-                (
-                    await session.exec(
-                        select(VectorStoreRow.id, VectorStoreRow.chunks_version).where(
-                            col(VectorStoreRow.id).in_(vector_store_ids)
-                        )
-                    )
-                ).all()
-            )
+            versions = {store: version for store, _, _, version in files}
             pool = max(limit, CANDIDATES)
             work = []
             for store_id in vector_store_ids:
@@ -161,24 +173,13 @@ class VectorIndex:
             best = scored[:limit]
             if not best:
                 return []
-            seqs = [c.seq for _, c in best]
-            texts = dict(
-                (
-                    await session.exec(select(ChunkRow.seq, ChunkRow.text).where(col(ChunkRow.seq).in_(seqs)))
-                ).all()
-            )
-            file_ids = {c.file_id for _, c in best}
-            names = dict(
-                (
-                    await session.exec(
-                        select(FileRow.id, FileRow.filename).where(col(FileRow.id).in_(file_ids))
-                    )
-                ).all()
-            )
+            rows = (await session.exec(_TEXTS, params={"seqs": [c.seq for _, c in best]})).all()
+            texts = {seq: text for seq, text, _ in rows}
+            names = {seq: filename for seq, _, filename in rows}
         return [
             Hit(
                 file_id=c.file_id,
-                filename=names.get(c.file_id, ""),
+                filename=names.get(c.seq) or "",
                 score=round(score, 6),
                 text=texts[c.seq],
                 attributes=allowed[(c.store_id, c.file_id)],
@@ -193,13 +194,7 @@ async def _rescore(session: Any, candidates: list[_Candidate], queries: np.ndarr
     similarity = {c.seq: c.similarity for c in candidates}
     if not similarity:
         return similarity
-    rows = (
-        await session.exec(
-            select(ChunkRow.seq, ChunkRow.passages).where(
-                col(ChunkRow.seq).in_(list(similarity)), col(ChunkRow.passages).is_not(None)
-            )
-        )
-    ).all()
+    rows = (await session.exec(_PASSAGES, params={"seqs": list(similarity)})).all()
     dims = queries.shape[1]
     rows = [
         (seq, passages) for seq, passages in rows if len(passages) % (4 * dims) == 0
@@ -225,7 +220,9 @@ def _candidates(
     by_vector: list[_Candidate] = []
     by_text: list[_Candidate] = []
     for store_id, vectors, wanted in work:
-        if len(queries) == 1:
+        if vectors.clusters is not None:  # a large store: the nearest clusters only
+            similarity = vectors.clusters.similarity(vectors.matrix, queries)
+        elif len(queries) == 1:
             similarity = vectors.matrix @ queries[0]  # one matrix-vector product, no reduction pass
         else:
             similarity = (vectors.matrix @ queries.T).max(axis=1)
@@ -238,7 +235,7 @@ def _candidates(
             relevance = vectors.keywords.scores(keyword_query)
             if excluded is not None:
                 np.copyto(relevance, 0.0, where=excluded)
-            by_text.extend(c for c in _best(relevance, similarity, pool, store_id, vectors) if c.value > 0)
+            by_text.extend(c for c in _best(relevance, None, pool, store_id, vectors, queries) if c.value > 0)
     return by_vector, by_text
 
 
@@ -252,12 +249,22 @@ class _Candidate:
 
 
 def _best(
-    values: np.ndarray, similarity: np.ndarray, count: int, store_id: str, vectors: _StoreVectors
+    values: np.ndarray,
+    similarity: np.ndarray | None,
+    count: int,
+    store_id: str,
+    vectors: _StoreVectors,
+    queries: np.ndarray | None = None,
 ) -> list[_Candidate]:
-    """The ``count`` highest of ``values`` (one per chunk of the store), best first."""
+    """The ``count`` highest of ``values`` (one per chunk of the store), best first, each with its pooled
+    similarity: from ``similarity``, or computed for these rows alone against ``queries``."""
     count = min(count, len(values))
     top = np.argpartition(-values, count - 1)[:count]
     top = top[np.argsort(-values[top], kind="stable")]
+    if similarity is None:
+        assert queries is not None
+        similarity = np.zeros(len(values), dtype=np.float32)
+        similarity[top] = (vectors.matrix[top] @ queries.T).max(axis=1)
     return [
         _Candidate(
             float(values[i]),
@@ -290,14 +297,20 @@ def _fuse(
     return scored
 
 
-def _assemble(version: int, rows: list[Any]) -> _StoreVectors:
+def _assemble(version: int, rows: list[Any], settings: ClusterSettings) -> _StoreVectors:
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         matrix = np.zeros((0, 0), dtype=np.float32)
         return _StoreVectors(version, empty, [], empty, matrix, KeywordIndex.build([]))
     matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    clusters = None
+    grouped = cluster_order(matrix, settings)
+    if grouped is not None:  # a large store: rows cluster by cluster
+        order, clusters = grouped
+        matrix = np.ascontiguousarray(matrix[order])
+        rows = [rows[i] for i in order]
     files: dict[str, int] = {}
     file_of = np.fromiter((files.setdefault(r[1], len(files)) for r in rows), dtype=np.int64, count=len(rows))
     seqs = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     keywords = KeywordIndex.build([r[3] for r in rows])
-    return _StoreVectors(version, seqs, list(files), file_of, matrix, keywords)
+    return _StoreVectors(version, seqs, list(files), file_of, matrix, keywords, clusters)
