@@ -193,6 +193,14 @@ suffix = ".rb"
             '[connectors.interpreter]\n[connectors.sandbox2]\ntype = "interpreter"\n',
             ["[connectors.sandbox2]", "only one code interpreter"],
         ),
+        (
+            "[connectors.embeddings]\nprobe_fraction = 1.5\n",
+            ["[connectors.embeddings]", "'probe_fraction'", "at most 1"],
+        ),
+        (
+            "[connectors.embeddings]\napproximate_above = -1\n",
+            ["[connectors.embeddings]", "'approximate_above'", "at least 0"],
+        ),
         ("connectors = 3\n", ["[top level]", "'connectors'"]),
         ("[connectors]\nfoo = 1\n", ["[connectors]", "'foo'"]),
         ("[server]\nport = 1\n", ["[server]", "'port'", "unknown key"]),
@@ -224,6 +232,14 @@ def test_config_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PYGENTIC_CONFIG", "/etc/pyg.toml")
     assert resolve_config_path(None) == Path("/etc/pyg.toml")
     assert resolve_config_path("mine.toml") == Path("mine.toml")
+
+
+def test_search_index_keys(tmp_path: Path) -> None:
+    embeddings = load_settings(None).embeddings
+    assert (embeddings.approximate_above, embeddings.probe_fraction) == (20_000, 0.0625)
+    path = write(tmp_path, "[connectors.embeddings]\napproximate_above = 0\nprobe_fraction = 0.25\n")
+    embeddings = load_settings(path).embeddings
+    assert (embeddings.approximate_above, embeddings.probe_fraction) == (0, 0.25)
 
 
 def test_runs_table(tmp_path: Path) -> None:

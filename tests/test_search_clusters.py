@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
+import openai
+from conftest import make_settings, sdk_client, with_files
+from fake_upstream import FakeUpstream
 
 from pygentic.ingestion.clusters import ClusterSettings, cluster_order
 
@@ -52,3 +58,44 @@ def test_several_queries_take_each_rows_best() -> None:
     np.testing.assert_allclose(
         clusters.similarity(grouped, queries), (grouped @ queries.T).max(axis=1), atol=1e-6
     )
+
+
+def test_a_clustered_store_ranks_as_the_exact_one_when_every_cluster_is_probed(
+    tmp_path: Path, upstream: FakeUpstream
+) -> None:
+    """Clustering reorders a store's rows; chunk ids, files and keyword postings must follow them."""
+    settings = with_files(make_settings(f"sqlite:///{tmp_path / 'c.db'}", upstream), tmp_path / "blobs")
+    texts = {
+        f"note-{i}.txt": f"Note {i}: the {topic} needs part QX{7000 + i} before the {i % 5 + 1}th of May."
+        for i, topic in enumerate(["boiler", "grinder", "pump", "steam wand", "drip tray", "water tank"] * 4)
+    }
+    queries = ["Which part does the pump need?", "QX7013", "steam wand repairs in May"]
+
+    def results(client: openai.OpenAI, store: str) -> list[list[tuple[str, float, str]]]:
+        out = []
+        for query in queries:
+            for options in ({"ranker": "none"}, {}):
+                page = client.vector_stores.search(store, query=query, ranking_options=options)  # type: ignore[arg-type]
+                out.append([(r.filename, round(r.score, 5), r.content[0].text) for r in page.data])
+        return out
+
+    with sdk_client(settings) as client:
+        store = client.vector_stores.create(name="notes").id
+        batch = client.vector_stores.file_batches.upload_and_poll(
+            vector_store_id=store, files=[(n, t.encode()) for n, t in texts.items()], poll_interval_ms=50
+        )
+        assert batch.file_counts.completed == len(texts)
+        exact = results(client, store)
+    every = dataclasses.replace(
+        settings, embeddings=dataclasses.replace(settings.embeddings, approximate_above=1, probe_fraction=1.0)
+    )
+    with sdk_client(every) as client:
+        assert results(client, store) == exact
+    few = dataclasses.replace(
+        settings,
+        embeddings=dataclasses.replace(settings.embeddings, approximate_above=1, probe_fraction=0.01),
+    )
+    with sdk_client(few) as client:
+        # One cluster of ten is scanned for similarity, but keywords still search every chunk.
+        page = client.vector_stores.search(store, query="QX7013")
+        assert page.data[0].filename == "note-13.txt"

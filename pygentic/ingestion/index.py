@@ -260,7 +260,7 @@ def _best(
     similarity: from ``similarity``, or computed for these rows alone against ``queries``."""
     count = min(count, len(values))
     top = np.argpartition(-values, count - 1)[:count]
-    top = top[np.argsort(-values[top], kind="stable")]
+    top = top[np.lexsort((vectors.seqs[top], -values[top]))]  # ties in chunk order, whatever the row order
     if similarity is None:
         assert queries is not None
         similarity = np.zeros(len(values), dtype=np.float32)
