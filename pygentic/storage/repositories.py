@@ -63,6 +63,7 @@ class Repository(Generic[RowT]):
             self._exists_in_locked = self._exists_in.with_for_update()
         self._column_of = dict(self._columns)
         self._updates: dict[tuple[str, ...], Any] = {}
+        self._gets: dict[tuple[bool, bool, tuple[str, ...]], Any] = {}
 
     async def get(
         self,
@@ -76,19 +77,40 @@ class Repository(Generic[RowT]):
         """The row with this id (and these column values), or None. ``lock`` takes a row lock until the
         transaction ends (PostgreSQL; SQLite writers are serialized anyway). ``detach``: the session
         forgets the row, so changes to it are written only by :meth:`save` (no flush at commit)."""
-        m: Any = self.model
-        stmt = select(self.model).where(m.id == object_id)
         project = current_project() if self.scoped else None
+        params = {"_id": object_id, **{f"_{name}": value for name, value in equals.items()}}
         if project is not None:
-            stmt = stmt.where(m.project_id == project)
-        for name, value in equals.items():
-            stmt = stmt.where(getattr(m, name) == value)
-        if lock:
-            stmt = stmt.with_for_update()
-        row = (await session.exec(stmt)).first()
+            params["_project"] = project
+        if None in params.values():  # (IS NULL, not "= NULL")
+            m: Any = self.model
+            stmt = select(self.model).where(m.id == object_id)
+            for name, value in equals.items():
+                stmt = stmt.where(getattr(m, name) == value)
+            if project is not None:
+                stmt = stmt.where(m.project_id == project)
+            row = (await session.exec(stmt.with_for_update() if lock else stmt)).first()
+        else:
+            stmt = self._get_statement(project is not None, lock, tuple(equals))
+            row = (await session.exec(stmt, params=params)).first()
         if row is not None and detach:
             session.expunge(row)
         return row
+
+    def _get_statement(self, scoped: bool, lock: bool, names: tuple[str, ...]) -> Any:
+        """The SELECT of :meth:`get`, built once per shape (building one costs more than running it)."""
+        key = (scoped, lock, names)
+        stmt = self._gets.get(key)
+        if stmt is None:
+            m: Any = self.model
+            stmt = select(self.model).where(m.id == bindparam("_id"))
+            for name in names:
+                stmt = stmt.where(getattr(m, name) == bindparam(f"_{name}"))
+            if scoped:
+                stmt = stmt.where(m.project_id == bindparam("_project"))
+            if lock:
+                stmt = stmt.with_for_update()
+            self._gets[key] = stmt
+        return stmt
 
     def _stamp(self, row: RowT) -> None:
         """A new row belongs to the project acting (else to the one it names)."""
