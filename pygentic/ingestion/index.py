@@ -195,15 +195,14 @@ async def _rescore(session: Any, candidates: list[_Candidate], queries: np.ndarr
     if not similarity:
         return similarity
     rows = (await session.exec(_PASSAGES, params={"seqs": list(similarity)})).all()
-    dims = queries.shape[1]
-    rows = [
-        (seq, passages) for seq, passages in rows if len(passages) % (4 * dims) == 0
-    ]  # else: another model
+    size = 4 * queries.shape[1]  # bytes of one float32 vector
+    # (Passages of another size were written by another embedding model: the pooled similarity stays.)
+    rows = [(seq, passages) for seq, passages in rows if passages and len(passages) % size == 0]
     if rows:
         # One product over all the candidates' passages, then each chunk's best (rows are contiguous).
-        parts = np.frombuffer(b"".join(p for _, p in rows), dtype=np.float32).reshape(-1, dims)
+        parts = np.frombuffer(b"".join(p for _, p in rows), dtype=np.float32).reshape(-1, queries.shape[1])
         best = (parts @ queries.T).max(axis=1)
-        starts = np.cumsum([0] + [len(p) // (4 * dims) for _, p in rows[:-1]])
+        starts = np.cumsum([0] + [len(p) // size for _, p in rows[:-1]])
         for (seq, _), value in zip(rows, np.maximum.reduceat(best, starts), strict=True):
             similarity[seq] = float(value)
     return similarity
@@ -230,12 +229,17 @@ def _candidates(
         if len(wanted) < len(vectors.files):
             excluded = ~np.isin(vectors.file_of, wanted)
             np.copyto(similarity, -np.inf, where=excluded)  # (masked assignment without an index array)
-        by_vector.extend(_best(similarity, similarity, pool, store_id, vectors))
+        top = _top(similarity, pool, vectors.seqs)
+        by_vector.extend(_as_candidates(top, similarity, similarity[top], store_id, vectors))
         if keyword_query:
             relevance = vectors.keywords.scores(keyword_query)
             if excluded is not None:
                 np.copyto(relevance, 0.0, where=excluded)
-            by_text.extend(c for c in _best(relevance, None, pool, store_id, vectors, queries) if c.value > 0)
+            top = _top(relevance, pool, vectors.seqs)
+            pooled = (vectors.matrix[top] @ queries.T).max(axis=1)  # exact, probed cluster or not
+            by_text.extend(
+                c for c in _as_candidates(top, relevance, pooled, store_id, vectors) if c.value > 0
+            )
     return by_vector, by_text
 
 
@@ -248,32 +252,26 @@ class _Candidate:
     similarity: float = 0.0
 
 
-def _best(
-    values: np.ndarray,
-    similarity: np.ndarray | None,
-    count: int,
-    store_id: str,
-    vectors: _StoreVectors,
-    queries: np.ndarray | None = None,
-) -> list[_Candidate]:
-    """The ``count`` highest of ``values`` (one per chunk of the store), best first, each with its pooled
-    similarity: from ``similarity``, or computed for these rows alone against ``queries``."""
+def _top(values: np.ndarray, count: int, seqs: np.ndarray) -> np.ndarray:
+    """The rows of the ``count`` highest ``values``, best first; ties in chunk order, whatever the rows'."""
     count = min(count, len(values))
     top = np.argpartition(-values, count - 1)[:count]
-    top = top[np.lexsort((vectors.seqs[top], -values[top]))]  # ties in chunk order, whatever the row order
-    if similarity is None:
-        assert queries is not None
-        similarity = np.zeros(len(values), dtype=np.float32)
-        similarity[top] = (vectors.matrix[top] @ queries.T).max(axis=1)
+    return top[np.lexsort((seqs[top], -values[top]))]
+
+
+def _as_candidates(
+    top: np.ndarray, values: np.ndarray, pooled: np.ndarray, store_id: str, vectors: _StoreVectors
+) -> list[_Candidate]:
+    """Candidates for the rows ``top`` (``pooled``: their pooled similarities, in that order)."""
     return [
         _Candidate(
             float(values[i]),
             int(vectors.seqs[i]),
             store_id,
             vectors.files[vectors.file_of[i]],
-            float(similarity[i]),
+            float(similarity),
         )
-        for i in top
+        for i, similarity in zip(top, pooled, strict=True)
         if np.isfinite(values[i])
     ]
 
