@@ -15,7 +15,6 @@ from pygentic.connectors.registry import ConnectorRegistry, ConnectorStartupErro
 from pygentic.gateway.app import HttpServer, create_app
 from pygentic.gateway.hosts import default_allowed_hosts, is_loopback
 from pygentic.grpc.server import GrpcServer, build_server
-from pygentic.ingestion.clusters import ClusterSettings
 from pygentic.ingestion.index import VectorIndex
 from pygentic.interpreter.service import Interpreter
 from pygentic.operations.bundle import Operations
@@ -78,12 +77,7 @@ class Pygentic:
         )
         self.connectors = ConnectorRegistry(settings, self.db)
         self.embeddings = build_embeddings(settings.embeddings)  # loaded on first use
-        self.vector_index = VectorIndex(
-            self.db,
-            clusters=ClusterSettings(
-                settings.embeddings.approximate_above, settings.embeddings.probe_fraction
-            ),
-        )
+        self.vector_index = VectorIndex(self.db, settings=settings.embeddings)
         self.files = FileOperations(
             self.db, blob_store(settings.files, settings.database.url), settings.files
         )

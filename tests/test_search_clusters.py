@@ -10,7 +10,7 @@ import openai
 from conftest import make_settings, sdk_client, with_files
 from fake_upstream import FakeUpstream
 
-from pygentic.ingestion.clusters import ClusterSettings, cluster_order
+from pygentic.ingestion.clusters import cluster_order
 
 
 def _clustered(n: int, topics: int, dims: int = 64, seed: int = 3) -> np.ndarray:
@@ -24,13 +24,13 @@ def _clustered(n: int, topics: int, dims: int = 64, seed: int = 3) -> np.ndarray
 
 def test_small_stores_are_searched_exactly() -> None:
     matrix = _clustered(500, 5)
-    assert cluster_order(matrix, ClusterSettings(approximate_above=500)) is None
-    assert cluster_order(_clustered(30_000, 50), ClusterSettings(approximate_above=0)) is None
+    assert cluster_order(matrix, 500, 0.0625) is None
+    assert cluster_order(_clustered(30_000, 50), 0, 0.0625) is None
 
 
 def test_probing_the_nearest_clusters_finds_the_nearest_vectors() -> None:
     matrix = _clustered(30_000, 200)
-    order, clusters = cluster_order(matrix, ClusterSettings(approximate_above=20_000))  # type: ignore[misc]
+    order, clusters = cluster_order(matrix, 20_000, 0.0625)  # type: ignore[misc]
     assert sorted(order.tolist()) == list(range(len(matrix)))  # a permutation: every row once
     grouped = matrix[order]
     assert clusters.offsets[0] == 0 and clusters.offsets[-1] == len(matrix)
@@ -52,7 +52,7 @@ def test_probing_the_nearest_clusters_finds_the_nearest_vectors() -> None:
 
 def test_several_queries_take_each_rows_best() -> None:
     matrix = _clustered(25_000, 100)
-    order, clusters = cluster_order(matrix, ClusterSettings(approximate_above=1, probe_fraction=1.0))  # type: ignore[misc]
+    order, clusters = cluster_order(matrix, 1, 1.0)  # type: ignore[misc]
     grouped = matrix[order]
     queries = _clustered(3, 100, seed=5)
     np.testing.assert_allclose(

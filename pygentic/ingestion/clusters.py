@@ -1,12 +1,13 @@
 """An approximate first stage for large vector stores: an inverted file over spherical k-means clusters.
 
 Scanning every vector of a store is memory-bound (100,000 x 384 float32 is 150 MB read per query). Above
-:attr:`ClusterSettings.approximate_above` chunks, a store's vectors are grouped into about ``2 * sqrt(n)``
-clusters (spherical k-means on a sample, vectors and centroids of unit length, a fixed seed so that every
-replica builds the same index) and stored cluster by cluster; a query is compared with the centroids and
-only the vectors of its nearest ``probe_fraction`` of clusters are scored. The rest keep no similarity
-(minus infinity), so they are not vector candidates; keyword (BM25) candidates are still found over all
-chunks, and every candidate is rescored exactly by its passages (:mod:`pygentic.ingestion.index`).
+``approximate_above`` chunks (``[connectors.embeddings]``), a store's vectors are grouped into about
+``2 * sqrt(n)`` clusters (spherical k-means on a sample, vectors and centroids of unit length, a fixed
+seed so that every replica builds the same index) and stored cluster by cluster; a query is compared
+with the centroids and only the vectors of its nearest ``probe_fraction`` of clusters are scored. The
+rest keep no similarity (minus infinity), so they are not vector candidates; keyword (BM25) candidates
+are still found over all chunks, and every candidate is rescored exactly by its passages
+(:mod:`pygentic.ingestion.index`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,6 @@ import numpy as np
 SEED = 20241115
 ITERATIONS = 8
 SAMPLE_PER_CLUSTER = 32
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    """When a store's search is approximate and how much of it a query scans."""
-
-    approximate_above: int = 20_000  # chunks; 0: always exact
-    probe_fraction: float = 0.0625  # of the clusters, nearest first
 
 
 @dataclass(frozen=True)
@@ -49,11 +42,14 @@ class Clusters:
         return out
 
 
-def cluster_order(matrix: np.ndarray, settings: ClusterSettings) -> tuple[np.ndarray, Clusters] | None:
-    """The row order that groups ``matrix`` by cluster, and the clusters; None when the store is small
-    enough to scan exactly."""
+def cluster_order(
+    matrix: np.ndarray, approximate_above: int, probe_fraction: float
+) -> tuple[np.ndarray, Clusters] | None:
+    """The row order that groups ``matrix`` by cluster, and the clusters whose nearest
+    ``probe_fraction`` a query scans; None when the store has at most ``approximate_above`` rows (or
+    ``approximate_above`` is 0) and is scanned exactly."""
     n = len(matrix)
-    if settings.approximate_above <= 0 or n <= settings.approximate_above:
+    if approximate_above <= 0 or n <= approximate_above:
         return None
     count = max(2, int(2 * math.sqrt(n)))
     rng = np.random.default_rng(SEED)
@@ -69,7 +65,7 @@ def cluster_order(matrix: np.ndarray, settings: ClusterSettings) -> tuple[np.nda
     assigned = _nearest(matrix, centroids)
     order = np.argsort(assigned, kind="stable")
     offsets = np.concatenate(([0], np.cumsum(np.bincount(assigned, minlength=count)))).astype(np.int64)
-    probes = min(count, max(1, math.ceil(count * settings.probe_fraction)))
+    probes = min(count, max(1, math.ceil(count * probe_fraction)))
     return order, Clusters(centroids.astype(np.float32), offsets, probes)
 
 

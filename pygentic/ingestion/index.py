@@ -32,7 +32,8 @@ import numpy as np
 from sqlalchemy import bindparam
 from sqlmodel import col, select
 
-from pygentic.ingestion.clusters import Clusters, ClusterSettings, cluster_order
+from pygentic.config import EmbeddingSettings
+from pygentic.ingestion.clusters import Clusters, cluster_order
 from pygentic.ingestion.filters import matches
 from pygentic.ingestion.keywords import KeywordIndex
 from pygentic.ingestion.ranking import VECTOR_ONLY, Ranking
@@ -91,11 +92,11 @@ class VectorIndex:
     """Searches vector stores; one per process (it holds the vectors it has read)."""
 
     def __init__(
-        self, db: Database, max_stores: int = MAX_CACHED_STORES, clusters: ClusterSettings | None = None
+        self, db: Database, max_stores: int = MAX_CACHED_STORES, settings: EmbeddingSettings | None = None
     ) -> None:
         self.db = db
         self.max_stores = max_stores
-        self.clusters = clusters or ClusterSettings()
+        self.settings = settings or EmbeddingSettings()  # approximate_above, probe_fraction
         self._stores: collections.OrderedDict[str, _StoreVectors] = collections.OrderedDict()
 
     async def _vectors(self, store_id: str, version: int) -> _StoreVectors:
@@ -113,7 +114,7 @@ class VectorIndex:
                     .order_by(col(ChunkRow.seq))
                 )
             ).all()
-        vectors = await asyncio.to_thread(_assemble, version, rows, self.clusters)
+        vectors = await asyncio.to_thread(_assemble, version, rows, self.settings)
         self._stores[store_id] = vectors
         self._stores.move_to_end(store_id)
         while len(self._stores) > self.max_stores:
@@ -295,14 +296,14 @@ def _fuse(
     return scored
 
 
-def _assemble(version: int, rows: list[Any], settings: ClusterSettings) -> _StoreVectors:
+def _assemble(version: int, rows: list[Any], settings: EmbeddingSettings) -> _StoreVectors:
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         matrix = np.zeros((0, 0), dtype=np.float32)
         return _StoreVectors(version, empty, [], empty, matrix, KeywordIndex.build([]))
     matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
     clusters = None
-    grouped = cluster_order(matrix, settings)
+    grouped = cluster_order(matrix, settings.approximate_above, settings.probe_fraction)
     if grouped is not None:  # a large store: rows cluster by cluster
         order, clusters = grouped
         matrix = np.ascontiguousarray(matrix[order])

@@ -76,22 +76,14 @@ class Repository(Generic[RowT]):
     ) -> RowT | None:
         """The row with this id (and these column values), or None. ``lock`` takes a row lock until the
         transaction ends (PostgreSQL; SQLite writers are serialized anyway). ``detach``: the session
-        forgets the row, so changes to it are written only by :meth:`save` (no flush at commit)."""
+        forgets the row, so changes to it are written only by :meth:`save` (no flush at commit). The
+        values compare with ``=`` (ids and keys, never NULL)."""
         project = current_project() if self.scoped else None
         params = {"_id": object_id, **{f"_{name}": value for name, value in equals.items()}}
         if project is not None:
             params["_project"] = project
-        if None in params.values():  # (IS NULL, not "= NULL")
-            m: Any = self.model
-            stmt = select(self.model).where(m.id == object_id)
-            for name, value in equals.items():
-                stmt = stmt.where(getattr(m, name) == value)
-            if project is not None:
-                stmt = stmt.where(m.project_id == project)
-            row = (await session.exec(stmt.with_for_update() if lock else stmt)).first()
-        else:
-            stmt = self._get_statement(project is not None, lock, tuple(equals))
-            row = (await session.exec(stmt, params=params)).first()
+        stmt = self._get_statement(project is not None, lock, tuple(equals))
+        row = (await session.exec(stmt, params=params)).first()
         if row is not None and detach:
             session.expunge(row)
         return row
