@@ -77,6 +77,7 @@ def assert_store_healthy(server: ThreadedServer) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the schemathesis run's own limit below; it takes about 120 s on 2 cores
 def test_schemathesis_over_the_gateway(server: ThreadedServer) -> None:
     checks = (
         "not_a_server_error,status_code_conformance,content_type_conformance,"
