@@ -38,7 +38,7 @@ async def test_a_full_disk_mid_run_fails_the_run_and_frees_its_thread(
             cursor.execute(f"PRAGMA max_page_count = {cap['pages'] or 1_073_741_823}")
             cursor.close()
 
-        event.listen(app.db.write_engine.sync_engine, "checkout", limit_pages)  # the writing connection
+        event.listen(app.db.write_engine.sync_engine, "checkout", limit_pages)  # the ORM's writing connection
         assistant, thread = await assistant_and_thread(stubs, "bulk:30:0.1")  # 480 kB of text over 3 s
         run = await stubs.runs.CreateRun(pb.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id))
         for _ in range(100):
@@ -48,8 +48,11 @@ async def test_a_full_disk_mid_run_fails_the_run_and_frees_its_thread(
         async with app.db.read() as session:
             pages = (await session.exec(text("PRAGMA page_count"))).one()[0]  # type: ignore[call-overload]
         cap["pages"] = int(pages)  # the disk is full from now on
+        driver = app.db.driver_connection()  # the hot path's writing connection
+        driver.execute(f"PRAGMA max_page_count = {pages}")
         await asyncio.sleep(2.5)  # the run's next writes fail
         cap["pages"] = None  # space is back
+        driver.execute("PRAGMA max_page_count = 1073741823")
         ended = await wait_for_status(stubs, thread.id, run.id, within=15)
         assert ended.status == "failed", ended
         assert ended.last_error.code == "server_error"

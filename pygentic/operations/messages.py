@@ -171,7 +171,9 @@ class MessageOperations:
         )
         await self.references.check(messages=[(row, "")])
         attached = False
-        async with self.db.write() as session:
+        # Attachments to index need the ORM session; a plain message takes the hot path's statements.
+        indexed = bool(file_search_attachments([row]))
+        async with self.db.write() if indexed else self.db.transaction() as session:
             if not await repos.threads.exists(session, request.thread_id, lock=True):
                 raise not_found("thread", request.thread_id, "thread_id")
             active = await repos.runs.active_id_for_thread(session, request.thread_id)
@@ -180,7 +182,7 @@ class MessageOperations:
                     f"Can't add messages to {request.thread_id} while a run {active} is active."
                 )
             await repos.messages.insert(session, row)
-            if file_search_attachments([row]):
+            if indexed:
                 thread = await repos.threads.get(session, request.thread_id)
                 assert thread is not None  # locked above
                 attached = await self.stores.attach(session, thread, [row])

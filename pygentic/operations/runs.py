@@ -225,7 +225,10 @@ class RunOperations:
             messages=[(m, f"additional_messages[{i}]") for i, m in enumerate(additional)]
         )
         attached = False
-        async with self.db.write() as session:
+        # The usual run (no new thread, no attachments to index, nothing else to write) takes the hot
+        # path's statements; the rest needs the ORM session.
+        plain = thread is None and also is None and not file_search_attachments(additional)
+        async with self.db.transaction() if plain else self.db.write() as session:
             if thread is not None:
                 await repos.threads.add(session, thread)
             elif not await repos.threads.exists(session, thread_id, lock=True):

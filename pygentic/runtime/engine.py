@@ -509,14 +509,14 @@ class RunEngine:
         assert step is not None
         step.step_details = self._tool_details(live, executions)
         step.status, step.completed_at = "completed", now()
-        async with self.db.write() as session:
+        async with self.db.transaction() as session:
             await repos.run_steps.save(session, step, STEP_END)
         completed = step_to_proto(step, run.include or ())
         self.bus.publish(run.id, run_event("thread.run.step.completed", run_step=completed))
         return True
 
     async def _start(self, live: LiveRun) -> None:
-        async with self.db.write() as session:
+        async with self.db.transaction() as session:
             run = await repos.runs.get(session, live.run.id, detach=True)
             if run is None:
                 raise asyncio.CancelledError
@@ -684,7 +684,7 @@ class RunEngine:
                 status="in_progress",
                 step_details={"type": "message_creation", "message_creation": {"message_id": message.id}},
             )
-            async with self.db.write() as session:
+            async with self.db.transaction() as session:
                 await repos.messages.insert(session, message)
                 await repos.run_steps.insert(session, step)
             live.message, live.message_step, live.text = message, step, ""
@@ -701,7 +701,7 @@ class RunEngine:
             # Keep the partial text durable, so a crash loses at most about a second of it.
             live.last_flush = time.monotonic()
             live.message.content = [text_part(live.text)]
-            async with self.db.write() as session:
+            async with self.db.transaction() as session:
                 await repos.messages.save(session, live.message, MESSAGE_TEXT)
 
     @staticmethod
@@ -792,7 +792,7 @@ class RunEngine:
                 status="in_progress",
                 step_details={"type": "tool_calls", "tool_calls": []},
             )
-            async with self.db.write() as session:
+            async with self.db.transaction() as session:
                 await repos.run_steps.insert(session, step)
             live.tool_step = step
             self.bus.publish(run.id, run_event("thread.run.step.created", run_step=step_to_proto(step)))
@@ -817,7 +817,7 @@ class RunEngine:
 
     async def _complete_message(self, live: LiveRun, status: str, reason: str | None = None) -> None:
         message, step, images = self._mark_message_done(live, status, reason)
-        async with self.db.write() as session:
+        async with self.db.transaction() as session:
             await repos.messages.save(session, message, MESSAGE_END)
             await repos.run_steps.save(session, step, STEP_END)
         self._publish_message_done(live, message, step, images)
@@ -880,7 +880,7 @@ class RunEngine:
         run.status = "requires_action"
         run.required_action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": calls}}
         run.owner = run.lease_expires_at = None  # nobody executes it while it waits for the client
-        async with self.db.write() as session:
+        async with self.db.transaction() as session:
             await repos.run_steps.save(session, step, STEP_END)
             await repos.runs.save(session, run, RUN_WAITING)
         self.publish_run(run, "thread.run.requires_action")
@@ -902,7 +902,7 @@ class RunEngine:
         transaction."""
         t = now()
         done = None
-        async with self.db.write() as session:
+        async with self.db.transaction() as session:
             stored = await repos.runs.get(session, run.id, detach=True)
             if stored is None:
                 return
@@ -974,31 +974,22 @@ class RunEngine:
         }.get(status, "run_failed")
         closed: list[MessageRow | RunStepRow] = []
         if not await repos.runs.has_open_parts(session, run.id):
-            return closed  # the usual end: the message and steps were closed before (no ORM reads)
-        messages = (
-            await session.exec(
-                select(MessageRow).where(MessageRow.run_id == run.id, MessageRow.status == "in_progress")
-            )
-        ).all()
-        for m in messages:
+            return closed  # the usual end: the message and steps were closed before
+        for m in await repos.messages.where(session, run_id=run.id, status="in_progress"):
             m.status, m.incomplete_at, m.incomplete_details = "incomplete", t, {"reason": reason}
-            session.add(m)
+            await repos.messages.save(session, m, ("status", "incomplete_at", "incomplete_details"))
             closed.append(m)
-        steps = (
-            await session.exec(
-                select(RunStepRow).where(RunStepRow.run_id == run.id, RunStepRow.status == "in_progress")
-            )
-        ).all()
-        for s in steps:
+        for s in await repos.run_steps.where(session, run_id=run.id, status="in_progress"):
             s.status = step_status
             if step_status == "cancelled":
                 s.cancelled_at = t
+                await repos.run_steps.save(session, s, ("status", "cancelled_at"))
             elif step_status == "expired":
                 s.expired_at = t
+                await repos.run_steps.save(session, s, ("status", "expired_at"))
             else:
-                s.failed_at = t
-                s.last_error = run.last_error
-            session.add(s)
+                s.failed_at, s.last_error = t, run.last_error
+                await repos.run_steps.save(session, s, ("status", "failed_at", "last_error"))
             closed.append(s)
         return closed
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from pygentic.storage import (
     tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
 )
 from pygentic.storage.inline_sqlite import checkpoint, inline_connector
+from pygentic.storage.statements import CoreTransaction, SqliteTransaction, Transaction, connect_sqlite
 
 log = logging.getLogger("pygentic.storage")
 
@@ -88,6 +90,7 @@ class Database:
         )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._checkpoints: asyncio.Task[None] | None = None
+        self._driver: sqlite3.Connection | None = None  # the hot path's (transaction()), once used
 
     async def create_schema(self) -> None:
         """Bring the schema to the newest migration (:mod:`pygentic.storage.migrations`), in one
@@ -132,6 +135,38 @@ class Database:
         async with self._write_lock, self._write_sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A write transaction for hot-path statements (:mod:`pygentic.storage.statements`), committed
+        when the block ends without an exception. On a SQLite file they run on a ``sqlite3`` connection
+        of their own, taking turns with :meth:`write` (the same lock); elsewhere as Core on a pooled
+        connection."""
+        if self.sqlite_path is None:
+            async with contextlib.AsyncExitStack() as stack:
+                if self._write_lock is not None:
+                    await stack.enter_async_context(self._write_lock)
+                connection = await stack.enter_async_context(self.write_engine.begin())
+                yield CoreTransaction(connection)
+            return
+        async with self._write_lock:  # type: ignore[union-attr]
+            driver = self.driver_connection()
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTransaction(driver)
+                driver.execute("COMMIT")
+            except BaseException:
+                if driver.in_transaction:
+                    driver.execute("ROLLBACK")
+                raise
+
+    def driver_connection(self) -> sqlite3.Connection:
+        """The ``sqlite3`` connection :meth:`transaction` writes on (a SQLite file only), opened on first
+        use; for diagnostics and tests (e.g. a per-connection ``PRAGMA``)."""
+        assert self.sqlite_path is not None, "only a SQLite file has a driver connection"
+        if self._driver is None:
+            self._driver = connect_sqlite(self.sqlite_path, SQLITE_BUSY_TIMEOUT_S)
+        return self._driver
+
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
         async with self.engine.connect() as conn:
@@ -144,6 +179,9 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpoints
             self._checkpoints = None
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
         for engine in {self.write_engine, self.read_engine} - {self.engine}:
             await engine.dispose()
         await self.engine.dispose()

@@ -7,10 +7,12 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import bindparam, func, insert, inspect, union_all, update
 from sqlalchemy import select as core_select
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pygentic.storage.pagination import Page, PageParams, fetch_page
+from pygentic.storage.statements import CoreTransaction, Statement, Transaction
 from pygentic.storage.tables import (
     AssistantRow,
     ChunkRow,
@@ -27,6 +29,8 @@ from pygentic.storage.tables import (
 from pygentic.storage.tenancy import current_project
 
 RowT = TypeVar("RowT", bound=SQLModel)
+# A caller's session (the ORM) or hot-path transaction (pygentic.storage.statements).
+Writer = AsyncSession | Transaction
 
 # Run statuses: active ones block the thread; executing ones need a process (an owner) to move them on.
 EXECUTING_RUN_STATUSES = ("queued", "in_progress", "cancelling")
@@ -39,12 +43,22 @@ def now() -> int:
     return int(time.time())
 
 
+async def statements_of(db: Writer) -> Transaction:
+    """Where to run :class:`~pygentic.storage.statements.Statement` objects: a hot-path transaction as
+    it is, a session through its connection (as Core, in the session's transaction)."""
+    if isinstance(db, AsyncSession):
+        return CoreTransaction(await db.connection())
+    return db
+
+
 class Repository(Generic[RowT]):
     """Get, add, page and delete rows of one table.
 
     ``add`` goes through the ORM (the row is then tracked: later changes to it are flushed); ``insert``
     writes the row with one Core statement and leaves it untracked, and ``save`` writes such a row's
-    changes the same way: they skip the unit of work, a large share of a small write's CPU.
+    changes the same way: they skip the unit of work, a large share of a small write's CPU. Those, and
+    ``exists``, ``where`` and (returning an untracked row) ``get``, also take a hot-path transaction
+    (:meth:`pygentic.storage.Database.transaction`), which runs them on SQLite's driver directly.
     """
 
     def __init__(self, model: type[RowT]) -> None:
@@ -52,22 +66,25 @@ class Repository(Generic[RowT]):
         self.table: Any = model.__table__  # type: ignore[attr-defined]
         # (attribute, column) pairs; ``meta`` is stored as the column ``metadata``
         self._columns = [(prop.key, prop.columns[0].key) for prop in inspect(model).column_attrs]
-        self._insert = insert(self.table)
         c = self.table.c
+        self._insert = Statement(
+            insert(self.table).values({name: bindparam(name) for _, name in self._columns if name != "seq"})
+        )
+        self._insert_with_seq = Statement(
+            insert(self.table).values({name: bindparam(name) for _, name in self._columns})
+        )
         # Rows of a project (see pygentic.storage.tenancy): found only while acting for it.
         self.scoped = "project_id" in c
-        self._exists = core_select(c.id).where(c.id == bindparam("id"))
-        self._exists_locked = self._exists.with_for_update()
-        if self.scoped:
-            self._exists_in = self._exists.where(c.project_id == bindparam("project"))
-            self._exists_in_locked = self._exists_in.with_for_update()
         self._column_of = dict(self._columns)
-        self._updates: dict[tuple[str, ...], Any] = {}
+        self._updates: dict[tuple[str, ...], Statement] = {}
         self._gets: dict[tuple[bool, bool, tuple[str, ...]], Any] = {}
+        self._selects: dict[tuple[bool, bool, tuple[str, ...]], Statement] = {}
+        self._exists: dict[tuple[bool, bool], Statement] = {}
+        self._mapper: Any = None
 
     async def get(
         self,
-        session: AsyncSession,
+        session: Writer,
         object_id: str,
         *,
         lock: bool = False,
@@ -77,16 +94,65 @@ class Repository(Generic[RowT]):
         """The row with this id (and these column values), or None. ``lock`` takes a row lock until the
         transaction ends (PostgreSQL; SQLite writers are serialized anyway). ``detach``: the session
         forgets the row, so changes to it are written only by :meth:`save` (no flush at commit). The
-        values compare with ``=`` (ids and keys, never NULL)."""
+        values compare with ``=`` (ids and keys, never NULL). In a hot-path transaction the row is never
+        tracked."""
         project = current_project() if self.scoped else None
         params = {"_id": object_id, **{f"_{name}": value for name, value in equals.items()}}
         if project is not None:
             params["_project"] = project
+        if not isinstance(session, AsyncSession):
+            statement = self._select_statement(project is not None, lock, tuple(equals))
+            found = await session.first(statement, params)
+            return None if found is None else self._row(found)
         stmt = self._get_statement(project is not None, lock, tuple(equals))
         row = (await session.exec(stmt, params=params)).first()
         if row is not None and detach:
             session.expunge(row)
         return row
+
+    async def where(self, db: Writer, **equals: Any) -> list[RowT]:
+        """The rows whose columns equal these values (in the project acting), untracked, in insertion
+        order; one Core SELECT built once per shape."""
+        project = current_project() if self.scoped else None
+        params = {f"_{name}": value for name, value in equals.items()}
+        if project is not None:
+            params["_project"] = project
+        statement = self._select_statement(project is not None, False, tuple(equals), by_id=False)
+        return [self._row(found) for found in await (await statements_of(db)).rows(statement, params)]
+
+    def _select_statement(
+        self, scoped: bool, lock: bool, names: tuple[str, ...], *, by_id: bool = True
+    ) -> Statement:
+        """A Core SELECT of every column (for :meth:`_row`), by id (or not) and ``names``."""
+        key = (scoped, lock, (("_id",) if by_id else ()) + names)
+        statement = self._selects.get(key)
+        if statement is None:
+            c = self.table.c
+            stmt = core_select(*(c[name] for _, name in self._columns))
+            if by_id:
+                stmt = stmt.where(c.id == bindparam("_id"))
+            for name in names:
+                stmt = stmt.where(c[self._column_of[name]] == bindparam(f"_{name}"))
+            if scoped:
+                stmt = stmt.where(c.project_id == bindparam("_project"))
+            if lock:
+                stmt = stmt.with_for_update()
+            if not by_id:
+                stmt = stmt.order_by(c.seq)
+            statement = self._selects[key] = Statement(stmt)
+        return statement
+
+    def _row(self, values: tuple[Any, ...]) -> RowT:
+        """An untracked row object holding ``values`` (in the order of ``_columns``), made as the ORM
+        makes the rows it loads: without validation, which costs more than the query."""
+        if self._mapper is None:
+            configure_mappers()
+            self._mapper = inspect(self.model)
+        row = self._mapper.class_manager.new_instance()
+        state = row.__dict__
+        for (attr, _), value in zip(self._columns, values, strict=True):
+            state[attr] = value
+        return row  # type: ignore[no-any-return]
 
     def _get_statement(self, scoped: bool, lock: bool, names: tuple[str, ...]) -> Any:
         """The SELECT of :meth:`get`, built once per shape (building one costs more than running it)."""
@@ -116,45 +182,47 @@ class Repository(Generic[RowT]):
         await session.flush()
         return row
 
-    async def insert(self, session: AsyncSession, row: RowT) -> RowT:
+    async def insert(self, db: Writer, row: RowT) -> RowT:
         """Write ``row`` with one Core INSERT (not tracked by the session afterwards)."""
         self._stamp(row)
         values = {column: getattr(row, attr) for attr, column in self._columns}
-        if values.get("seq") is None:
-            values.pop("seq", None)
-        connection = await session.connection()
-        await connection.execute(self._insert, values)
+        statement = self._insert_with_seq
+        if values["seq"] is None:
+            del values["seq"]  # numbered by the database
+            statement = self._insert
+        await (await statements_of(db)).execute(statement, values)
         return row
 
-    async def save(self, session: AsyncSession, row: RowT, fields: tuple[str, ...]) -> RowT:
+    async def save(self, db: Writer, row: RowT, fields: tuple[str, ...]) -> RowT:
         """Write the ``fields`` (attribute names) of ``row``, stored before and found by id, with one Core
         UPDATE; the row is not tracked. For rows written with :meth:`insert` and changed since. Only the
         named columns are written, so a concurrent change to another one (a client's metadata) is kept."""
-        stmt = self._updates.get(fields)
-        if stmt is None:
+        statement = self._updates.get(fields)
+        if statement is None:
             c = self.table.c
-            stmt = (
+            statement = self._updates[fields] = Statement(
                 update(self.table)
                 .where(c.id == bindparam("_id"))
                 .values({self._column_of[f]: bindparam(f"_{f}") for f in fields})
             )
-            self._updates[fields] = stmt
         values = {f"_{f}": getattr(row, f) for f in fields}
         values["_id"] = row.id  # type: ignore[attr-defined]
-        connection = await session.connection()
-        await connection.execute(stmt, values)
+        await (await statements_of(db)).execute(statement, values)
         return row
 
-    async def exists(self, session: AsyncSession, object_id: str, *, lock: bool = False) -> bool:
+    async def exists(self, db: Writer, object_id: str, *, lock: bool = False) -> bool:
         """Whether the row with this id exists (one Core SELECT); ``lock`` as in :meth:`get`."""
-        connection = await session.connection()
         project = current_project() if self.scoped else None
-        if project is not None:
-            stmt = self._exists_in_locked if lock else self._exists_in
-            found = await connection.execute(stmt, {"id": object_id, "project": project})
-        else:
-            found = await connection.execute(self._exists_locked if lock else self._exists, {"id": object_id})
-        return found.first() is not None
+        key = (project is not None, lock)
+        statement = self._exists.get(key)
+        if statement is None:
+            c = self.table.c
+            stmt = core_select(c.id).where(c.id == bindparam("id"))
+            if project is not None:
+                stmt = stmt.where(c.project_id == bindparam("project"))
+            statement = self._exists[key] = Statement(stmt.with_for_update() if lock else stmt)
+        params = {"id": object_id} if project is None else {"id": object_id, "project": project}
+        return await (await statements_of(db)).first(statement, params) is not None
 
     async def page(self, session: AsyncSession, params: PageParams, **equals: Any) -> Page[RowT]:
         m: Any = self.model
@@ -187,35 +255,38 @@ class RunRepository(Repository[RunRow]):
     def __init__(self) -> None:
         super().__init__(RunRow)
         c = self.table.c
-        self._active_id = (
+        self._active_id = Statement(
             core_select(c.id)
             .where(c.thread_id == bindparam("thread_id"), c.status.in_(ACTIVE_RUN_STATUSES))
             .limit(1)
         )
-        self._active_for_key = core_select(func.count()).where(
-            c.key_id == bindparam("key_id"), c.status.in_(ACTIVE_RUN_STATUSES)
+        self._active_for_key = Statement(
+            core_select(func.count()).where(
+                c.key_id == bindparam("key_id"), c.status.in_(ACTIVE_RUN_STATUSES)
+            )
         )
         m, s = MessageRow.__table__.c, RunStepRow.__table__.c  # type: ignore[attr-defined]
-        self._open_parts = union_all(
-            core_select(m.id).where(m.run_id == bindparam("run_id"), m.status == "in_progress"),
-            core_select(s.id).where(s.run_id == bindparam("run_id"), s.status == "in_progress"),
-        ).limit(1)
+        self._open_parts = Statement(
+            union_all(
+                core_select(m.id).where(m.run_id == bindparam("run_id"), m.status == "in_progress"),
+                core_select(s.id).where(s.run_id == bindparam("run_id"), s.status == "in_progress"),
+            ).limit(1)
+        )
 
-    async def has_open_parts(self, session: AsyncSession, run_id: str) -> bool:
+    async def has_open_parts(self, db: Writer, run_id: str) -> bool:
         """Whether the run has a message or a step still in progress, as stored (one Core SELECT; rows
         changed through the ORM and not flushed yet count as stored before the change)."""
-        connection = await session.connection()
-        return (await connection.execute(self._open_parts, {"run_id": run_id})).first() is not None
+        return await (await statements_of(db)).first(self._open_parts, {"run_id": run_id}) is not None
 
-    async def active_count_for_key(self, session: AsyncSession, key_id: str) -> int:
+    async def active_count_for_key(self, db: Writer, key_id: str) -> int:
         """How many runs the API key ``key_id`` made are active (one Core SELECT)."""
-        connection = await session.connection()
-        return int((await connection.execute(self._active_for_key, {"key_id": key_id})).scalar() or 0)
+        found = await (await statements_of(db)).first(self._active_for_key, {"key_id": key_id})
+        return int(found[0]) if found is not None else 0
 
-    async def active_id_for_thread(self, session: AsyncSession, thread_id: str) -> str | None:
+    async def active_id_for_thread(self, db: Writer, thread_id: str) -> str | None:
         """The id of the thread's active run, if any (one Core SELECT, no ORM object)."""
-        connection = await session.connection()
-        return (await connection.execute(self._active_id, {"thread_id": thread_id})).scalar()
+        found = await (await statements_of(db)).first(self._active_id, {"thread_id": thread_id})
+        return None if found is None else str(found[0])
 
 
 assistants = Repository(AssistantRow)
