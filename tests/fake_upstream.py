@@ -282,6 +282,19 @@ class FakeUpstream(ThreadedASGIServer):
                 await asyncio.sleep(float(delay or 0.05))
                 yield _chunk(model, {"content": f"[{i}]" + "x" * 16_000})
             yield _chunk(model, {}, "stop")
+        elif kind == "framing":
+            # Lines ended by CRLF or CR (param "crlf"/"cr"), every event sent in pieces that split its
+            # line ends and a multi-byte character, one event of 300 kB.
+            end = {"crlf": "\r\n", "cr": "\r"}[param]
+            for text in ["Fr", "amé ☃ ", "y" * 300_000, " end"]:
+                event = _chunk(model, {"content": text}).replace("\n", end)
+                cuts = sorted({1, len(event) - len(end) // 2 - 1, event.find("☃") + 1} - {0})
+                for a, b in zip([0, *cuts], [*cuts, len(event)], strict=True):
+                    yield event[a:b]
+                    await asyncio.sleep(0.005)  # separate reads
+            yield _chunk(model, {}, "stop").replace("\n", end)
+            yield "data: [DONE]" + end + end
+            return
         elif kind == "length":
             for word in ["This", " answer", " is", " cut"]:
                 yield _chunk(model, {"content": word})

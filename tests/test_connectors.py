@@ -525,3 +525,19 @@ async def test_streamed_runs_reuse_the_upstream_connection(database_url: str, up
         ports = upstream.client_ports[first:]
         assert len(ports) == 3
         assert len(set(ports)) == 1, f"each run opened a connection: client ports {ports}"
+
+
+@pytest.mark.parametrize("line_end", ["crlf", "cr"])
+async def test_upstream_streams_with_any_line_end_and_long_lines_are_read_whole(
+    line_end: str, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    # SSE lines may end with CRLF or CR; the reader meets them split across reads, a character split
+    # across reads, and a 300 kB line.
+    settings = make_settings(f"sqlite:///{tmp_path / 'f.db'}", upstream)
+    async with running(settings) as app, connect(app) as stubs:
+        assistant, thread = await assistant_and_thread(stubs, f"framing:{line_end}")
+        events = await collect(
+            stubs.runs.StreamRun(pb.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id))
+        )
+        assert "thread.run.completed" in names(events), names(events)
+        assert delta_text(events) == "Framé ☃ " + "y" * 300_000 + " end"

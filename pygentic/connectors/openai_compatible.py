@@ -1,5 +1,5 @@
 """``type = "openai"``: OpenAI and any OpenAI-compatible chat-completions server (vLLM, Ollama,
-llama.cpp's server, LM Studio). Chat completions stream through httpx and a lean SSE reader
+llama.cpp's server, LM Studio). Chat completions stream through aiohttp and a lean SSE reader
 (:mod:`pygentic.connectors.chat_stream`); the health check uses the ``openai`` SDK's async client."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import httpx
 import openai
 
@@ -43,7 +44,7 @@ class OpenAICompatibleConnector(LLMConnector):
         # whether the server only knows the old one.
         self.token_param = "max_completion_tokens" if settings.token_limit == "auto" else settings.token_limit
         self.client: openai.AsyncOpenAI | None = None
-        self.http: httpx.AsyncClient | None = None
+        self.http: aiohttp.ClientSession | None = None
 
     def initialize(self, config: dict[str, Any]) -> None:
         self.config = config
@@ -55,12 +56,7 @@ class OpenAICompatibleConnector(LLMConnector):
             self.settings.max_retries,
             self.settings.timeout,
         )
-        timeout = self.settings.timeout
-        connections = max(1000, self.max_concurrency)
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=min(connections, 100)),
-        )
+        self.http = chat_stream.new_session(self.settings.timeout, max(1000, self.max_concurrency))
         self._url = f"{str(self.client.base_url).rstrip('/')}/chat/completions"
         self._headers = {
             "Authorization": f"Bearer {self.client.api_key}",
@@ -73,7 +69,7 @@ class OpenAICompatibleConnector(LLMConnector):
             await self.client.close()
             self.client = None
         if self.http is not None:
-            await self.http.aclose()
+            await self.http.close()
             self.http = None
 
     async def check(self) -> None:
@@ -149,7 +145,7 @@ class OpenAICompatibleConnector(LLMConnector):
         )
         return True
 
-    async def _open(self, request: ChatRequest) -> httpx.Response:
+    async def _open(self, request: ChatRequest) -> aiohttp.ClientResponse:
         assert self.http is not None
         args = self._arguments(request)
         headers = inject(dict(self._headers))  # the model call's span continues upstream (traceparent)
@@ -202,12 +198,12 @@ class OpenAICompatibleConnector(LLMConnector):
                     finished = True
                 if out.text or out.tool_calls or out.finish_reason or out.prompt_tokens is not None:
                     yield out
-        except (TimeoutError, httpx.TimeoutException) as exc:
+        except TimeoutError as exc:  # aiohttp's read timeout too
             raise LLMError(f"upstream {self.name} sent nothing for {timeout:g} s") from exc
         except chat_stream.UpstreamStreamError as exc:
             raise LLMError(f"upstream {self.name} stream failed: {exc}") from exc
         except (
-            httpx.HTTPError,
+            aiohttp.ClientError,
             json.JSONDecodeError,
             ValueError,
             KeyError,
@@ -216,7 +212,7 @@ class OpenAICompatibleConnector(LLMConnector):
         ) as exc:
             raise LLMError(f"upstream {self.name} sent a broken stream: {type(exc).__name__}: {exc}") from exc
         finally:
-            await response.aclose()
+            response.release()
         if not finished:
             raise LLMError(f"upstream {self.name} stream ended before a finish reason (cut stream)")
 
