@@ -36,7 +36,8 @@ def ensure_storable(message: MsgT) -> MsgT:
     (INVALID_ARGUMENT) and nothing is written."""
     try:
         type(message).FromString(message.SerializeToString())
-        json.dumps(to_json(message), allow_nan=False)
+        if not _always_json(message.DESCRIPTOR):
+            json.dumps(to_json(message), allow_nan=False)
     except (ValueError, RecursionError, TypeError) as exc:  # DecodeError is a ValueError
         log.info("refused an object that does not round-trip", extra={"reason": f"{type(exc).__name__}"})
         raise ApiError(
@@ -44,6 +45,32 @@ def ensure_storable(message: MsgT) -> MsgT:
             "The request cannot be stored: a value in it is nested too deeply or is not valid JSON.",
         ) from exc
     return message
+
+
+_FREE_FORM = {"google.protobuf.Value", "google.protobuf.Struct", "google.protobuf.ListValue"}
+_ALWAYS_JSON: dict[str, bool] = {}
+
+
+def _always_json(descriptor: Any, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether every message of this type converts to strict JSON once it survives protobuf's round
+    trip: it holds no float or double field (NaN and infinities are not JSON), no free-form
+    ``Value``/``Struct``/``ListValue`` and is not recursive (either could nest beyond what JSON
+    encoding takes). Strings, integers, booleans, enums and bytes always convert."""
+    name = descriptor.full_name
+    known = _ALWAYS_JSON.get(name)
+    if known is not None:
+        return known
+    safe = name not in seen and name not in _FREE_FORM
+    for field in descriptor.fields if safe else ():
+        if field.type in (field.TYPE_FLOAT, field.TYPE_DOUBLE):
+            safe = False
+        elif field.message_type is not None:
+            safe = _always_json(field.message_type, seen | {name})
+        if not safe:
+            break
+    if not seen:  # a verdict inside a cycle depends on where the walk began
+        _ALWAYS_JSON[name] = safe
+    return safe
 
 
 def text_part(value: str, annotations: list[dict[str, Any]] | None = None) -> dict[str, Any]:

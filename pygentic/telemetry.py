@@ -29,6 +29,11 @@ def tracer() -> trace.Tracer:
     return _tracer
 
 
+def tracing() -> bool:
+    """Whether spans are recorded (``[telemetry]`` configured them)."""
+    return not isinstance(_tracer, trace.NoOpTracer)
+
+
 class Tracing:
     """The tracer provider of one server, from ``[telemetry]``; ``close`` exports what is left."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -18,7 +19,7 @@ from pygentic.metrics import REQUEST_SECONDS, REQUESTS
 from pygentic.operations.api_keys import KeyStore, act_as
 from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.json_values import check_request_values
-from pygentic.telemetry import SERVER, extract, tracer
+from pygentic.telemetry import SERVER, extract, tracer, tracing
 
 log = logging.getLogger("pygentic.rpc")
 
@@ -119,8 +120,11 @@ def authenticator(keys: KeyStore | None, method: str) -> Authenticator | None:
 
 
 def _span(method: str, context: aio.ServicerContext) -> Any:
-    """The SERVER span of one call, continuing the caller's trace (``traceparent`` metadata)."""
+    """The SERVER span of one call, continuing the caller's trace (``traceparent`` metadata). While
+    tracing is off and the caller sent no trace context, there is nothing to record or pass on."""
     carrier = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+    if not tracing() and "traceparent" not in carrier:
+        return contextlib.nullcontext()
     service, _, name = method.strip("/").partition("/")
     return tracer().start_as_current_span(
         method.strip("/"),
@@ -243,16 +247,32 @@ class ErrorAndLogInterceptor(aio.ServerInterceptor):
         self.idempotency = idempotency
         self.keys = keys
         self.watch = watch  # (thread_id, run_id) -> the run's events: replays of keyed run streams
+        # The wrapped handler of each method called without an idempotency key: the same for every call.
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
+        method = handler_call_details.method
+        metadata = handler_call_details.invocation_metadata
+        keyed = self.idempotency is not None and idempotency_key(metadata) is not None
+        if not keyed:
+            cached = self._handlers.get(method)
+            if cached is not None:
+                return cached
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        method = handler_call_details.method
+        wrapped = self._wrap(method, handler, handler_call_details)
+        if not keyed:
+            self._handlers[method] = wrapped
+        return wrapped
+
+    def _wrap(
+        self, method: str, handler: grpc.RpcMethodHandler, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler:
         authenticate = authenticator(self.keys, method)
         # The wrappers decode the request themselves (grpc gets no deserializer), so that a request that
         # cannot be decoded is answered INVALID_ARGUMENT.

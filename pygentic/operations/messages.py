@@ -26,6 +26,7 @@ from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import now
+from pygentic.storage.rows import new_row
 from pygentic.storage.tables import MessageRow
 
 ROLES = ("user", "assistant")
@@ -108,7 +109,7 @@ def check_attachments(attachments: Any, param: str) -> list[dict[str, Any]]:
     return [to_json(a) for a in attachments]
 
 
-def new_message_row(
+def new_message(
     thread_id: str,
     role: str,
     content: Any,
@@ -117,8 +118,9 @@ def new_message_row(
     *,
     param: str = "",
     created_at: int | None = None,
-) -> MessageRow:
-    """Validate one message input (``param`` prefixes field names in errors) and build its row."""
+) -> tuple[MessageRow, res.Message]:
+    """Validate one message input (``param`` prefixes field names in errors): its row and its API
+    object."""
     prefix = f"{param}." if param else ""
     if not role:
         raise missing(f"{prefix}role")
@@ -126,7 +128,8 @@ def new_message_row(
         raise unsupported(f"{prefix}role", role, ROLES)
     if content is None:
         raise missing(f"{prefix}content")
-    row = MessageRow(
+    row = new_row(
+        MessageRow,
         id=ids.new_id(ids.MESSAGE),
         created_at=created_at if created_at is not None else now(),
         thread_id=thread_id,
@@ -136,13 +139,12 @@ def new_message_row(
         attachments=check_attachments(attachments, f"{prefix}attachments"),
         meta=check_metadata(metadata, f"{prefix}metadata"),
     )
-    ensure_storable(message_to_proto(row))
-    return row
+    return row, ensure_storable(message_to_proto(row))
 
 
 def message_row_from_input(thread_id: str, message: res.MessageInput, param: str) -> MessageRow:
     """A row for a ``MessageInput`` (a new thread's messages, a run's additional messages)."""
-    return new_message_row(
+    row, _ = new_message(
         thread_id,
         message.role,
         value_to_py(message, "content"),
@@ -150,6 +152,7 @@ def message_row_from_input(thread_id: str, message: res.MessageInput, param: str
         message.metadata,
         param=param,
     )
+    return row
 
 
 class MessageOperations:
@@ -162,7 +165,7 @@ class MessageOperations:
 
     async def create(self, request: pb.CreateMessageRequest) -> res.Message:
         require_id(request.thread_id, "thread_id")
-        row = new_message_row(
+        row, message = new_message(
             request.thread_id,
             request.role,
             value_to_py(request, "content"),
@@ -188,7 +191,7 @@ class MessageOperations:
                 attached = await self.stores.attach(session, thread, [row])
         if attached:
             self.stores.wake()
-        return message_to_proto(row)
+        return message  # the row as built: storing it changed nothing the API shows
 
     async def get(self, request: pb.GetMessageRequest) -> res.Message:
         require_id(request.thread_id, "thread_id")

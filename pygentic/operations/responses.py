@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from pygentic import codec, ids
 from pygentic.codec import optional, py_to_value, to_json, value_to_py
 from pygentic.errors import ApiError, invalid, missing, not_found, precondition, unsupported
-from pygentic.operations.messages import new_message_row
+from pygentic.operations.messages import new_message
 from pygentic.operations.response_view import ResponseEvents, call_item_id, project, response_rows
 from pygentic.operations.runs import RunOperations
 from pygentic.operations.validation import TOOL_CHOICES, check_metadata, check_model, require_id
@@ -585,7 +585,7 @@ def _input_rows(parsed: ParsedInput, thread_id: str, model: str) -> list[tuple[A
     for i, (kind, entry, param, item) in enumerate(parsed.entries):
         at = start + i if spread else start
         if kind == "message":
-            message = new_message_row(
+            message, _ = new_message(
                 thread_id, entry.role, value_to_py(entry, "content"), [], {}, param=param, created_at=at
             )
             assert item is not None  # a message entry always has its input item

@@ -55,6 +55,7 @@ from pygentic.runtime.follow import follow_remote
 from pygentic.storage import Database, Page
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import EXECUTING_RUN_STATUSES, now
+from pygentic.storage.rows import new_row
 from pygentic.storage.tables import AssistantRow, RunRow, RunStepRow, ThreadRow
 
 INCLUDE_VALUES = (FILE_SEARCH_CONTENT,)
@@ -164,7 +165,8 @@ class RunOperations:
         if effort is not None and effort not in REASONING_EFFORTS:
             raise unsupported("reasoning_effort", effort, REASONING_EFFORTS)
         created = now()
-        run = RunRow(
+        run = new_row(
+            RunRow,
             id=run_id,
             created_at=created,
             thread_id=thread_id,

@@ -19,6 +19,7 @@ from pygentic.proto.v1 import threads_pb2 as pb
 from pygentic.storage import Database
 from pygentic.storage import repositories as repos
 from pygentic.storage.repositories import now
+from pygentic.storage.rows import new_row
 from pygentic.storage.tables import MessageRow, ThreadRow
 
 log = logging.getLogger("pygentic.threads")
@@ -49,7 +50,8 @@ class ThreadOperations:
         if len(request.messages) > MAX_INITIAL_MESSAGES:
             raise invalid(f"{prefix}messages", f"at most {MAX_INITIAL_MESSAGES} messages are allowed.")
         created = now()
-        thread = ThreadRow(
+        thread = new_row(
+            ThreadRow,
             id=ids.new_id(ids.THREAD),
             created_at=created,
             tool_resources=self.stores.parse(

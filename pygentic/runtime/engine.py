@@ -43,6 +43,7 @@ from pygentic.storage.repositories import (
     TERMINAL_RUN_STATUSES,
     now,
 )
+from pygentic.storage.rows import new_row
 from pygentic.storage.tables import MessageRow, RunRow, RunStepRow
 from pygentic.storage.tenancy import set_project
 from pygentic.telemetry import INTERNAL, tracer
@@ -534,25 +535,11 @@ class RunEngine:
     async def _generate(self, live: LiveRun, connector: LLMConnector, model: str) -> str:
         """One model turn: "ended", "waiting" (for the client's tool outputs) or "server_tools"."""
         run = live.run
-        async with self.db.read() as session:
-            thread_messages = list(
-                (
-                    await session.exec(
-                        select(MessageRow)
-                        .where(MessageRow.thread_id == run.thread_id)
-                        .order_by(col(MessageRow.created_at), col(MessageRow.seq))
-                    )
-                ).all()
+        async with self.db.reading() as db:
+            thread_messages = await repos.messages.where(
+                db, thread_id=run.thread_id, order=("created_at", "seq")
             )
-            thread_steps = list(
-                (
-                    await session.exec(
-                        select(RunStepRow)
-                        .where(RunStepRow.thread_id == run.thread_id)
-                        .order_by(col(RunStepRow.seq))
-                    )
-                ).all()
-            )
+            thread_steps = await repos.run_steps.where(db, thread_id=run.thread_id)
         steps = [s for s in thread_steps if s.run_id == run.id]
         usage = dict(run.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
         used_prompt, used_completion = int(usage["prompt_tokens"]), int(usage["completion_tokens"])
@@ -664,7 +651,8 @@ class RunEngine:
         run = live.run
         if live.message is None:
             t = now()
-            message = MessageRow(
+            message = new_row(
+                MessageRow,
                 id=ids.new_id(ids.MESSAGE),
                 created_at=t,
                 thread_id=run.thread_id,
@@ -674,7 +662,8 @@ class RunEngine:
                 assistant_id=run.assistant_id,
                 run_id=run.id,
             )
-            step = RunStepRow(
+            step = new_row(
+                RunStepRow,
                 id=ids.new_id(ids.STEP),
                 created_at=t,
                 thread_id=run.thread_id,
@@ -782,7 +771,8 @@ class RunEngine:
     async def _append_tool_call(self, live: LiveRun, delta: Any) -> None:
         run = live.run
         if live.tool_step is None or live.tool_step.status != "in_progress":
-            step = RunStepRow(
+            step = new_row(
+                RunStepRow,
                 id=ids.new_id(ids.STEP),
                 created_at=now(),
                 thread_id=run.thread_id,

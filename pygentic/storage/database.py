@@ -91,6 +91,7 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._checkpoints: asyncio.Task[None] | None = None
         self._driver: sqlite3.Connection | None = None  # the hot path's (transaction()), once used
+        self._reader: sqlite3.Connection | None = None  # and its reader (reading())
 
     async def create_schema(self) -> None:
         """Bring the schema to the newest migration (:mod:`pygentic.storage.migrations`), in one
@@ -159,6 +160,19 @@ class Database:
                     driver.execute("ROLLBACK")
                 raise
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Transaction]:
+        """Hot-path statements that only read (:mod:`pygentic.storage.statements`): on a SQLite file on
+        a ``sqlite3`` connection of their own, each statement seeing what is committed (WAL: never
+        waiting for a writer); elsewhere as Core on a pooled reading connection."""
+        if self.sqlite_path is None:
+            async with self.read_engine.connect() as connection:
+                yield CoreTransaction(connection)
+            return
+        if self._reader is None:
+            self._reader = connect_sqlite(self.sqlite_path, SQLITE_BUSY_TIMEOUT_S)
+        yield SqliteTransaction(self._reader)
+
     def driver_connection(self) -> sqlite3.Connection:
         """The ``sqlite3`` connection :meth:`transaction` writes on (a SQLite file only), opened on first
         use; for diagnostics and tests (e.g. a per-connection ``PRAGMA``)."""
@@ -179,9 +193,10 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpoints
             self._checkpoints = None
-        if self._driver is not None:
-            self._driver.close()
-            self._driver = None
+        for connection in (self._driver, self._reader):
+            if connection is not None:
+                connection.close()
+        self._driver = self._reader = None
         for engine in {self.write_engine, self.read_engine} - {self.engine}:
             await engine.dispose()
         await self.engine.dispose()

@@ -7,11 +7,11 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import bindparam, func, insert, inspect, union_all, update
 from sqlalchemy import select as core_select
-from sqlalchemy.orm import configure_mappers
 from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pygentic.storage.pagination import Page, PageParams, fetch_page
+from pygentic.storage.rows import loaded_row
 from pygentic.storage.statements import CoreTransaction, Statement, Transaction
 from pygentic.storage.tables import (
     AssistantRow,
@@ -76,11 +76,11 @@ class Repository(Generic[RowT]):
         # Rows of a project (see pygentic.storage.tenancy): found only while acting for it.
         self.scoped = "project_id" in c
         self._column_of = dict(self._columns)
+        self._attributes = [attr for attr, _ in self._columns]
         self._updates: dict[tuple[str, ...], Statement] = {}
         self._gets: dict[tuple[bool, bool, tuple[str, ...]], Any] = {}
         self._selects: dict[tuple[bool, bool, tuple[str, ...]], Statement] = {}
         self._exists: dict[tuple[bool, bool], Statement] = {}
-        self._mapper: Any = None
 
     async def get(
         self,
@@ -110,21 +110,23 @@ class Repository(Generic[RowT]):
             session.expunge(row)
         return row
 
-    async def where(self, db: Writer, **equals: Any) -> list[RowT]:
-        """The rows whose columns equal these values (in the project acting), untracked, in insertion
-        order; one Core SELECT built once per shape."""
+    async def where(self, db: Writer, *, order: tuple[str, ...] = ("seq",), **equals: Any) -> list[RowT]:
+        """The rows whose columns equal these values (in the project acting), untracked, ordered by
+        ``order`` (insertion order by default); one Core SELECT built once per shape."""
         project = current_project() if self.scoped else None
         params = {f"_{name}": value for name, value in equals.items()}
         if project is not None:
             params["_project"] = project
-        statement = self._select_statement(project is not None, False, tuple(equals), by_id=False)
+        statement = self._select_statement(project is not None, False, tuple(equals), order=order)
         return [self._row(found) for found in await (await statements_of(db)).rows(statement, params)]
 
     def _select_statement(
-        self, scoped: bool, lock: bool, names: tuple[str, ...], *, by_id: bool = True
+        self, scoped: bool, lock: bool, names: tuple[str, ...], *, order: tuple[str, ...] = ()
     ) -> Statement:
-        """A Core SELECT of every column (for :meth:`_row`), by id (or not) and ``names``."""
-        key = (scoped, lock, (("_id",) if by_id else ()) + names)
+        """A Core SELECT of every column (for :meth:`_row`): by id, and ``names``; or, with ``order``,
+        by ``names`` only, in that order."""
+        by_id = not order
+        key = (scoped, lock, (("_id",) if by_id else ()) + names + order)
         statement = self._selects.get(key)
         if statement is None:
             c = self.table.c
@@ -137,22 +139,14 @@ class Repository(Generic[RowT]):
                 stmt = stmt.where(c.project_id == bindparam("_project"))
             if lock:
                 stmt = stmt.with_for_update()
-            if not by_id:
-                stmt = stmt.order_by(c.seq)
+            if order:
+                stmt = stmt.order_by(*(c[self._column_of[name]] for name in order))
             statement = self._selects[key] = Statement(stmt)
         return statement
 
     def _row(self, values: tuple[Any, ...]) -> RowT:
-        """An untracked row object holding ``values`` (in the order of ``_columns``), made as the ORM
-        makes the rows it loads: without validation, which costs more than the query."""
-        if self._mapper is None:
-            configure_mappers()
-            self._mapper = inspect(self.model)
-        row = self._mapper.class_manager.new_instance()
-        state = row.__dict__
-        for (attr, _), value in zip(self._columns, values, strict=True):
-            state[attr] = value
-        return row  # type: ignore[no-any-return]
+        """An untracked row object holding ``values`` (in the order of ``_columns``)."""
+        return loaded_row(self.model, self._attributes, values)
 
     def _get_statement(self, scoped: bool, lock: bool, names: tuple[str, ...]) -> Any:
         """The SELECT of :meth:`get`, built once per shape (building one costs more than running it)."""
