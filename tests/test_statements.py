@@ -4,16 +4,20 @@ and errors as the ORM session, on SQLite's driver directly and as Core on Postgr
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from pygentic.config import DatabaseSettings
-from pygentic.storage import Database
+from pygentic.storage import Database, PageParams
 from pygentic.storage import repositories as repos
 from pygentic.storage.tables import MessageRow, RunRow, ThreadRow
+from pygentic.storage.tenancy import acting_for
 
 
 @pytest.fixture
@@ -158,3 +162,34 @@ async def test_hot_path_writers_and_orm_writers_take_turns(db: Database) -> None
             await session.exec(text("SELECT count(*) FROM messages"))  # type: ignore[call-overload]
         ).one()[0]
     assert count == 80
+
+
+async def test_a_threads_rows_are_read_through_the_threads_index(tmp_path: Path) -> None:
+    # Without statistics SQLite rates the project index as selective as the thread's; a read of one
+    # thread's messages must not walk every message of the project.
+    db = Database(DatabaseSettings(url=f"sqlite:///{tmp_path / 'plan.db'}"))
+    await db.create_schema()
+    try:
+        statements: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            statements.append((statement, parameters))
+
+        event.listen(db.read_engine.sync_engine, "before_cursor_execute", capture)
+        with acting_for("proj_1"):
+            async with db.read() as session:
+                await repos.messages.page(session, PageParams(limit=20), thread_id="thread_1")
+            hot = repos.messages._select_statement(True, False, ("thread_id",), order=("created_at", "seq"))
+            statements.append((hot.sqlite.sql, ("thread_1", "proj_1")))
+        plans = []
+        with sqlite3.connect(tmp_path / "plan.db") as conn:
+            for statement, parameters in statements:
+                plan = " ".join(
+                    str(r[-1]) for r in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                )
+                plans.append(plan)
+        assert len(plans) == 2
+        for plan in plans:
+            assert "ix_messages_thread_id" in plan and "project_id" not in plan, plan
+    finally:
+        await db.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, func, insert, inspect, union_all, update
+from sqlalchemy import bindparam, func, insert, inspect, literal_column, union_all, update
 from sqlalchemy import select as core_select
 from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -41,6 +41,14 @@ TERMINAL_RUN_STATUSES = ("completed", "failed", "cancelled", "expired", "incompl
 def now() -> int:
     """The current time in unix seconds, as every ``*_at`` field holds it."""
     return int(time.time())
+
+
+def narrowed_to_project(column: Any, project: Any) -> Any:
+    """The project condition of a query that other equalities (a thread, a run) already narrow: written
+    so that no index serves it. Without statistics SQLite rates the project index as selective as the
+    thread's and may pick it, reading every row of the project (a list of one thread's messages read
+    all 13,000 messages of the project in a benchmark); the thread's index reads only its rows."""
+    return column.concat(literal_column("''")) == project
 
 
 async def statements_of(db: Writer) -> Transaction:
@@ -136,7 +144,7 @@ class Repository(Generic[RowT]):
             for name in names:
                 stmt = stmt.where(c[self._column_of[name]] == bindparam(f"_{name}"))
             if scoped:
-                stmt = stmt.where(c.project_id == bindparam("_project"))
+                stmt = stmt.where(narrowed_to_project(c.project_id, bindparam("_project")))
             if lock:
                 stmt = stmt.with_for_update()
             if order:
@@ -223,7 +231,7 @@ class Repository(Generic[RowT]):
         conds = [getattr(m, name) == value for name, value in equals.items()]
         project = current_project() if self.scoped else None
         if project is not None:
-            conds.append(m.project_id == project)
+            conds.append(narrowed_to_project(m.project_id, project) if conds else m.project_id == project)
         return await fetch_page(session, self.model, params, *conds)
 
     async def delete(self, session: AsyncSession, row: RowT) -> None:
