@@ -80,4 +80,7 @@ def value_to_py(message: Message, field: str) -> Any:
 
 def py_to_value(target: struct_pb2.Value, value: Any) -> None:
     """Store a JSON-compatible Python value into a ``google.protobuf.Value`` field."""
-    json_format.ParseDict(value, target)
+    if isinstance(value, str):  # the common case (a tool_choice, a response format's name) directly
+        target.string_value = value
+    else:
+        json_format.ParseDict(value, target)

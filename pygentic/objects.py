@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
 
 from pygentic.codec import from_json, py_to_value, to_json
 from pygentic.errors import ApiError, ErrorKind
@@ -88,18 +89,40 @@ def _fill(message: MsgT, row: Any, names: tuple[str, ...]) -> MsgT:
 
     Scalars are copied, JSON columns parsed into the field's message type (or a ``Value``).
     """
-    for name in names:
+    for name, kind in _kinds(message.DESCRIPTOR, names):
         value = getattr(row, name)
         if value is None:
             continue
-        field = message.DESCRIPTOR.fields_by_name[name]
-        if field.message_type is None:
+        if kind is None:
             setattr(message, name, value)
-        elif field.message_type.full_name == VALUE:
+        elif kind is _VALUE_KIND:
             py_to_value(getattr(message, name), value)
         else:
-            getattr(message, name).CopyFrom(from_json(value, type(getattr(message, name))))
+            getattr(message, name).CopyFrom(from_json(value, kind))
     return message
+
+
+_VALUE_KIND = object()
+_KINDS: dict[tuple[str, tuple[str, ...]], list[tuple[str, Any]]] = {}
+
+
+def _kinds(descriptor: Any, names: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """Each field of ``names`` with how :func:`_fill` sets it: None (a scalar), a ``Value``, or the
+    message class to parse; worked out once per message type."""
+    key = (descriptor.full_name, names)
+    kinds = _KINDS.get(key)
+    if kinds is None:
+        kinds = []
+        for name in names:
+            field = descriptor.fields_by_name[name]
+            if field.message_type is None:
+                kinds.append((name, None))
+            elif field.message_type.full_name == VALUE:
+                kinds.append((name, _VALUE_KIND))
+            else:
+                kinds.append((name, GetMessageClass(field.message_type)))
+        _KINDS[key] = kinds
+    return kinds
 
 
 def assistant_to_proto(row: AssistantRow) -> res.Assistant:
