@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import IntegrityError
 
 from pygentic.config import DatabaseSettings
 from pygentic.storage import Database, PageParams
@@ -128,7 +128,9 @@ async def test_a_failed_block_writes_nothing(db: Database) -> None:
         async with db.transaction() as tx:
             await repos.threads.insert(tx, ThreadRow(id="thread_1", created_at=1))
             raise RuntimeError("the operation failed after a write")
-    with pytest.raises(IntegrityError if not db.sqlite_path else Exception) as caught:
+    # The driver's own error: sqlite3's on a SQLite file, asyncpg's on PostgreSQL.
+    expected = sqlite3.IntegrityError if db.sqlite_path else asyncpg.IntegrityConstraintViolationError
+    with pytest.raises(expected) as caught:
         async with db.transaction() as tx:
             await repos.threads.insert(tx, ThreadRow(id="thread_2", created_at=1))
             await repos.threads.insert(tx, ThreadRow(id="thread_2", created_at=1))  # a unique id twice

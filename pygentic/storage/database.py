@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,7 +21,14 @@ from pygentic.storage import (
     tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
 )
 from pygentic.storage.inline_sqlite import checkpoint, inline_connector
-from pygentic.storage.statements import CoreTransaction, SqliteTransaction, Transaction, connect_sqlite
+from pygentic.storage.statements import (
+    AsyncpgTransaction,
+    CoreTransaction,
+    SqliteTransaction,
+    Transaction,
+    connect_asyncpg_pool,
+    connect_sqlite,
+)
 
 log = logging.getLogger("pygentic.storage")
 
@@ -50,6 +58,10 @@ class Database:
     statement). Readers have their own connections (WAL mode: a reader never waits for the writer), also
     inline, except bulk reads, which run on threaded connections; a task checkpoints the WAL off the loop.
     A busy timeout covers other processes.
+
+    On PostgreSQL the hot path (:meth:`transaction`, :meth:`reading`) runs on a pool of ``asyncpg``
+    connections of its own (up to twice ``pool_size``), beside SQLAlchemy's pool for sessions (the same
+    size): a process opens at most four times ``pool_size`` connections.
     """
 
     def __init__(self, settings: DatabaseSettings) -> None:
@@ -92,6 +104,8 @@ class Database:
         self._checkpoints: asyncio.Task[None] | None = None
         self._driver: sqlite3.Connection | None = None  # the hot path's (transaction()), once used
         self._reader: sqlite3.Connection | None = None  # and its reader (reading())
+        self._pg_pool: asyncpg.Pool | None = None  # PostgreSQL's hot path (transaction(), reading())
+        self._pg_pool_opening = asyncio.Lock()
 
     async def create_schema(self) -> None:
         """Bring the schema to the newest migration (:mod:`pygentic.storage.migrations`), in one
@@ -142,7 +156,12 @@ class Database:
         when the block ends without an exception. On a SQLite file they run on a ``sqlite3`` connection
         of their own, taking turns with :meth:`write` (the same lock); elsewhere as Core on a pooled
         connection."""
-        if self.sqlite_path is None:
+        if not self.is_sqlite:
+            pool = self._pg_pool or await self._open_pg_pool()
+            async with pool.acquire() as connection, connection.transaction():
+                yield AsyncpgTransaction(connection)
+            return
+        if self.sqlite_path is None:  # an in-memory database: SQLAlchemy's one connection
             async with contextlib.AsyncExitStack() as stack:
                 if self._write_lock is not None:
                     await stack.enter_async_context(self._write_lock)
@@ -164,7 +183,13 @@ class Database:
     async def reading(self) -> AsyncIterator[Transaction]:
         """Hot-path statements that only read (:mod:`pygentic.storage.statements`): on a SQLite file on
         a ``sqlite3`` connection of their own, each statement seeing what is committed (WAL: never
-        waiting for a writer); elsewhere as Core on a pooled reading connection."""
+        waiting for a writer); on PostgreSQL on a pooled ``asyncpg`` connection, each statement in a
+        transaction of its own; in an in-memory database as Core."""
+        if not self.is_sqlite:
+            pool = self._pg_pool or await self._open_pg_pool()
+            async with pool.acquire() as connection:
+                yield AsyncpgTransaction(connection)
+            return
         if self.sqlite_path is None:
             async with self.read_engine.connect() as connection:
                 yield CoreTransaction(connection)
@@ -172,6 +197,13 @@ class Database:
         if self._reader is None:
             self._reader = connect_sqlite(self.sqlite_path, SQLITE_BUSY_TIMEOUT_S)
         yield SqliteTransaction(self._reader)
+
+    async def _open_pg_pool(self) -> asyncpg.Pool:
+        """The hot path's ``asyncpg`` pool, opened on first use (on the serving event loop)."""
+        async with self._pg_pool_opening:
+            if self._pg_pool is None:
+                self._pg_pool = await connect_asyncpg_pool(self.settings.url, 2 * self.settings.pool_size)
+        return self._pg_pool
 
     def driver_connection(self) -> sqlite3.Connection:
         """The ``sqlite3`` connection :meth:`transaction` writes on (a SQLite file only), opened on first
@@ -197,6 +229,9 @@ class Database:
             if connection is not None:
                 connection.close()
         self._driver = self._reader = None
+        if self._pg_pool is not None:
+            await self._pg_pool.close()
+            self._pg_pool = None
         for engine in {self.write_engine, self.read_engine} - {self.engine}:
             await engine.dispose()
         await self.engine.dispose()

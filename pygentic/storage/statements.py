@@ -1,73 +1,139 @@
-"""Hot-path statements: SQLAlchemy Core statements run on SQLite's driver directly, or as Core elsewhere.
+"""Hot-path statements: SQLAlchemy Core statements run on the database driver directly.
 
 A small write through SQLAlchemy (a session, its transaction, three Core statements, a commit) costs
-about 600 us of CPU on SQLite; the same statements through ``sqlite3`` cost 35 us. The request and run
-paths (create a message, a run, its transitions) run a handful of statements per operation, so on SQLite
-they use :class:`Statement`: SQLAlchemy still writes the SQL, from the table definitions, but once; each
-execution is a ``sqlite3`` call with its parameters in order and converted by the column types' own
-processors (JSON encoded, booleans as integers, ...). On PostgreSQL (and an in-memory SQLite database) the
-same statements run as Core on a pooled connection (:class:`CoreTransaction`), without an ORM session.
+about 600 us of CPU on SQLite; the same statements through ``sqlite3`` cost 35 us. On PostgreSQL a
+statement through SQLAlchemy's asyncpg adaptation (a greenlet switch, the adapted cursor, the result
+wrapping) costs several times what ``asyncpg`` itself spends on it. The request and run paths (create a
+message, a run, its transitions) run a handful of statements per operation, so they use
+:class:`Statement`: SQLAlchemy still writes the SQL, from the table definitions, but once per driver; each
+execution is one driver call (``sqlite3``'s ``execute``, asyncpg's ``fetch``/``execute`` of a statement it
+prepared once per connection) with its parameters in order and converted by the column types' own
+processors (JSON encoded, booleans as integers, ...). An in-memory SQLite database (one connection, held
+by SQLAlchemy's pool) runs the same statements as Core (:class:`CoreTransaction`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import asyncpg
+from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _SQLITE = sqlite.dialect(paramstyle="qmark")
+_POSTGRESQL = pg_asyncpg.dialect()  # numeric_dollar: $1, $2, ...
+_FLOAT8 = 701  # PostgreSQL's type oid of double precision
 _EXPANDING = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
+_PLACEHOLDER = re.compile(r"\$(\d+)|__\[POSTCOMPILE_(\w+)\]")
 
-Processor = Callable[[Any], Any] | None
 
+class _DriverForm:
+    """A statement compiled for one driver: its SQL with positional placeholders (``?`` for sqlite3,
+    ``$n`` for asyncpg), its parameters in order (each a name to take from the call's values, or a
+    constant from the statement), their converters, and the result columns' converters."""
 
-class _SqliteForm:
-    """A statement compiled for ``sqlite3``: SQL with ``?`` placeholders, its parameters in order (each a
-    name to take from the call's values, or a constant from the statement), their converters, and the
-    result columns' converters."""
+    def __init__(self, core: Any, dialect: Dialect) -> None:
+        compiled = core.compile(dialect=dialect)
+        self.constants = compiled.params
+        self.binds = compiled.binds
+        self.dialect = dialect
+        # The parameters: constants (from the statement) as they are, the rest named, then converted.
+        self.template: list[Any] = []
+        self.named: list[tuple[int, str]] = []
+        self.converted: list[tuple[int, Callable[[Any], Any]]] = []
+        if dialect.paramstyle == "qmark":
+            self.sql = self._qmark(compiled)
+        else:
+            self.sql = self._numbered(compiled)
+        self.simple = len(self.named) == len(self.template)  # no constants: the names in order
+        self.names = [name for _, name in self.named]
+        columns = getattr(core, "selected_columns", None) or ()
+        self.results = [
+            (i, p) for i, c in enumerate(columns) if (p := _result_processor(c.type, dialect)) is not None
+        ]
 
-    def __init__(self, core: Any) -> None:
-        compiled = core.compile(dialect=_SQLITE)
-        constants = compiled.params
-        binds = compiled.binds
-        self.order: list[tuple[str | None, Any, Processor]] = []
+    def _qmark(self, compiled: Any) -> str:
+        """``?`` placeholders are in the order of ``positiontup``; an expanding list becomes one per value."""
         expanded: dict[str, int] = {}
         for name in compiled.positiontup:
-            bind = binds[name]
-            if bind.expanding:  # a literal IN list: one placeholder per value
-                values = constants[name]
-                if values is None:
-                    raise ValueError(f"{name}: expanding parameters need their values in the statement")
-                expanded[name] = len(values)
-                process = bind.type.bind_processor(_SQLITE)
-                self.order.extend((None, process(v) if process else v, None) for v in values)
-            elif constants.get(name) is not None:  # a constant (LIMIT 1, a literal value)
-                self.order.append((None, constants[name], None))
-            else:
-                self.order.append((name, None, bind.type.bind_processor(_SQLITE)))
-        self.sql = _EXPANDING.sub(lambda m: ", ".join("?" * expanded[m.group(1)]), compiled.string)
-        columns = getattr(core, "selected_columns", None) or ()
-        self.results: list[Processor] = [c.type.result_processor(_SQLITE, None) for c in columns]
-        self.converts = any(p is not None for p in self.results)
+            expanded_count = self._add(name)
+            if expanded_count is not None:
+                expanded[name] = expanded_count
+        return _EXPANDING.sub(lambda m: ", ".join("?" * expanded[m.group(1)]), compiled.string)
+
+    def _numbered(self, compiled: Any) -> str:
+        """``$n`` placeholders number the non-expanding parameters of ``positiontup``; they are numbered
+        again in the order the SQL holds them, an expanding list taking one number per value."""
+        numbered = [name for name in compiled.positiontup if not self.binds[name].expanding]
+        seen: dict[str, str] = {}
+
+        def renumber(match: re.Match[str]) -> str:
+            name = numbered[int(match.group(1)) - 1] if match.group(1) else match.group(2)
+            if name in seen:
+                return seen[name]
+            first = len(self.template) + 1
+            count = self._add(name)
+            seen[name] = placeholder = (
+                f"${first}" if count is None else ", ".join(f"${first + k}" for k in range(count))
+            )
+            return placeholder
+
+        return _PLACEHOLDER.sub(renumber, compiled.string)
+
+    def _add(self, name: str) -> int | None:
+        """Append the parameter ``name`` to the template; for an expanding list, its number of values."""
+        bind = self.binds[name]
+        process = bind.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+        if bind.expanding:  # a literal IN list: one placeholder per value
+            values = self.constants[name]
+            if values is None:
+                raise ValueError(f"{name}: expanding parameters need their values in the statement")
+            self.template.extend(process(v) if process else v for v in values)
+            return len(values)
+        if self.constants.get(name) is not None:  # a constant (LIMIT 1, a literal value)
+            constant = self.constants[name]
+            self.template.append(process(constant) if process else constant)
+            return None
+        if process is not None:
+            self.converted.append((len(self.template), process))
+        self.named.append((len(self.template), name))
+        self.template.append(None)
+        return None
 
     def parameters(self, values: dict[str, Any]) -> list[Any]:
-        out = []
-        for name, constant, process in self.order:
-            if name is None:
-                out.append(constant)
-            else:
-                value = values[name]
-                out.append(value if process is None else process(value))
+        if self.simple:
+            out = [values[name] for name in self.names]
+        else:
+            out = list(self.template)
+            for i, name in self.named:
+                out[i] = values[name]
+        for i, process in self.converted:
+            out[i] = process(out[i])
         return out
 
-    def row(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
-        if not self.converts:
-            return raw
-        return tuple(v if p is None else p(v) for p, v in zip(self.results, raw, strict=True))
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        if not self.results:
+            return tuple(raw)
+        values = list(raw)
+        for i, process in self.results:
+            values[i] = process(values[i])
+        return tuple(values)
+
+
+def _result_processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How a result column of ``column_type`` is converted. PostgreSQL's numeric types need the type
+    the server reports: a ``Float`` column is ``double precision`` (FLOAT8), which asyncpg returns as a
+    float."""
+    impl = column_type.dialect_impl(dialect)
+    coltype = _FLOAT8 if dialect is _POSTGRESQL and isinstance(impl, sqltypes.Float) else None
+    return impl.result_processor(dialect, coltype)  # type: ignore[no-any-return]
 
 
 class Statement:
@@ -75,13 +141,22 @@ class Statement:
 
     def __init__(self, core: Any) -> None:
         self.core = core
-        self._sqlite: _SqliteForm | None = None
+        self._sqlite: _DriverForm | None = None
+        self._postgresql: _DriverForm | None = None
 
     @property
-    def sqlite(self) -> _SqliteForm:
+    def sqlite(self) -> _DriverForm:
+        """The statement for ``sqlite3``."""
         if self._sqlite is None:
-            self._sqlite = _SqliteForm(self.core)
+            self._sqlite = _DriverForm(self.core, _SQLITE)
         return self._sqlite
+
+    @property
+    def postgresql(self) -> _DriverForm:
+        """The statement for ``asyncpg``."""
+        if self._postgresql is None:
+            self._postgresql = _DriverForm(self.core, _POSTGRESQL)
+        return self._postgresql
 
 
 class Transaction(Protocol):
@@ -109,7 +184,7 @@ class SqliteTransaction:
     async def rows(self, statement: Statement, values: dict[str, Any]) -> Sequence[tuple[Any, ...]]:
         form = statement.sqlite
         raw = self.connection.execute(form.sql, form.parameters(values)).fetchall()
-        return [form.row(r) for r in raw] if form.converts else raw
+        return [form.row(r) for r in raw] if form.results else raw
 
     async def first(self, statement: Statement, values: dict[str, Any]) -> tuple[Any, ...] | None:
         form = statement.sqlite
@@ -121,8 +196,31 @@ class SqliteTransaction:
         return self.connection.execute(form.sql, form.parameters(values)).rowcount
 
 
+class AsyncpgTransaction:
+    """Statements on an ``asyncpg`` connection (in a transaction for writes), each prepared once per
+    connection (asyncpg's statement cache) and then executed with its parameters only."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+
+    async def rows(self, statement: Statement, values: dict[str, Any]) -> Sequence[tuple[Any, ...]]:
+        form = statement.postgresql
+        return [form.row(r) for r in await self.connection.fetch(form.sql, *form.parameters(values))]
+
+    async def first(self, statement: Statement, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        form = statement.postgresql
+        raw = await self.connection.fetchrow(form.sql, *form.parameters(values))
+        return None if raw is None else form.row(raw)
+
+    async def execute(self, statement: Statement, values: dict[str, Any]) -> int:
+        form = statement.postgresql
+        status = await self.connection.execute(form.sql, *form.parameters(values))
+        return int(status.rsplit(" ", 1)[-1])  # "UPDATE 3", "INSERT 0 1", "DELETE 0"
+
+
 class CoreTransaction:
-    """The same statements as Core on an SQLAlchemy connection in a transaction (PostgreSQL)."""
+    """The same statements as Core on an SQLAlchemy connection (an ORM session's, an in-memory SQLite
+    database's)."""
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
@@ -136,6 +234,49 @@ class CoreTransaction:
 
     async def execute(self, statement: Statement, values: dict[str, Any]) -> int:
         return int((await self.connection.execute(statement.core, values)).rowcount)
+
+
+async def connect_asyncpg_pool(url: str, size: int) -> asyncpg.Pool:
+    """The hot path's ``asyncpg`` pool for a ``postgresql://`` URL: connections opened as needed (up to
+    ``size``), JSON exchanged as text (SQLAlchemy's JSON types encode it; the codec decodes it, as
+    SQLAlchemy's asyncpg dialect sets it up), statements prepared once per connection. A connection the
+    server closed is replaced when it is next taken from the pool. A connection going back to the pool
+    only has an unfinished transaction rolled back: the hot path's statements leave no session state
+    (no ``SET``, ``LISTEN``, cursors or session locks), so asyncpg's full reset (``RESET ALL``,
+    ``UNLISTEN *``, ...) would be a round trip to the server per transaction for nothing."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=0,
+        max_size=size,
+        init=_asyncpg_codecs,
+        reset=_keep_session,
+        statement_cache_size=1024,
+    )
+    assert pool is not None
+    return pool
+
+
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """The pool's reset, after asyncpg's own rollback of an unfinished transaction: nothing more."""
+
+
+async def _asyncpg_codecs(connection: asyncpg.Connection) -> None:
+    for name, encode in (("json", str.encode), ("jsonb", lambda text: b"\x01" + text.encode())):
+        await connection.set_type_codec(
+            name,
+            encoder=encode,
+            decoder=_json_decoder(name == "jsonb"),
+            schema="pg_catalog",
+            format="binary",
+        )
+
+
+def _json_decoder(jsonb: bool) -> Callable[[bytes], Any]:
+    def decode(data: bytes) -> Any:
+        return json.loads(data[1:] if jsonb else data)
+
+    return decode
 
 
 def connect_sqlite(path: str, timeout: float) -> sqlite3.Connection:
