@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pygentic.config import DatabaseSettings
 from pygentic.storage import CursorNotFound, Database, PageParams, migrations
+from pygentic.storage import database as database_module
 from pygentic.storage import repositories as repos
 from pygentic.storage.database import async_url
 from pygentic.storage.inline_sqlite import InlineConnection
@@ -144,5 +147,35 @@ async def test_the_wal_reaches_the_database_file_without_a_commit_checkpointing(
                 break
             await asyncio.sleep(0.1)
         assert path.stat().st_size > before + 500_000, "no checkpoint moved the WAL into the file"
+    finally:
+        await database.close()
+
+
+async def test_the_wal_stays_bounded_under_writes_that_never_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A checkpoint beside a writer that never pauses never catches up with it; unless the WAL is then
+    # restarted, it grows by every page ever written (180 MB after a thousand benchmark runs).
+    monkeypatch.setattr(database_module, "CHECKPOINT_INTERVAL_S", 0.05)
+    path = tmp_path / "busy.db"
+    database = Database(DatabaseSettings(url=f"sqlite:///{path}"))
+    await database.create_schema()
+    wal = Path(f"{path}-wal")
+    written = 0
+    largest = 0
+    try:
+        deadline = time.monotonic() + 3.0
+        i = 0
+        while time.monotonic() < deadline:
+            async with database.transaction() as tx:
+                await repos.assistants.insert(
+                    tx, AssistantRow(id=f"asst_{i:06d}", created_at=i, model="m", instructions="x" * 8000)
+                )
+            written += 8000
+            i += 1
+            largest = max(largest, os.stat(wal).st_size)
+            await asyncio.sleep(0)  # the checkpoint task's turns, but never a pause of the writes
+        assert written > 20_000_000, f"only {written} bytes written: the check needs more writes"
+        assert largest < written / 4, f"the WAL reached {largest} bytes for {written} bytes written"
     finally:
         await database.close()

@@ -279,6 +279,9 @@ def _json_decoder(jsonb: bool) -> Callable[[bytes], Any]:
     return decode
 
 
+WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes of WAL file kept when the WAL starts over
+
+
 def connect_sqlite(path: str, timeout: float) -> sqlite3.Connection:
     """The hot path's ``sqlite3`` connection: autocommit mode (transactions are explicit), WAL, the busy
     timeout, ``synchronous=NORMAL``, foreign keys on, no checkpoint on commit (they run off the loop)."""
@@ -291,6 +294,7 @@ def connect_sqlite(path: str, timeout: float) -> sqlite3.Connection:
         "synchronous=NORMAL",
         "foreign_keys=ON",
         "wal_autocheckpoint=0",
+        f"journal_size_limit={WAL_SIZE_LIMIT}",
     ):
         connection.execute(f"PRAGMA {pragma}")
     return connection
