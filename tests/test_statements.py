@@ -195,3 +195,39 @@ async def test_a_threads_rows_are_read_through_the_threads_index(tmp_path: Path)
             assert "ix_messages_thread_id" in plan and "project_id" not in plan, plan
     finally:
         await db.close()
+
+
+async def test_a_failed_transaction_among_concurrent_ones_loses_only_its_own_writes(db: Database) -> None:
+    async with db.transaction() as tx:
+        await repos.threads.insert(tx, ThreadRow(id="thread_1", created_at=1))
+        await repos.messages.insert(tx, _message("msg_taken", "thread_1"))
+
+    async def good(i: int) -> None:
+        async with db.transaction() as tx:
+            await repos.messages.insert(tx, _message(f"msg_good_{i}", "thread_1"))
+
+    async def failing() -> None:
+        async with db.transaction() as tx:
+            await repos.messages.insert(tx, _message("msg_failed", "thread_1"))
+            raise RuntimeError("the operation failed after a write")
+
+    async def duplicate() -> None:
+        async with db.transaction() as tx:
+            await repos.messages.insert(tx, _message("msg_dup_first", "thread_1"))
+            await repos.messages.insert(tx, _message("msg_taken", "thread_1"))  # a unique id twice
+
+    results = await asyncio.gather(
+        *(good(i) for i in range(10)),
+        failing(),
+        duplicate(),
+        *(good(i) for i in range(10, 20)),
+        return_exceptions=True,
+    )
+    assert all(r is None for r in results[:10] + results[12:]), results
+    assert isinstance(results[10], RuntimeError)
+    assert isinstance(results[11], Exception) and "UNIQUE" in str(results[11]).upper()
+    async with db.read() as session:
+        for i in range(20):
+            assert await repos.messages.get(session, f"msg_good_{i}") is not None
+        assert await repos.messages.get(session, "msg_failed") is None
+        assert await repos.messages.get(session, "msg_dup_first") is None
