@@ -27,6 +27,7 @@ import asyncpg
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import DEFAULT_MAX_BUFFER, EventBus, Subscription
 from pygentic.runtime.coalesce import DEFAULT_COALESCE_AFTER_S
+from pygentic.storage.database import plain_dsn
 
 log = logging.getLogger("pygentic.bus")
 
@@ -47,12 +48,6 @@ def _encode(event: runs_pb2.RunEvent) -> str:
 
 def _decode(data: str) -> runs_pb2.RunEvent:
     return runs_pb2.RunEvent.FromString(base64.b64decode(data))
-
-
-def plain_dsn(url: str) -> str:
-    """``postgresql+asyncpg://...`` (or ``postgres://``) as the plain DSN asyncpg takes."""
-    scheme, _, rest = url.partition("://")
-    return f"postgresql://{rest}" if scheme.split("+", 1)[0] in ("postgres", "postgresql") else url
 
 
 class PostgresEventBus(EventBus):

@@ -22,13 +22,13 @@ from pygentic.storage import (
 )
 from pygentic.storage.inline_sqlite import checkpoint, inline_connector
 from pygentic.storage.statements import (
-    WAL_SIZE_LIMIT,
     AsyncpgTransaction,
     CoreTransaction,
     SqliteTransaction,
     Transaction,
     connect_asyncpg_pool,
     connect_sqlite,
+    sqlite_pragmas,
 )
 
 log = logging.getLogger("pygentic.storage")
@@ -49,6 +49,12 @@ def async_url(url: str) -> str:
     if base in ("postgres", "postgresql"):
         return f"postgresql+asyncpg://{rest}"
     raise ValueError(f"unsupported database URL scheme {scheme!r} (use sqlite:/// or postgresql://)")
+
+
+def plain_dsn(url: str) -> str:
+    """``postgresql+asyncpg://...`` (or ``postgres://``) as the plain DSN asyncpg takes."""
+    scheme, _, rest = url.partition("://")
+    return f"postgresql://{rest}" if scheme.split("+", 1)[0] in ("postgres", "postgresql") else url
 
 
 class Database:
@@ -218,7 +224,9 @@ class Database:
         """The hot path's ``asyncpg`` pool, opened on first use (on the serving event loop)."""
         async with self._pg_pool_opening:
             if self._pg_pool is None:
-                self._pg_pool = await connect_asyncpg_pool(self.settings.url, 2 * self.settings.pool_size)
+                self._pg_pool = await connect_asyncpg_pool(
+                    plain_dsn(self.settings.url), 2 * self.settings.pool_size
+                )
         return self._pg_pool
 
     def driver_connection(self) -> sqlite3.Connection:
@@ -264,18 +272,16 @@ def _sqlite_file(url: str) -> str | None:
     return database
 
 
-def _sqlite_writer_pragmas(dbapi_connection: Any, record: Any) -> None:
-    _sqlite_pragmas(dbapi_connection, record)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop (_checkpoint_forever)
-    cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # the WAL file, once started over
-    cursor.close()
+def _sqlite_writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _apply(dbapi_connection, sqlite_pragmas(SQLITE_BUSY_TIMEOUT_S, writer=True))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _apply(dbapi_connection, sqlite_pragmas(SQLITE_BUSY_TIMEOUT_S, writer=False))
+
+
+def _apply(dbapi_connection: Any, pragmas: list[str]) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
+    for pragma in pragmas:
+        cursor.execute(f"PRAGMA {pragma}")
     cursor.close()

@@ -24,7 +24,7 @@ import asyncpg
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _SQLITE = sqlite.dialect(paramstyle="qmark")
@@ -236,15 +236,14 @@ class CoreTransaction:
         return int((await self.connection.execute(statement.core, values)).rowcount)
 
 
-async def connect_asyncpg_pool(url: str, size: int) -> asyncpg.Pool:
-    """The hot path's ``asyncpg`` pool for a ``postgresql://`` URL: connections opened as needed (up to
-    ``size``), JSON exchanged as text (SQLAlchemy's JSON types encode it; the codec decodes it, as
+async def connect_asyncpg_pool(dsn: str, size: int) -> asyncpg.Pool:
+    """The hot path's ``asyncpg`` pool for a plain ``postgresql://`` DSN: connections opened as needed
+    (up to ``size``), JSON exchanged as text (SQLAlchemy's JSON types encode it; the codec decodes it, as
     SQLAlchemy's asyncpg dialect sets it up), statements prepared once per connection. A connection the
     server closed is replaced when it is next taken from the pool. A connection going back to the pool
     only has an unfinished transaction rolled back: the hot path's statements leave no session state
     (no ``SET``, ``LISTEN``, cursors or session locks), so asyncpg's full reset (``RESET ALL``,
     ``UNLISTEN *``, ...) would be a round trip to the server per transaction for nothing."""
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     pool = await asyncpg.create_pool(
         dsn,
         min_size=0,
@@ -262,39 +261,44 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
 
 
 async def _asyncpg_codecs(connection: asyncpg.Connection) -> None:
-    for name, encode in (("json", str.encode), ("jsonb", lambda text: b"\x01" + text.encode())):
-        await connection.set_type_codec(
-            name,
-            encoder=encode,
-            decoder=_json_decoder(name == "jsonb"),
-            schema="pg_catalog",
-            format="binary",
-        )
-
-
-def _json_decoder(jsonb: bool) -> Callable[[bytes], Any]:
-    def decode(data: bytes) -> Any:
-        return json.loads(data[1:] if jsonb else data)
-
-    return decode
+    """JSON and JSONB as SQLAlchemy's asyncpg dialect exchanges them (JSONB's binary form has a version
+    byte in front)."""
+    await connection.set_type_codec(
+        "json", encoder=str.encode, decoder=json.loads, schema="pg_catalog", format="binary"
+    )
+    await connection.set_type_codec(
+        "jsonb",
+        encoder=lambda text: b"\x01" + text.encode(),
+        decoder=lambda data: json.loads(data[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
 WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes of WAL file kept when the WAL starts over
 
 
-def connect_sqlite(path: str, timeout: float) -> sqlite3.Connection:
-    """The hot path's ``sqlite3`` connection: autocommit mode (transactions are explicit), WAL, the busy
-    timeout, ``synchronous=NORMAL``, foreign keys on, no checkpoint on commit (they run off the loop)."""
-    connection = sqlite3.connect(
-        path, timeout=timeout, isolation_level=None, check_same_thread=False, cached_statements=256
-    )
-    for pragma in (
+def sqlite_pragmas(timeout: float, *, writer: bool) -> list[str]:
+    """Every SQLite connection's settings: WAL, the busy timeout, ``synchronous=NORMAL``, foreign keys
+    on; a writer's also never checkpoints on commit (checkpoints run off the loop) and truncates the
+    WAL file to ``WAL_SIZE_LIMIT`` when the WAL starts over."""
+    pragmas = [
         "journal_mode=WAL",
         f"busy_timeout={int(timeout * 1000)}",
         "synchronous=NORMAL",
         "foreign_keys=ON",
-        "wal_autocheckpoint=0",
-        f"journal_size_limit={WAL_SIZE_LIMIT}",
-    ):
+    ]
+    if writer:
+        pragmas += ["wal_autocheckpoint=0", f"journal_size_limit={WAL_SIZE_LIMIT}"]
+    return pragmas
+
+
+def connect_sqlite(path: str, timeout: float) -> sqlite3.Connection:
+    """The hot path's ``sqlite3`` connection: autocommit mode (transactions are explicit) and a writer's
+    settings (:func:`sqlite_pragmas`)."""
+    connection = sqlite3.connect(
+        path, timeout=timeout, isolation_level=None, check_same_thread=False, cached_statements=256
+    )
+    for pragma in sqlite_pragmas(timeout, writer=True):
         connection.execute(f"PRAGMA {pragma}")
     return connection
