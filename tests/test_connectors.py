@@ -541,3 +541,57 @@ async def test_upstream_streams_with_any_line_end_and_long_lines_are_read_whole(
         )
         assert "thread.run.completed" in names(events), names(events)
         assert delta_text(events) == "Framé ☃ " + "y" * 300_000 + " end"
+
+
+class _ForwardingProxy:
+    """A plain HTTP forward proxy: takes absolute-form requests (``POST http://host:port/path``), sends
+    them on in origin form and pipes the bytes both ways. Records every request line it was sent."""
+
+    def __init__(self) -> None:
+        self.request_lines: list[str] = []
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        line, _, rest = head.partition(b"\r\n")
+        method, target, version = line.decode().split(" ")
+        self.request_lines.append(f"{method} {target}")
+        url = httpx.URL(target)
+        up_reader, up_writer = await asyncio.open_connection(url.host, url.port)
+        path = url.raw_path.decode()
+        up_writer.write(f"{method} {path} {version}\r\n".encode() + rest)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+
+
+async def test_the_upstream_is_reached_through_the_proxy_the_environment_names(
+    database_url: str, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read once when the connector connects (not per request), as the SDK and httpx take them.
+    proxy = _ForwardingProxy()
+    async with proxy as proxy_url:
+        for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy_url)
+        async with running(make_settings(database_url, upstream)) as app, connect(app) as stubs:
+            assistant, thread = await assistant_and_thread(stubs, "echo")
+            events = await collect(
+                stubs.runs.StreamRun(pb.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id))
+            )
+            assert delta_text(events) == "Echo: Hello there"
+    assert f"POST {upstream.url}/chat/completions" in proxy.request_lines, proxy.request_lines

@@ -58,6 +58,7 @@ class OpenAICompatibleConnector(LLMConnector):
         )
         self.http = chat_stream.new_session(self.settings.timeout, max(1000, self.max_concurrency))
         self._url = f"{str(self.client.base_url).rstrip('/')}/chat/completions"
+        self._proxy = chat_stream.env_proxy(self._url)
         self._headers = {
             "Authorization": f"Bearer {self.client.api_key}",
             "Content-Type": "application/json",
@@ -158,6 +159,7 @@ class OpenAICompatibleConnector(LLMConnector):
                     headers,
                     self.settings.max_retries,
                     self.settings.timeout,
+                    self._proxy,
                 )
             except chat_stream.UpstreamStatusError as exc:
                 if attempt or not self._learn_token_param(args, exc):
