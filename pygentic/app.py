@@ -14,6 +14,7 @@ from pygentic.connectors.plugins import PluginError
 from pygentic.connectors.registry import ConnectorRegistry, ConnectorStartupError
 from pygentic.gateway.app import HttpServer, create_app
 from pygentic.gateway.hosts import default_allowed_hosts, is_loopback
+from pygentic.gc_policy import freeze_startup_heap
 from pygentic.grpc.server import GrpcServer, build_server
 from pygentic.ingestion.index import VectorIndex
 from pygentic.interpreter.service import Interpreter
@@ -222,6 +223,7 @@ class Pygentic:
         except BaseException:
             await self.stop()
             raise
+        freeze_startup_heap()
         try:
             await stop.wait()
             log.info("shutting down")
