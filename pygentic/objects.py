@@ -205,6 +205,15 @@ def run_to_proto(row: RunRow) -> res.Run:
     )
 
 
+def queued_view(row: RunRow) -> res.Run:
+    """A run that started in its creation's transaction, as it was when queued (status ``queued``, not
+    started): what its ``created`` and ``queued`` events and the create call's answer show, as at OpenAI."""
+    message = run_to_proto(row)
+    message.status = "queued"
+    message.ClearField("started_at")
+    return message
+
+
 #: The ``include[]`` value that adds the text of file_search results to run steps.
 FILE_SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 

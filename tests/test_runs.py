@@ -613,3 +613,51 @@ async def test_metadata_set_on_the_message_being_generated_is_kept(stubs: Stubs)
     assert answer.status == "completed"
     assert answer.content[0].text.value == "".join(f"w{i} " for i in range(12))
     assert dict(answer.metadata) == {"reviewed": "yes"}
+
+
+async def test_a_run_with_a_free_place_starts_in_the_commit_that_creates_it(
+    database_url: str, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One commit fewer per run: with a place free at its connector, the run is stored in_progress (and
+    # started) by its creation's transaction; on the wire it still is created and queued first, as at
+    # OpenAI. A run that finds no place is stored queued and started once one frees up.
+    from pygentic.storage import repositories as repos
+
+    inserted: dict[str, tuple[str, bool]] = {}
+    real_insert = repos.runs.insert
+
+    async def recording_insert(db: object, row: object) -> object:
+        inserted[row.id] = (row.status, row.started_at is not None)  # type: ignore[attr-defined]
+        return await real_insert(db, row)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repos.runs, "insert", recording_insert)
+    async with (
+        running(make_settings(database_url, upstream, max_concurrency=1)) as app,
+        connect(app) as stubs,
+    ):
+        assistant, thread = await assistant_and_thread(stubs, "echo")
+        events = await collect(
+            stubs.runs.StreamRun(pb.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id))
+        )
+        first = events[0].run
+        assert names(events)[:3] == ["thread.run.created", "thread.run.queued", "thread.run.in_progress"]
+        assert inserted[first.id] == ("in_progress", True)
+        for event in events[:2]:
+            assert event.run.status == "queued" and not event.run.HasField("started_at")
+        assert events[2].run.HasField("started_at")
+
+        # The only place is taken by a slow run: the next one waits queued, and is stored so.
+        slow, slow_thread = await assistant_and_thread(stubs, "words:5:0.2")
+        busy = await stubs.runs.CreateRun(pb.CreateRunRequest(thread_id=slow_thread.id, assistant_id=slow.id))
+        assert busy.status == "queued" and not busy.HasField("started_at")  # the answer shows it queued
+        assert inserted[busy.id] == ("in_progress", True)
+        _, waiting_thread = await assistant_and_thread(stubs, "echo")
+        waiting = await stubs.runs.CreateRun(
+            pb.CreateRunRequest(thread_id=waiting_thread.id, assistant_id=assistant.id)
+        )
+        assert inserted[waiting.id] == ("queued", False)
+        stored = await stubs.runs.GetRun(pb.GetRunRequest(thread_id=waiting.thread_id, run_id=waiting.id))
+        assert stored.status == "queued"
+        done = await wait_for_status(stubs, waiting.thread_id, waiting.id)
+        assert done.status == "completed" and done.HasField("started_at")
+        assert (await wait_for_status(stubs, busy.thread_id, busy.id)).status == "completed"

@@ -3,6 +3,7 @@ watch, and run steps. State changes are the run engine's; this module validates 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
@@ -23,6 +24,7 @@ from pygentic.errors import (
 from pygentic.objects import (
     FILE_SEARCH_CONTENT,
     ensure_storable,
+    queued_view,
     run_to_proto,
     step_to_proto,
     thread_to_proto,
@@ -230,7 +232,7 @@ class RunOperations:
         # The usual run (no new thread, no attachments to index, nothing else to write) takes the hot
         # path's statements; the rest needs the ORM session.
         plain = thread is None and also is None and not file_search_attachments(additional)
-        async with self.db.transaction() if plain else self.db.write() as session:
+        async with self._stored(run_id), self.db.transaction() if plain else self.db.write() as session:
             if thread is not None:
                 await repos.threads.add(session, thread)
             elif not await repos.threads.exists(session, thread_id, lock=True):
@@ -249,6 +251,7 @@ class RunOperations:
                 stored = await repos.threads.get(session, thread_id)
                 assert stored is not None  # locked above
                 attached = await self.threads.stores.attach(session, stored, additional)
+            await self.engine.start_at_once(run)
             await repos.runs.insert(session, run)
             if also is not None:
                 await also(session, run)
@@ -270,12 +273,28 @@ class RunOperations:
         ``thread`` or ``request.thread_id``, written together with ``also``'s rows, and launched."""
         return await self._create(request, run_id, assistant=assistant, thread=thread, also=also)
 
+    @contextlib.asynccontextmanager
+    async def _stored(self, run_id: str) -> AsyncIterator[None]:
+        """Around the transaction that stores a new run: if it fails, the connector place the run took
+        to start at once (:meth:`RunEngine.start_at_once`) is given back."""
+        try:
+            yield
+        except BaseException:
+            self.engine.not_started(run_id)
+            raise
+
     def _started(self, run: RunRow) -> None:
-        self.engine.publish_run(run, "thread.run.created", "thread.run.queued")
+        self.engine.publish_created(run)
         self.engine.launch(run)
 
+    @staticmethod
+    def _answer(run: RunRow) -> res.Run:
+        """What a create call answers: the run as queued, as at OpenAI, even when it started in the same
+        commit (called before its task first runs, so in_progress here means just that)."""
+        return queued_view(run) if run.status == "in_progress" else run_to_proto(run)
+
     async def create(self, request: pb.CreateRunRequest) -> res.Run:
-        return run_to_proto(await self._create(request, ids.new_id(ids.RUN)))
+        return self._answer(await self._create(request, ids.new_id(ids.RUN)))
 
     async def stream(self, request: pb.CreateRunRequest) -> AsyncIterator[pb.RunEvent]:
         run_id = ids.new_id(ids.RUN)
@@ -292,7 +311,7 @@ class RunOperations:
         if request.HasField("tool_resources"):
             thread.tool_resources = self.threads.stores.parse(request.tool_resources)
             await self.threads.references.check(tool_resources=[(thread.tool_resources, "tool_resources")])
-        async with self.db.write() as session:
+        async with self._stored(run_id), self.db.write() as session:
             created = thread.tool_resources
             thread.tool_resources = await self.threads.stores.create_helpers(session, created)
             assistant = await self._assistant(session, request.assistant_id)
@@ -303,6 +322,7 @@ class RunOperations:
             for m in messages:
                 await repos.messages.insert(session, m)
             attached = await self.threads.stores.attach(session, thread, messages)
+            await self.engine.start_at_once(run)
             await repos.runs.insert(session, run)
         if attached or thread.tool_resources is not created:
             self.threads.stores.wake()
@@ -311,7 +331,7 @@ class RunOperations:
     async def create_thread_and_run(self, request: pb.CreateThreadAndRunRequest) -> res.Run:
         _, run = await self._create_thread_and_run(request, ids.new_id(ids.RUN))
         self._started(run)
-        return run_to_proto(run)
+        return self._answer(run)
 
     async def stream_thread_and_run(
         self, request: pb.CreateThreadAndRunRequest

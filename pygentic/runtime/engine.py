@@ -25,7 +25,14 @@ from pygentic.connectors.llm import ChatRequest, LLMConnector, LLMError
 from pygentic.connectors.router import LLMRouter
 from pygentic.errors import error_reference, invalid, not_found, precondition
 from pygentic.metrics import RUN_TRANSITIONS, UPSTREAM_ERRORS, UPSTREAM_FIRST_CHUNK
-from pygentic.objects import image_file_part, message_to_proto, run_to_proto, step_to_proto, text_part
+from pygentic.objects import (
+    image_file_part,
+    message_to_proto,
+    queued_view,
+    run_to_proto,
+    step_to_proto,
+    text_part,
+)
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus, Subscription
@@ -121,6 +128,7 @@ class LiveRun:
     files: list[dict[str, Any]] = field(default_factory=list)
     pending_images: list[str] = field(default_factory=list)
     cancel_requested: bool = False
+    slot_held: bool = False  # started in its creation's transaction: holds its connector's place already
     last_flush: float = 0.0
     connector_name: str = ""  # the connector its model calls go to (for metrics)
 
@@ -148,6 +156,7 @@ class RunEngine:
         self._live: dict[str, LiveRun] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self._starting: dict[str, LLMConnector] = {}  # runs started at creation, not launched yet
         self.limits = limits or ConnectorLimits()
         self._closing = False
         self.instance_id = instance_id or uuid.uuid4().hex
@@ -283,15 +292,66 @@ class RunEngine:
     def subscribe(self, run_id: str) -> Subscription:
         return self.bus.subscribe(run_id)
 
+    async def start_at_once(self, run: RunRow) -> bool:
+        """Before a new run's row is written: if its connector has a free place (and no run waits for one),
+        take it and make the run ``in_progress``, so that its creation and its start are one commit and
+        it never waits queued. False: it is stored ``queued`` and starts when a place frees up. Either
+        way :meth:`publish_created` and :meth:`launch` follow the commit; :meth:`not_started` if the
+        transaction fails."""
+        if self._closing:
+            return False
+        try:
+            connector, _ = self.router.resolve(run.model)
+        except Exception:
+            return False  # its task reports why
+        if not await self.limits.take_if_free(connector):
+            return False
+        run.status, run.started_at = "in_progress", now()
+        self._starting[run.id] = connector
+        return True
+
+    def not_started(self, run_id: str) -> None:
+        """The transaction that was to store a run taken by :meth:`start_at_once` failed: its place back."""
+        connector = self._starting.pop(run_id, None)
+        if connector is not None:
+            self.limits.give_back(connector)
+
+    def publish_created(self, run: RunRow) -> None:
+        """A new run's first events: ``created`` and ``queued`` (the run as it was queued), and
+        ``in_progress`` too when it started in its creation's transaction."""
+        if run.id not in self._starting:
+            self.publish_run(run, "thread.run.created", "thread.run.queued")
+            return
+        RUN_TRANSITIONS.labels("queued").inc()
+        queued = queued_view(run)
+        self.bus.publish(run.id, run_event("thread.run.created", run=queued))
+        self.bus.publish(run.id, run_event("thread.run.queued", run=queued))
+        self.publish_run(run, "thread.run.in_progress")
+        log.info("run in_progress", extra={"run_id": run.id})
+
     def launch(self, run: RunRow) -> None:
-        """Start executing a queued run (its ``thread.run.created``/``queued`` events already published)."""
+        """Start executing a new or queued run (its ``thread.run.created``/``queued`` events already
+        published)."""
+        connector = self._starting.pop(run.id, None)
         running = self._tasks.get(run.id)
         if running is not None and not running.done():
+            if connector is not None:
+                self.limits.give_back(connector)
             return
         live = self._live.setdefault(run.id, LiveRun(run=run))
         live.run = run
         task = asyncio.create_task(self._traced_drive(live), name=f"run {run.id}")
         self._tasks[run.id] = task
+        if connector is not None:
+            live.slot_held = True
+            held = connector
+
+            def give_back_unused(_: asyncio.Task[None]) -> None:  # cancelled before its first step
+                if live.slot_held:
+                    live.slot_held = False
+                    self.limits.give_back(held)
+
+            task.add_done_callback(give_back_unused)
 
     def publish_run(self, run: RunRow, *names: str) -> None:
         RUN_TRANSITIONS.labels(run.status).inc()
@@ -430,14 +490,18 @@ class RunEngine:
         run_id = live.run.id
         ended = True
         deadline: float | None = None
+        taken = started = live.slot_held  # started in its creation's transaction, with its place
+        live.slot_held = False
         try:
             connector, model = self.router.resolve(live.run.model)
             live.connector_name = connector.name
             while True:
                 # The connector's concurrency limit holds per model call; runs beyond it wait (queued).
-                async with self.limits.slot(connector):
+                async with self.limits.slot(connector, taken=taken):
+                    taken = False
                     if deadline is None:
-                        await self._start(live)
+                        if not started:
+                            await self._start(live)
                         deadline = asyncio.get_running_loop().time() + self.settings.deadline
                     async with _deadline(deadline):
                         outcome = await self._generate(live, connector, model)

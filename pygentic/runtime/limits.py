@@ -23,16 +23,31 @@ class ConnectorLimits:
         return self._limits[connector.name]
 
     @contextlib.asynccontextmanager
-    async def slot(self, connector: LLMConnector) -> AsyncIterator[None]:
-        """A model call's place within the connector's limit (counted as waiting until it has one)."""
+    async def slot(self, connector: LLMConnector, *, taken: bool = False) -> AsyncIterator[None]:
+        """A model call's place within the connector's limit (counted as waiting until it has one).
+        ``taken``: the caller already holds it (from :meth:`take_if_free`); it is given back at the end."""
         limit = self._limit(connector)
-        waiting = RUNS_WAITING.labels(connector.name)
-        waiting.inc()
-        try:
-            await limit.acquire()
-        finally:
-            waiting.dec()
+        if not taken:
+            waiting = RUNS_WAITING.labels(connector.name)
+            waiting.inc()
+            try:
+                await limit.acquire()
+            finally:
+                waiting.dec()
         try:
             yield
         finally:
             limit.release()
+
+    async def take_if_free(self, connector: LLMConnector) -> bool:
+        """Take one of the connector's places if one is free and nobody waits for one (never waits);
+        the taker hands it to :meth:`slot` (``taken=True``) or gives it back with :meth:`give_back`."""
+        limit = self._limit(connector)
+        if limit.locked():  # no place, or others queued first
+            return False
+        await limit.acquire()  # a free place with no one waiting: returns at once, without suspending
+        return True
+
+    def give_back(self, connector: LLMConnector) -> None:
+        """Return a place taken with :meth:`take_if_free` and never used."""
+        self._limit(connector).release()
