@@ -1,0 +1,131 @@
+"""Two Pygentic checkouts measured in the same minutes: streamed runs alternating between them.
+
+    git worktree add /tmp/before <commit>
+    .venv/bin/python benchmarks/ab_runs.py --before /tmp/before [--runs 300]
+        [--database-a postgresql://postgres@127.0.0.1/a --database-b postgresql://postgres@127.0.0.1/b]
+
+This machine's speed drifts by half or more within an hour, so two benchmark runs minutes apart can
+disagree by more than a change is worth. Here one fake upstream serves two ``pygentic serve``
+processes, A (the ``--before`` checkout, imported through ``PYTHONPATH``, with this virtualenv) and B
+(this checkout), and one client alternates sequential streamed runs (``echo``, ~8 chunks) between them,
+A first on odd runs and B first on even ones, with a direct request to the upstream (the floor) beside
+each pair. Printed for each: the server's CPU per run (user+system time while its runs stream), and the
+median time to the first text delta over gRPC and over the REST gateway (SSE), with its margin over the
+floor. ``--before .`` (both the same code) shows the harness's own bias: none, within a few percent.
+
+On PostgreSQL give each server its own database (``createdb``): sharing one, they would act as
+replicas of each other. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import grpc
+import httpx
+import performance as perf
+
+from pygentic.proto.v1 import assistants_pb2, assistants_pb2_grpc, runs_pb2_grpc, threads_pb2_grpc
+
+
+class Side:
+    """One server under test: its process, stubs, assistant and prepared threads, and its figures."""
+
+    def __init__(self, name: str, process: object, target: str, http_port: int) -> None:
+        self.name = name
+        self.process = process
+        self.target = target
+        self.base = f"http://127.0.0.1:{http_port}"
+        self.cpu = 0.0
+        self.grpc_firsts: list[float] = []
+        self.sse_firsts: list[float] = []
+
+    async def prepare(self, runs: int) -> None:
+        self.channel = grpc.aio.insecure_channel(self.target)
+        assistant = await assistants_pb2_grpc.AssistantsStub(self.channel).CreateAssistant(
+            assistants_pb2.CreateAssistantRequest(model="echo")
+        )
+        self.assistant_id = assistant.id
+        self.runs = runs_pb2_grpc.RunsStub(self.channel)
+        threads = threads_pb2_grpc.ThreadsStub(self.channel)
+        self.threads = [(await perf.new_thread(threads)).id for _ in range(2 * runs)]
+
+    async def run(self, client: httpx.AsyncClient, k: int, warm: bool) -> None:
+        pid = self.process.pid  # type: ignore[attr-defined]
+        before = perf.cpu_seconds(pid)
+        first = await perf.streamed_run(self.runs, self.assistant_id, self.threads[2 * k])
+        sse = await perf.sse_run(client, self.base, self.assistant_id, self.threads[2 * k + 1])
+        if not warm:
+            self.cpu += perf.cpu_seconds(pid) - before
+            self.grpc_firsts.append(first or 0.0)
+            self.sse_firsts.append(sse or 0.0)
+
+
+async def measure(sides: list[Side], upstream: str, runs: int, warmup: int) -> None:
+    for side in sides:
+        await side.prepare(runs + warmup)
+    direct: list[float] = []
+    async with httpx.AsyncClient(timeout=120) as client:
+        for k in range(runs + warmup):
+            warm = k < warmup
+            floor = await perf.direct_stream(client, upstream, "echo")
+            if not warm:
+                direct.append(floor or 0.0)
+            for side in sides if k % 2 else reversed(sides):
+                await side.run(client, k, warm)
+    d = statistics.median(direct)
+    print(f"direct to the upstream (floor), median of {runs}: {perf.ms(d)}")
+    for side in sides:
+        g, s = statistics.median(side.grpc_firsts), statistics.median(side.sse_firsts)
+        print(
+            f"{side.name}: server CPU per streamed run {side.cpu / (2 * runs) * 1000:.2f} ms (a gRPC and an"
+            f" SSE run each); first delta gRPC {perf.ms(g)} (+{perf.ms(g - d)}), REST/SSE {perf.ms(s)}"
+            f" (+{perf.ms(s - d)})"
+        )
+    for side in sides:
+        await side.channel.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--before", required=True, help="the checkout to compare with (A), e.g. a worktree")
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--database-a", default=None, help="A's database URL (default: SQLite, temporary)")
+    parser.add_argument("--database-b", default=None, help="B's database URL (default: SQLite, temporary)")
+    args = parser.parse_args()
+    before = str(Path(args.before).resolve())
+    print(f"A: {before}; B: {perf.HERE.parent}; {os.cpu_count()} cores; {args.runs} runs each")
+    with tempfile.TemporaryDirectory() as tmp, perf.process(perf.UPSTREAM) as (_, upstream):
+        a_dir, b_dir = Path(tmp) / "a", Path(tmp) / "b"
+        a_dir.mkdir()
+        b_dir.mkdir()
+        saved = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = before  # A's server imports the other checkout's package
+        try:
+            a_server = perf.pygentic(args.database_a, upstream, a_dir)
+            a_proc, a_target, a_http = a_server.__enter__()
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
+        try:
+            with perf.pygentic(args.database_b, upstream, b_dir) as (b_proc, b_target, b_http):
+                sides = [
+                    Side("A (before)", a_proc, a_target, a_http),
+                    Side("B (this)", b_proc, b_target, b_http),
+                ]
+                asyncio.run(measure(sides, upstream, args.runs, args.warmup))
+        finally:
+            a_server.__exit__(*sys.exc_info())
+
+
+if __name__ == "__main__":
+    main()
