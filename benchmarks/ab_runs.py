@@ -11,7 +11,9 @@ processes, A (the ``--before`` checkout, imported through ``PYTHONPATH``, with t
 A first on odd runs and B first on even ones, with a direct request to the upstream (the floor) beside
 each pair. Printed for each: the server's CPU per run (user+system time while its runs stream), and the
 median time to the first text delta over gRPC and over the REST gateway (SSE), with its margin over the
-floor. ``--before .`` (both the same code) shows the harness's own bias: none, within a few percent.
+floor. Then (``--unary-rounds``, default 10) unary ``Messages/CreateMessage`` with 50 in flight, in
+two-second bursts alternating between the servers: requests per second and server CPU per call.
+``--before .`` (both the same code) shows the harness's own bias: none, within a few percent.
 
 On PostgreSQL give each server its own database (``createdb``): sharing one, they would act as
 replicas of each other. Prints figures; asserts nothing.
@@ -31,7 +33,17 @@ import grpc
 import httpx
 import performance as perf
 
-from pygentic.proto.v1 import assistants_pb2, assistants_pb2_grpc, runs_pb2_grpc, threads_pb2_grpc
+from pygentic.proto.v1 import (
+    assistants_pb2,
+    assistants_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
+    runs_pb2_grpc,
+    threads_pb2,
+    threads_pb2_grpc,
+)
+
+BURST_S = 2.0
 
 
 class Side:
@@ -45,6 +57,9 @@ class Side:
         self.cpu = 0.0
         self.grpc_firsts: list[float] = []
         self.sse_firsts: list[float] = []
+        self.unary_calls = 0.0
+        self.unary_seconds = 0.0
+        self.unary_cpu = 0.0
 
     async def prepare(self, runs: int) -> None:
         self.channel = grpc.aio.insecure_channel(self.target)
@@ -55,6 +70,23 @@ class Side:
         self.runs = runs_pb2_grpc.RunsStub(self.channel)
         threads = threads_pb2_grpc.ThreadsStub(self.channel)
         self.threads = [(await perf.new_thread(threads)).id for _ in range(2 * runs)]
+
+    async def burst(self) -> None:
+        """CreateMessage calls, 50 in flight, for BURST_S seconds; counted."""
+        if not hasattr(self, "message_request"):
+            thread = await threads_pb2_grpc.ThreadsStub(self.channel).CreateThread(
+                threads_pb2.CreateThreadRequest()
+            )
+            self.messages = messages_pb2_grpc.MessagesStub(self.channel)
+            self.message_request = messages_pb2.CreateMessageRequest(
+                thread_id=thread.id, role="user", content=perf.text("Hello there")
+            )
+        pid = self.process.pid  # type: ignore[attr-defined]
+        before = perf.cpu_seconds(pid)
+        rps = await perf.unary_rps(self.messages.CreateMessage, self.message_request, BURST_S)
+        self.unary_cpu += perf.cpu_seconds(pid) - before
+        self.unary_calls += rps * BURST_S
+        self.unary_seconds += BURST_S
 
     async def run(self, client: httpx.AsyncClient, k: int, warm: bool) -> None:
         pid = self.process.pid  # type: ignore[attr-defined]
@@ -67,7 +99,7 @@ class Side:
             self.sse_firsts.append(sse or 0.0)
 
 
-async def measure(sides: list[Side], upstream: str, runs: int, warmup: int) -> None:
+async def measure(sides: list[Side], upstream: str, runs: int, warmup: int, unary_rounds: int) -> None:
     for side in sides:
         await side.prepare(runs + warmup)
     direct: list[float] = []
@@ -88,6 +120,15 @@ async def measure(sides: list[Side], upstream: str, runs: int, warmup: int) -> N
             f" SSE run each); first delta gRPC {perf.ms(g)} (+{perf.ms(g - d)}), REST/SSE {perf.ms(s)}"
             f" (+{perf.ms(s - d)})"
         )
+    for k in range(unary_rounds):
+        for side in sides if k % 2 else reversed(sides):
+            await side.burst()
+    for side in sides if unary_rounds else ():
+        print(
+            f"{side.name}: CreateMessage, {perf.IN_FLIGHT} in flight, {unary_rounds} bursts of {BURST_S:g} s:"
+            f" {side.unary_calls / side.unary_seconds:,.0f} rps,"
+            f" server CPU {side.unary_cpu / side.unary_calls * 1e6:.0f} us a call"
+        )
     for side in sides:
         await side.channel.close()
 
@@ -97,6 +138,7 @@ def main() -> None:
     parser.add_argument("--before", required=True, help="the checkout to compare with (A), e.g. a worktree")
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--unary-rounds", type=int, default=10)
     parser.add_argument("--database-a", default=None, help="A's database URL (default: SQLite, temporary)")
     parser.add_argument("--database-b", default=None, help="B's database URL (default: SQLite, temporary)")
     args = parser.parse_args()
@@ -122,7 +164,7 @@ def main() -> None:
                     Side("A (before)", a_proc, a_target, a_http),
                     Side("B (this)", b_proc, b_target, b_http),
                 ]
-                asyncio.run(measure(sides, upstream, args.runs, args.warmup))
+                asyncio.run(measure(sides, upstream, args.runs, args.warmup, args.unary_rounds))
         finally:
             a_server.__exit__(*sys.exc_info())
 

@@ -177,9 +177,9 @@ class MessageOperations:
         # Attachments to index need the ORM session; a plain message takes the hot path's statements.
         indexed = bool(file_search_attachments([row]))
         async with self.db.write() if indexed else self.db.transaction() as session:
-            if not await repos.threads.exists(session, request.thread_id, lock=True):
+            found, active = await repos.threads.lock_with_active_run(session, request.thread_id)
+            if not found:
                 raise not_found("thread", request.thread_id, "thread_id")
-            active = await repos.runs.active_id_for_thread(session, request.thread_id)
             if active is not None:
                 raise precondition(
                     f"Can't add messages to {request.thread_id} while a run {active} is active."

@@ -233,16 +233,18 @@ class RunOperations:
         # path's statements; the rest needs the ORM session.
         plain = thread is None and also is None and not file_search_attachments(additional)
         async with self._stored(run_id), self.db.transaction() if plain else self.db.write() as session:
+            active = None  # a new thread has no run yet
             if thread is not None:
                 await repos.threads.add(session, thread)
-            elif not await repos.threads.exists(session, thread_id, lock=True):
-                raise not_found("thread", thread_id, "thread_id")
+            else:
+                found, active = await repos.threads.lock_with_active_run(session, thread_id)
+                if not found:
+                    raise not_found("thread", thread_id, "thread_id")
             if assistant is None:
                 assistant = await self._assistant(session, request.assistant_id)
             run = self._build_run(request, assistant, thread_id, run_id)
             await _check_active_runs(session)
             self.engine.claim(run)
-            active = await repos.runs.active_id_for_thread(session, thread_id)
             if active is not None:
                 raise precondition(f"Thread {thread_id} already has an active run {active}.")
             for message_row in additional:
