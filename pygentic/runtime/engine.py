@@ -490,15 +490,16 @@ class RunEngine:
         run_id = live.run.id
         ended = True
         deadline: float | None = None
-        taken = started = live.slot_held  # started in its creation's transaction, with its place
-        live.slot_held = False
+        started = live.slot_held  # started in its creation's transaction, holding its place
         try:
             connector, model = self.router.resolve(live.run.model)
             live.connector_name = connector.name
             while True:
                 # The connector's concurrency limit holds per model call; runs beyond it wait (queued).
-                async with self.limits.slot(connector, taken=taken):
-                    taken = False
+                # A place taken at creation passes to the first turn's slot here, with no await between:
+                # until then the task's done callback would give it back.
+                async with self.limits.slot(connector, taken=live.slot_held):
+                    live.slot_held = False
                     if deadline is None:
                         if not started:
                             await self._start(live)
