@@ -24,7 +24,6 @@ from pygentic.errors import (
 from pygentic.objects import (
     FILE_SEARCH_CONTENT,
     ensure_storable,
-    queued_view,
     run_to_proto,
     step_to_proto,
     thread_to_proto,
@@ -289,14 +288,8 @@ class RunOperations:
         self.engine.publish_created(run)
         self.engine.launch(run)
 
-    @staticmethod
-    def _answer(run: RunRow) -> res.Run:
-        """What a create call answers: the run as queued, as at OpenAI, even when it started in the same
-        commit (called before its task first runs, so in_progress here means just that)."""
-        return queued_view(run) if run.status == "in_progress" else run_to_proto(run)
-
     async def create(self, request: pb.CreateRunRequest) -> res.Run:
-        return self._answer(await self._create(request, ids.new_id(ids.RUN)))
+        return self.engine.created_view(await self._create(request, ids.new_id(ids.RUN)))
 
     async def stream(self, request: pb.CreateRunRequest) -> AsyncIterator[pb.RunEvent]:
         run_id = ids.new_id(ids.RUN)
@@ -333,7 +326,7 @@ class RunOperations:
     async def create_thread_and_run(self, request: pb.CreateThreadAndRunRequest) -> res.Run:
         _, run = await self._create_thread_and_run(request, ids.new_id(ids.RUN))
         self._started(run)
-        return self._answer(run)
+        return self.engine.created_view(run)
 
     async def stream_thread_and_run(
         self, request: pb.CreateThreadAndRunRequest

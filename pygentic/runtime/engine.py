@@ -319,15 +319,17 @@ class RunEngine:
     def publish_created(self, run: RunRow) -> None:
         """A new run's first events: ``created`` and ``queued`` (the run as it was queued), and
         ``in_progress`` too when it started in its creation's transaction."""
-        if run.id not in self._starting:
-            self.publish_run(run, "thread.run.created", "thread.run.queued")
-            return
-        RUN_TRANSITIONS.labels("queued").inc()
-        queued = queued_view(run)
-        self.bus.publish(run.id, run_event("thread.run.created", run=queued))
-        self.bus.publish(run.id, run_event("thread.run.queued", run=queued))
-        self.publish_run(run, "thread.run.in_progress")
-        log.info("run in_progress", extra={"run_id": run.id})
+        self._publish(run.id, "queued", self.created_view(run), "thread.run.created", "thread.run.queued")
+        if run.status == "in_progress":
+            self.publish_run(run, "thread.run.in_progress")
+            log.info("run in_progress", extra={"run_id": run.id})
+
+    @staticmethod
+    def created_view(run: RunRow) -> res.Run:
+        """A new run as its ``created``/``queued`` events and the create call's answer show it: queued,
+        as at OpenAI, even when it started in its creation's transaction (until its task first runs, a new
+        run ``in_progress`` is one that did)."""
+        return queued_view(run) if run.status == "in_progress" else run_to_proto(run)
 
     def launch(self, run: RunRow) -> None:
         """Start executing a new or queued run (its ``thread.run.created``/``queued`` events already
@@ -354,10 +356,13 @@ class RunEngine:
             task.add_done_callback(give_back_unused)
 
     def publish_run(self, run: RunRow, *names: str) -> None:
-        RUN_TRANSITIONS.labels(run.status).inc()
-        proto = run_to_proto(run)
+        self._publish(run.id, run.status, run_to_proto(run), *names)
+
+    def _publish(self, run_id: str, status: str, proto: res.Run, *names: str) -> None:
+        """The events ``names`` of the run ``proto`` (in ``status``), counted as one transition."""
+        RUN_TRANSITIONS.labels(status).inc()
         for name in names:
-            self.bus.publish(run.id, run_event(name, run=proto))
+            self.bus.publish(run_id, run_event(name, run=proto))
 
     def watch(self, run_id: str) -> tuple[Subscription, list[runs_pb2.RunEvent]] | None:
         """Subscribe to a run this process executes, with the events that rebuild its current state.

@@ -51,6 +51,13 @@ def narrowed_to_project(column: Any, project: Any) -> Any:
     return column.concat(literal_column("''")) == project
 
 
+def active_run_of(thread_id: Any) -> Any:
+    """The SELECT of the id of the active run of the thread ``thread_id`` (a parameter or a column), if
+    any: what blocks new messages, new runs and the thread's deletion."""
+    r = RunRow.__table__.c  # type: ignore[attr-defined]
+    return core_select(r.id).where(r.thread_id == thread_id, r.status.in_(ACTIVE_RUN_STATUSES)).limit(1)
+
+
 async def statements_of(db: Writer) -> Transaction:
     """Where to run :class:`~pygentic.storage.statements.Statement` objects: a hot-path transaction as
     it is, a session through its connection (as Core, in the session's transaction)."""
@@ -253,14 +260,8 @@ class ThreadRepository(Repository[ThreadRow]):
         project = current_project()
         statement = self._with_active.get(project is not None)
         if statement is None:
-            t, r = self.table.c, RunRow.__table__.c  # type: ignore[attr-defined]
-            active = (
-                core_select(r.id)
-                .where(r.thread_id == t.id, r.status.in_(ACTIVE_RUN_STATUSES))
-                .limit(1)
-                .scalar_subquery()
-            )
-            stmt = core_select(t.id, active).where(t.id == bindparam("id"))
+            t = self.table.c
+            stmt = core_select(t.id, active_run_of(t.id).scalar_subquery()).where(t.id == bindparam("id"))
             if project is not None:
                 stmt = stmt.where(t.project_id == bindparam("project"))
             statement = self._with_active[project is not None] = Statement(stmt.with_for_update(of=t))
@@ -282,11 +283,7 @@ class RunRepository(Repository[RunRow]):
     def __init__(self) -> None:
         super().__init__(RunRow)
         c = self.table.c
-        self._active_id = Statement(
-            core_select(c.id)
-            .where(c.thread_id == bindparam("thread_id"), c.status.in_(ACTIVE_RUN_STATUSES))
-            .limit(1)
-        )
+        self._active_id = Statement(active_run_of(bindparam("thread_id")))
         self._active_for_key = Statement(
             core_select(func.count()).where(
                 c.key_id == bindparam("key_id"), c.status.in_(ACTIVE_RUN_STATUSES)
