@@ -24,6 +24,7 @@ from pygentic.runtime.bus import EventBus
 from pygentic.runtime.engine import RunEngine
 from pygentic.runtime.images import ImageParts
 from pygentic.runtime.pg_bus import PostgresEventBus
+from pygentic.runtime.socket_bus import SocketEventBus, bus_directory
 from pygentic.runtime.tools import Toolbox
 from pygentic.runtime.tools.code_interpreter import CodeInterpreter
 from pygentic.runtime.tools.file_search import FileSearch
@@ -68,14 +69,7 @@ class Pygentic:
         self.options = options
         self.db = Database(settings.database)
         self.instance_id = uuid.uuid4().hex
-        # Processes sharing a PostgreSQL database share run events; SQLite serves one process.
-        self.bus = (
-            EventBus(coalesce_after=settings.runs.coalesce_after)
-            if self.db.is_sqlite
-            else PostgresEventBus(
-                settings.database.url, self.instance_id, coalesce_after=settings.runs.coalesce_after
-            )
-        )
+        self.bus = self._event_bus()
         self.connectors = ConnectorRegistry(settings, self.db)
         self.embeddings = build_embeddings(settings.embeddings)  # loaded on first use
         self.vector_index = VectorIndex(self.db, settings=settings.embeddings)
@@ -133,6 +127,19 @@ class Pygentic:
         if self.grpc is None:
             raise RuntimeError("the server is not started")
         return self.grpc.port
+
+    def _event_bus(self) -> EventBus:
+        """Run events shared by the processes on this database: PostgreSQL's LISTEN/NOTIFY, or sockets
+        beside a SQLite file (its processes are on one machine); an in-memory database has one process."""
+        coalesce_after = self.settings.runs.coalesce_after
+        if not self.db.is_sqlite:
+            return PostgresEventBus(
+                self.settings.database.url, self.instance_id, coalesce_after=coalesce_after
+            )
+        if self.db.sqlite_path is not None:
+            directory = bus_directory(self.db.sqlite_path)
+            return SocketEventBus(directory, self.instance_id, coalesce_after=coalesce_after)
+        return EventBus(coalesce_after=coalesce_after)
 
     async def start(self) -> None:
         """Connectors (the database first), run recovery, then the servers; health says SERVING once all is

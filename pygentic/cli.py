@@ -43,7 +43,8 @@ def _workers(value: str) -> int | None:
 
 def auto_workers(database_url: str) -> int:
     """``--workers auto``: one process per usable core on PostgreSQL (processes share it and its event
-    bus); one on SQLite, whose event bus is in-process."""
+    bus); one on SQLite (the zero-setup default: one writer at a time, and an embedded model is loaded
+    by every process; ``--workers N`` on a SQLite file is correct, see the README)."""
     if database_url.startswith("sqlite"):
         return 1
     return max(1, len(os.sched_getaffinity(0)))
@@ -89,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=_workers,
         default=os.environ.get("PYGENTIC_WORKERS") or "auto",
-        help="server processes sharing the ports and the database (more than 1: PostgreSQL only); 'auto' "
-        "(the default, or $PYGENTIC_WORKERS): one per core on PostgreSQL, 1 on SQLite",
+        help="server processes sharing the ports and the database (more than 1: PostgreSQL or a SQLite "
+        "file); 'auto' (the default, or $PYGENTIC_WORKERS): one per core on PostgreSQL, 1 on SQLite",
     )
     # Set by the supervisor for its workers.
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
@@ -282,13 +283,15 @@ async def _list_connectors(settings: Settings) -> int:
 
 
 def _supervise(args: argparse.Namespace, settings: Settings) -> int:
-    """``serve --workers N``: N worker processes (PostgreSQL only: SQLite's event bus is in-process)."""
+    """``serve --workers N``: N worker processes on PostgreSQL or a SQLite file (not an in-memory
+    database, which only one process can hold)."""
+    from pygentic.storage.database import Database
     from pygentic.workers import supervise
 
-    if settings.database.url.startswith("sqlite"):
+    if Database.is_in_memory(settings.database.url):
         print(
-            'pygentic: --workers needs PostgreSQL ([connectors.database] url = "postgresql://..."): '
-            "SQLite serves one process",
+            "pygentic: --workers needs a database the processes can share: PostgreSQL or a SQLite file, "
+            f"not {settings.database.url!r}",
             file=sys.stderr,
         )
         return 2

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import time
+from pathlib import Path
 
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
 from pygentic.runtime.bus import EventBus
 from pygentic.runtime.coalesce import DEFAULT_COALESCE_AFTER_S
 from pygentic.runtime.pg_bus import PostgresEventBus
+from pygentic.runtime.socket_bus import SocketEventBus, bus_directory
 
 
 def event(i: int) -> runs_pb2.RunEvent:
@@ -144,3 +149,59 @@ async def test_coalescing_can_be_turned_off() -> None:
         bus.end("run_1")
         await asyncio.sleep(0.1)
         assert [described(e)[-1] async for e in lagging.events()] == ["a", "b", "c"]
+
+
+# ---------------------------------------------------------------------- across the processes of a SQLite file
+
+
+async def test_a_watcher_in_another_process_gets_the_snapshot_then_every_event_in_order(
+    tmp_path: Path,
+) -> None:
+    directory = bus_directory(str(tmp_path / "db.sqlite"))
+    owner, watcher = SocketEventBus(directory, "owner"), SocketEventBus(directory, "watcher")
+    executing: dict[str, list[runs_pb2.RunEvent]] = {"run_1": [event(0), event(1)]}
+    owner.snapshot_provider = executing.get
+    await owner.start()
+    await watcher.start()
+    try:
+        owner.publish("run_2", event(99))  # nobody elsewhere follows run_2: it stays in its process
+        assert await watcher.watch_remote("run_2") is None
+        subscription = await watcher.watch_remote("run_1")
+        assert subscription is not None
+        for i in range(2, 200):
+            owner.publish("run_1", event(i))
+        owner.end("run_1")
+        async with subscription:
+            got = [e.event async for e in subscription.events()]
+        assert got == [f"e{i}" for i in range(200)]
+        assert not owner._watchers  # the run's stream ended: nothing more is sent for it
+    finally:
+        await watcher.close()
+        await owner.close()
+    assert not list(directory.glob("*.sock"))
+
+
+async def test_alone_or_beside_a_dead_process_a_watch_finds_no_owner_at_once(tmp_path: Path) -> None:
+    directory = bus_directory(str(tmp_path / "db.sqlite"))
+    bus = SocketEventBus(directory, "alone")
+    await bus.start()
+    try:
+        started = time.monotonic()
+        assert await bus.watch_remote("run_1") is None
+        dead = directory / "dead.sock"  # what a killed process leaves: a socket file nobody listens on
+        with socket.socket(socket.AF_UNIX) as listener:
+            listener.bind(str(dead))
+        os.utime(dead, (time.time() - 60, time.time() - 60))
+        assert await bus.watch_remote("run_1") is None
+        assert time.monotonic() - started < 1.0  # no peer to wait for
+        assert not dead.exists()  # cleaned up
+    finally:
+        await bus.close()
+
+
+def test_the_bus_directory_fits_a_unix_socket_path(tmp_path: Path) -> None:
+    assert bus_directory("/srv/pygentic/a.db") == Path("/srv/pygentic/.a.db.bus")
+    deep = tmp_path / ("d" * 120) / "a.db"
+    far = bus_directory(str(deep))
+    assert len(str(far / ("x" * 32 + ".sock"))) <= 100
+    assert far == bus_directory(str(deep))  # every process of the file finds the same one

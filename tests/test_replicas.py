@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from conftest import connect, make_settings, running
 from fake_upstream import FakeUpstream
 from runhelpers import (
@@ -82,8 +81,6 @@ async def test_tool_outputs_submitted_to_another_replica(database_url: str, upst
 
 
 async def test_watch_a_run_executing_on_another_replica(database_url: str, upstream: FakeUpstream) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("replicas share run events through PostgreSQL LISTEN/NOTIFY; SQLite serves one process")
     settings = make_settings(database_url, upstream)
     async with (
         running(settings) as first,
@@ -113,4 +110,5 @@ async def test_watch_a_run_executing_on_another_replica(database_url: str, upstr
         assert delta_text(elsewhere) == stored  # the snapshot plus the live deltas, nothing lost or doubled
         assert names(elsewhere)[0] == "thread.run.in_progress"
         assert names(elsewhere)[-2:] == ["thread.run.completed", "done"]
-        assert elsewhere[0].run.instructions == "x" * 9000  # larger than a notification: sent via the table
+        # Larger than a PostgreSQL notification: sent via the table there.
+    assert elsewhere[0].run.instructions == "x" * 9000

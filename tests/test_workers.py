@@ -1,5 +1,6 @@
 """``pygentic serve --workers N``: N real server processes share the gRPC port (SO_REUSEPORT) and the HTTP
-socket on one PostgreSQL database; a killed worker is restarted; SIGTERM stops them all; SQLite refuses."""
+socket on one database (PostgreSQL, or a SQLite file); a killed worker is restarted; SIGTERM stops them
+all; an in-memory database is refused."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -19,8 +21,21 @@ import pytest
 from asgi_thread import free_port
 from conftest import PYGENTIC, _reset_pg
 from fake_upstream import FakeUpstream
+from google.protobuf import struct_pb2
+from runhelpers import delta_text, names
 
-from pygentic.proto.v1 import assistants_pb2, assistants_pb2_grpc
+from pygentic.proto.v1 import (
+    assistants_pb2,
+    assistants_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
+    runs_pb2,
+    runs_pb2_grpc,
+    threads_pb2,
+    threads_pb2_grpc,
+)
+
+FRESH = [("grpc.use_local_subchannel_pool", 1)]  # a connection of its own: the kernel picks its worker
 
 
 class Served:
@@ -60,10 +75,16 @@ def write_config(tmp_path: Path, database: str, upstream: FakeUpstream) -> Path:
     return config
 
 
-@pytest.fixture
-def workers(pg_database: str, upstream: FakeUpstream, tmp_path: Path) -> Iterator[tuple[Served, int, int]]:
-    _reset_pg(pg_database)
-    config = write_config(tmp_path, pg_database, upstream)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def workers(
+    request: pytest.FixtureRequest, upstream: FakeUpstream, tmp_path: Path
+) -> Iterator[tuple[Served, int, int]]:
+    if request.param == "sqlite":
+        database = f"sqlite:///{tmp_path / 'workers.db'}"
+    else:
+        database = request.getfixturevalue("pg_database")
+        _reset_pg(database)
+    config = write_config(tmp_path, database, upstream)
     http_port = free_port()
     command = [PYGENTIC, "serve", "--config", str(config), "--workers", "2", "--grpc-port", "0"]
     proc = subprocess.Popen(
@@ -149,9 +170,87 @@ def test_workers_share_the_ports_and_a_killed_one_is_restarted(workers: tuple[Se
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
 
 
-def test_workers_need_postgresql(tmp_path: Path) -> None:
+def test_every_worker_writes_and_follows_the_others_runs(workers: tuple[Served, int, int]) -> None:
+    """Messages added at once over 16 connections (spread over both workers) are all stored, once each;
+    a streamed run watched over 6 more connections reaches each watcher whole, whichever worker it
+    landed on (one that does not execute the run follows it through the shared bus)."""
+    _, grpc_port, _ = workers
+    target = f"127.0.0.1:{grpc_port}"
+    with grpc.insecure_channel(target) as channel:
+        assistant = assistants_pb2_grpc.AssistantsStub(channel).CreateAssistant(
+            assistants_pb2.CreateAssistantRequest(model="words:40:0.05"), timeout=30
+        )
+        thread = threads_pb2_grpc.ThreadsStub(channel).CreateThread(
+            threads_pb2.CreateThreadRequest(), timeout=30
+        )
+
+    def add(i: int) -> list[str]:
+        with grpc.insecure_channel(target, options=FRESH) as channel:
+            stub = messages_pb2_grpc.MessagesStub(channel)
+            return [
+                stub.CreateMessage(
+                    messages_pb2.CreateMessageRequest(
+                        thread_id=thread.id, role="user", content=struct_pb2.Value(string_value=f"m{i}.{k}")
+                    ),
+                    timeout=30,
+                ).id
+                for k in range(10)
+            ]
+
+    with ThreadPoolExecutor(16) as pool:
+        added = [i for ids in pool.map(add, range(16)) for i in ids]
+    assert len(set(added)) == 160
+    with grpc.insecure_channel(target, options=FRESH) as channel:
+        stub = messages_pb2_grpc.MessagesStub(channel)
+        stored: list[str] = []
+        after = None
+        while True:
+            page = stub.ListMessages(
+                messages_pb2.ListMessagesRequest(thread_id=thread.id, limit=100, order="asc", after=after),
+                timeout=30,
+            )
+            stored += [m.id for m in page.data]
+            if not page.has_more:
+                break
+            after = page.last_id
+    assert sorted(stored) == sorted(added)
+
+    own: list[runs_pb2.RunEvent] = []
+    halfway = threading.Event()
+
+    def stream() -> None:
+        with grpc.insecure_channel(target, options=FRESH) as channel:
+            request = runs_pb2.CreateRunRequest(thread_id=thread.id, assistant_id=assistant.id)
+            for event in runs_pb2_grpc.RunsStub(channel).StreamRun(request, timeout=60):
+                own.append(event)
+                if len(delta_text(own)) > 20:
+                    halfway.set()
+
+    def watch(run_id: str) -> list[runs_pb2.RunEvent]:
+        with grpc.insecure_channel(target, options=FRESH) as channel:
+            request = runs_pb2.WatchRunRequest(thread_id=thread.id, run_id=run_id)
+            return list(runs_pb2_grpc.RunsStub(channel).WatchRun(request, timeout=60))
+
+    streamer = threading.Thread(target=stream)
+    streamer.start()
+    assert halfway.wait(60)
+    with ThreadPoolExecutor(6) as pool:
+        watched = list(pool.map(watch, [own[0].run.id] * 6))
+    streamer.join(60)
+    with grpc.insecure_channel(target) as channel:
+        answer = messages_pb2_grpc.MessagesStub(channel).ListMessages(
+            messages_pb2.ListMessagesRequest(thread_id=thread.id, limit=1), timeout=30
+        )
+    text = answer.data[0].content[0].text.value
+    assert text and delta_text(own) == text
+    for events in watched:
+        assert delta_text(events) == text  # the snapshot plus the live deltas: nothing lost or doubled
+        assert names(events)[-2:] == ["thread.run.completed", "done"]
+
+
+def test_workers_need_a_database_they_can_share(tmp_path: Path) -> None:
     config = tmp_path / "connectors.toml"
-    config.write_text(f'[connectors.database]\nurl = "sqlite:///{tmp_path / "w.db"}"\n')
+    config.write_text('[connectors.database]\nurl = "sqlite:///:memory:"\n')
     done = subprocess.run(
         [PYGENTIC, "serve", "--config", str(config), "--workers", "2"],
         capture_output=True,
@@ -159,7 +258,7 @@ def test_workers_need_postgresql(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 2
-    assert "--workers needs PostgreSQL" in done.stderr
+    assert "--workers needs a database the processes can share" in done.stderr
 
 
 def test_workers_stop_when_the_supervisor_is_killed(workers: tuple[Served, int, int]) -> None:

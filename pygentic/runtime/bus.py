@@ -12,7 +12,8 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
 from types import TracebackType
 
 from pygentic.errors import ApiError, ErrorKind
@@ -160,3 +161,40 @@ class EventBus:
         if run_id is not None:
             return len(self._subscribers.get(run_id, ()))
         return sum(len(s) for s in self._subscribers.values())
+
+
+SnapshotWaits = dict[str, tuple[Subscription, "asyncio.Future[None]"]]
+
+
+async def join_late(
+    bus: EventBus, run_id: str, waiting: SnapshotWaits, ask: Callable[[str], None], within: float
+) -> Subscription | None:
+    """Follow a run another process executes: subscribe, ``ask(token)`` the processes for its snapshot, and
+    wait up to ``within`` seconds for :func:`deliver_snapshot` of that token; None (unsubscribed) if
+    none came."""
+    subscription = bus.subscribe(run_id)
+    token = uuid.uuid4().hex
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiting[token] = (subscription, done)
+    ask(token)
+    try:
+        await asyncio.wait_for(done, within)
+    except TimeoutError:
+        waiting.pop(token, None)
+        bus.unsubscribe(subscription)
+        return None
+    return subscription
+
+
+def deliver_snapshot(waiting: SnapshotWaits, token: str, events: Iterable[runs_pb2.RunEvent]) -> None:
+    """The snapshot asked for with ``token`` arrived: it replaces what its subscription buffered (the
+    snapshot covers it); what arrives after it follows."""
+    found = waiting.pop(token, None)
+    if found is None:
+        return  # asked too long ago
+    subscription, done = found
+    subscription.clear()
+    for event in events:
+        subscription.push(event)
+    if not done.done():
+        done.set_result(None)

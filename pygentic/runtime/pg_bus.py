@@ -25,7 +25,14 @@ from typing import Any
 import asyncpg
 
 from pygentic.proto.v1 import runs_pb2
-from pygentic.runtime.bus import DEFAULT_MAX_BUFFER, EventBus, Subscription
+from pygentic.runtime.bus import (
+    DEFAULT_MAX_BUFFER,
+    EventBus,
+    SnapshotWaits,
+    Subscription,
+    deliver_snapshot,
+    join_late,
+)
 from pygentic.runtime.coalesce import DEFAULT_COALESCE_AFTER_S
 from pygentic.storage.database import plain_dsn
 
@@ -79,7 +86,7 @@ class PostgresEventBus(EventBus):
         self._outbox_ready = asyncio.Event()
         self._inbox: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._waiting: dict[str, tuple[Subscription, asyncio.Future[None]]] = {}
+        self._waiting: SnapshotWaits = {}
 
     @property
     def connected(self) -> bool:
@@ -265,29 +272,17 @@ class PostgresEventBus(EventBus):
                     {"k": "snapshot", "r": run_id, "t": message["t"], "e": [_encode(e) for e in events]}
                 )
         elif kind == "snapshot":
-            waiting = self._waiting.pop(message["t"], None)
-            if waiting is not None:
-                subscription, done = waiting
-                subscription.clear()  # what came before the snapshot is in it
-                for data in message["e"]:
-                    subscription.push(_decode(data))
-                if not done.done():
-                    done.set_result(None)
+            deliver_snapshot(self._waiting, message["t"], (_decode(data) for data in message["e"]))
 
     async def watch_remote(self, run_id: str) -> Subscription | None:
         """Follow a run another process executes: its snapshot, then its live events; None when no process
         answers (the run is not executing anywhere)."""
         if self._conn is None:
             return None  # disconnected: the caller follows the database until the bus is back
-        subscription = self.subscribe(run_id)
-        token = uuid.uuid4().hex
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting[token] = (subscription, done)
-        self._send({"k": "snapshot?", "r": run_id, "t": token})
-        try:
-            await asyncio.wait_for(done, SNAPSHOT_TIMEOUT_S)
-        except TimeoutError:
-            self._waiting.pop(token, None)
-            self.unsubscribe(subscription)
-            return None
-        return subscription
+        return await join_late(
+            self,
+            run_id,
+            self._waiting,
+            lambda token: self._send({"k": "snapshot?", "r": run_id, "t": token}),
+            SNAPSHOT_TIMEOUT_S,
+        )

@@ -30,6 +30,7 @@ from pygentic.storage.statements import (
     connect_sqlite,
     sqlite_pragmas,
 )
+from pygentic.storage.write_lock import WriteLock
 
 log = logging.getLogger("pygentic.storage")
 
@@ -60,12 +61,13 @@ def plain_dsn(url: str) -> str:
 class Database:
     """The storage engine: sessions for reading and transactions for writing.
 
-    On SQLite, writes from this process are serialized by an asyncio lock (one writer at a time is all SQLite
-    allows; the lock keeps writers from failing with "database is locked") and run on one connection that
-    executes on the event loop's thread (:mod:`pygentic.storage.inline_sqlite`: no thread hand-off per
-    statement). Readers have their own connections (WAL mode: a reader never waits for the writer), also
-    inline, except bulk reads, which run on threaded connections; a task checkpoints the WAL off the loop.
-    A busy timeout covers other processes.
+    On SQLite, writes take turns (one writer at a time is all SQLite allows): on a file through
+    :class:`~pygentic.storage.write_lock.WriteLock`, among this process's tasks and among the processes
+    sharing the file, without the event loop ever waiting; in memory through an asyncio lock. They run on
+    one connection that executes on the event loop's thread (:mod:`pygentic.storage.inline_sqlite`: no
+    thread hand-off per statement). Readers have their own connections (WAL mode: a reader never waits for
+    the writer), also inline, except bulk reads, which run on threaded connections; a task checkpoints the
+    WAL off the loop. A busy timeout covers writers outside Pygentic.
 
     On PostgreSQL the hot path (:meth:`transaction`, :meth:`reading`) runs on a pool of ``asyncpg``
     connections of its own (up to twice ``pool_size``), beside SQLAlchemy's pool for sessions (the same
@@ -108,18 +110,32 @@ class Database:
         self._write_sessions = async_sessionmaker(
             self.write_engine, class_=AsyncSession, expire_on_commit=False
         )
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._write_lock: WriteLock | asyncio.Lock | None = None
+        if self.sqlite_path is not None:
+            self._write_lock = WriteLock(self.sqlite_path)
+        elif self.is_sqlite:
+            self._write_lock = asyncio.Lock()
         self._checkpoints: asyncio.Task[None] | None = None
         self._driver: sqlite3.Connection | None = None  # the hot path's (transaction()), once used
         self._reader: sqlite3.Connection | None = None  # and its reader (reading())
         self._pg_pool: asyncpg.Pool | None = None  # PostgreSQL's hot path (transaction(), reading())
         self._pg_pool_opening = asyncio.Lock()
 
+    @staticmethod
+    def is_in_memory(url: str) -> bool:
+        """Whether ``url`` is an in-memory SQLite database (one process, one connection, holds it)."""
+        converted = async_url(url)
+        return converted.startswith("sqlite") and _sqlite_file(converted) is None
+
     async def create_schema(self) -> None:
         """Bring the schema to the newest migration (:mod:`pygentic.storage.migrations`), in one
         transaction. Safe when several replicas start at once on PostgreSQL: one migrates, the others
-        wait for its lock and then find nothing to do."""
-        async with self.engine.begin() as conn:
+        wait for its lock and then find nothing to do; on a SQLite file the processes sharing it take turns
+        the same way (the write lock)."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            conn = await stack.enter_async_context(self.engine.begin())
             if not self.is_sqlite:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(724310591)"))
             applied = await conn.run_sync(migrations.upgrade)
@@ -262,6 +278,8 @@ class Database:
         if self.sqlite_path is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(checkpoint, self.sqlite_path, SQLITE_BUSY_TIMEOUT_S)
+        if isinstance(self._write_lock, WriteLock):
+            self._write_lock.close()
 
 
 def _sqlite_file(url: str) -> str | None:
