@@ -83,7 +83,7 @@ class Side:
             )
         pid = self.process.pid  # type: ignore[attr-defined]
         before = perf.cpu_seconds(pid)
-        rps = await perf.unary_rps(self.messages.CreateMessage, self.message_request, BURST_S)
+        rps = await perf.unary_rps([(self.messages.CreateMessage, self.message_request)], BURST_S)
         self.unary_cpu += perf.cpu_seconds(pid) - before
         self.unary_calls += rps * BURST_S
         self.unary_seconds += BURST_S

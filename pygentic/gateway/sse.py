@@ -18,6 +18,8 @@ from pygentic.proto.v1 import runs_pb2
 log = logging.getLogger("pygentic.http")
 DELTA_FIELDS = ("message_delta", "run_step_delta")
 QUEUE_SIZE = 256
+MAX_EVENTS_PER_WRITE = 64  # events already waiting that one write may carry
+_NEXT = object()  # the body loop's cue to wait for the next event
 
 
 def encode(event: runs_pb2.RunEvent) -> bytes:
@@ -35,6 +37,23 @@ def run_error(error: dict[str, Any]) -> bytes:
 def chunk_error(error: dict[str, Any]) -> bytes:
     """A failure in a chat completion's stream: ``data: {"error": {...}}``, which the SDKs raise."""
     return sse_data({"error": error})
+
+
+def _error_payload(exc: BaseException) -> dict[str, Any]:
+    """The ``error`` object of a stream that failed with ``exc`` (an unexpected failure is logged with a
+    reference the client also gets)."""
+    if isinstance(exc, ApiError):
+        _, payload = api_error_body(exc)
+    else:
+        reference = error_reference()
+        log.error(
+            "unhandled error in an event stream",
+            exc_info=exc,
+            extra={"error_id": reference, "error_type": type(exc).__name__},
+        )
+        payload = error_body(internal_error_message(reference), 500)
+    error: dict[str, Any] = payload["error"]
+    return error
 
 
 async def sse_response(
@@ -62,33 +81,36 @@ async def sse_response(
                 await queue.put(exc)
 
         task = asyncio.create_task(pump())
+        item: Any = first
+        await asyncio.sleep(0)  # the pump takes what is already there (a new run: queued, in_progress)
         try:
-            yield encoder(first)
             while True:
-                try:
-                    async with asyncio.timeout(keepalive):  # not wait_for: it can lose a cancellation
-                        item = await queue.get()
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                if item is None:
-                    if last is not None:
-                        yield last
+                if item is _NEXT:
+                    try:
+                        async with asyncio.timeout(keepalive):  # not wait_for: it can lose a cancellation
+                            item = await queue.get()
+                    except TimeoutError:
+                        yield b": keep-alive\n\n"
+                        continue
+                # Events already waiting go out in the same write (one chunk, one send to the socket):
+                # the same bytes, none of them later than one at a time.
+                ready: list[bytes] = []
+                while item is not None and not isinstance(item, BaseException):
+                    ready.append(encoder(item))
+                    if queue.empty() or len(ready) >= MAX_EVENTS_PER_WRITE:
+                        break
+                    item = queue.get_nowait()
+                else:
+                    if ready:
+                        yield b"".join(ready)
+                    if item is None:
+                        if last is not None:
+                            yield last
+                        return
+                    yield on_error(_error_payload(item))
                     return
-                if isinstance(item, BaseException):
-                    if isinstance(item, ApiError):
-                        _, payload = api_error_body(item)
-                    else:
-                        reference = error_reference()
-                        log.error(
-                            "unhandled error in an event stream",
-                            exc_info=item,
-                            extra={"error_id": reference, "error_type": type(item).__name__},
-                        )
-                        payload = error_body(internal_error_message(reference), 500)
-                    yield on_error(payload["error"])
-                    return
-                yield encoder(item)
+                yield b"".join(ready)
+                item = _NEXT
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
