@@ -7,12 +7,15 @@ Three processes: the tests' fake OpenAI-compatible upstream, `pygentic serve` (S
 directory, or ``--database``) whose llm_service is the real OpenAI connector talking to that upstream,
 and this client. Figures, each with its floor from the same run:
 
-1. unary ``Messages/CreateMessage``, 50 in flight, requests/s; floor: a bare ``grpc.aio`` server (another
-   process) answering the same bytes through a generic handler;
+1. unary ``Messages/CreateMessage``, 50 in flight over ``--connections`` connections (8; with ``--workers``
+   the kernel spreads connections, not calls, over the workers), requests/s; floor: a bare ``grpc.aio``
+   server (another process) answering the same bytes through a generic handler, over as many connections;
 2. server CPU per streamed run (one user message, the ``echo`` model's ~8 chunks): the server process's
    user+system time over ``--cpu-runs`` sequential streamed runs, divided by their number;
-3. ``--runs`` concurrent streamed runs against 500 ms upstream latency: wall time and p99 time to first
-   text delta; floor: the same number of streams sent straight to the upstream;
+3. ``--runs`` concurrent streamed runs against 500 ms upstream latency, over ``--connections``
+   connections, the connector's ``max_concurrency`` set to ``--runs`` (the upstream takes them all at
+   once): wall time and p99 time to first text delta; floor: the same number of streams sent straight to
+   the upstream;
 4. time to first text delta through the REST gateway (SSE) and over gRPC, minus straight to the upstream
    (medians);
 5. the server's peak RSS (VmHWM; the largest worker's with ``--workers``) after all of the above.
@@ -104,13 +107,16 @@ def process(code: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 @contextlib.contextmanager
 def pygentic(
-    database: str | None, upstream_url: str, tmp: Path, workers: int = 1
+    database: str | None, upstream_url: str, tmp: Path, workers: int = 1, max_concurrency: int = 256
 ) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
+    """``pygentic serve`` on ``database`` (default: SQLite under ``tmp``), its llm_service the OpenAI
+    connector to ``upstream_url`` with ``max_concurrency`` model calls at once (per worker)."""
     url = database or f"sqlite:///{tmp / 'perf.db'}"
     config = tmp / "connectors.toml"
     config.write_text(
         f'[connectors.database]\nurl = "{url}"\n'
         f'[connectors.llm_service]\ntype = "openai"\nbase_url = "{upstream_url}"\nmax_retries = 0\n'
+        f"max_concurrency = {max_concurrency}\n"
         "[connectors.interpreter]\nenabled = false\n"
     )
     http_port = _free_port()
@@ -288,7 +294,7 @@ async def measure(
 
         # 1. unary CreateMessage vs a bare grpc.aio server, over --connections connections each (with
         # --workers the kernel spreads connections, not calls, over the workers)
-        fresh = [*options, ("grpc.use_local_subchannel_pool", 1)]
+        fresh = [*options, ("grpc.use_local_subchannel_pool", 1)]  # a connection of its own
         async with contextlib.AsyncExitStack() as stack:
             calls = []
             for _ in range(args.connections):
@@ -363,9 +369,18 @@ async def measure(
                     *(direct_stream(many, upstream, model) for _ in range(args.runs))
                 )
                 floor_wall = time.perf_counter() - started
-            started = time.perf_counter()
-            firsts = await asyncio.gather(*(streamed_run(runs, slow.id, t) for t in prepared))
-            wall = time.perf_counter() - started
+            async with contextlib.AsyncExitStack() as stack:  # spread over --connections, as above
+                stubs = [
+                    runs_pb2_grpc.RunsStub(
+                        await stack.enter_async_context(grpc.aio.insecure_channel(target, options=fresh))
+                    )
+                    for _ in range(args.connections)
+                ]
+                started = time.perf_counter()
+                firsts = await asyncio.gather(
+                    *(streamed_run(stubs[i % len(stubs)], slow.id, t) for i, t in enumerate(prepared))
+                )
+                wall = time.perf_counter() - started
             got = [f for f in firsts if f is not None]
             floor_got = [f for f in floor_firsts if f is not None]
             late, floor_late = p99(got), p99(floor_got)
@@ -400,9 +415,18 @@ def main() -> None:
         process(UPSTREAM) as (_, upstream),
         process(ECHO) as (_, echo_port),
     ):
-        with pygentic(args.database, upstream, Path(tmp), args.workers) as (server, target, http_port):
+        # The upstream takes all --runs streams at once (the floor sends them so): max_concurrency is sized
+        # to it, as the README says to (the default, 256, would queue the rest behind the first 256).
+        with pygentic(args.database, upstream, Path(tmp), args.workers, args.runs) as (
+            server,
+            target,
+            http_port,
+        ):
             database = "SQLite" if args.database is None else args.database
-            print(f"database: {database}; workers: {args.workers}; cores: {os.cpu_count()}")
+            print(
+                f"database: {database}; workers: {args.workers}; cores: {os.cpu_count()}; "
+                f"max_concurrency: {args.runs}"
+            )
             asyncio.run(measure(args, server, target, http_port, upstream, int(echo_port)))
 
 
