@@ -615,6 +615,48 @@ async def test_metadata_set_on_the_message_being_generated_is_kept(stubs: Stubs)
     assert dict(answer.metadata) == {"reviewed": "yes"}
 
 
+async def test_a_sweep_between_a_runs_creation_and_its_launch_leaves_it_alone(
+    database_url: str, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL a new run's commit and its launch are an await apart, and the maintenance sweep
+    # (which ends this process's executing runs that have no task) can run in between: it must not take
+    # the run for one whose task died. Here the sweep runs in exactly that gap, for a run started at
+    # creation (in_progress) and for one stored queued.
+    from pygentic.operations.runs import RunOperations
+
+    real_started = RunOperations._started
+    swept: list[str] = []
+
+    async def sweep_then_launch(self: RunOperations, run: object) -> None:
+        await self.engine.sweep()
+        swept.append(run.id)  # type: ignore[attr-defined]
+        real_started(self, run)  # type: ignore[arg-type]
+
+    def started(self: RunOperations, run: object) -> None:
+        # _started is synchronous; run the sweep first, then launch, with the run already committed.
+        pending.append(asyncio.ensure_future(sweep_then_launch(self, run)))
+
+    pending: list[asyncio.Future[None]] = []
+    monkeypatch.setattr(RunOperations, "_started", started)
+    async with (
+        running(make_settings(database_url, upstream, max_concurrency=1)) as app,
+        connect(app) as stubs,
+    ):
+        slow, slow_thread = await assistant_and_thread(stubs, "words:3:0.2")
+        first = await stubs.runs.CreateRun(
+            pb.CreateRunRequest(thread_id=slow_thread.id, assistant_id=slow.id)
+        )
+        echo, echo_thread = await assistant_and_thread(stubs, "echo")
+        second = await stubs.runs.CreateRun(
+            pb.CreateRunRequest(thread_id=echo_thread.id, assistant_id=echo.id)
+        )
+        await asyncio.gather(*pending)
+        assert swept == [first.id, second.id]
+        for thread_id, run_id in ((slow_thread.id, first.id), (echo_thread.id, second.id)):
+            final = await wait_for_status(stubs, thread_id, run_id)
+            assert final.status == "completed", final.last_error.message
+
+
 async def test_a_run_with_a_free_place_starts_in_the_commit_that_creates_it(
     database_url: str, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -157,6 +157,9 @@ class RunEngine:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._starting: dict[str, LLMConnector] = {}  # runs started at creation, not launched yet
+        # Runs being created here: stored (or about to be), not launched yet. The sweep leaves them alone:
+        # on PostgreSQL their creation's commit and their launch are an await apart.
+        self._unlaunched: set[str] = set()
         self.limits = limits or ConnectorLimits()
         self._closing = False
         self.instance_id = instance_id or uuid.uuid4().hex
@@ -194,14 +197,15 @@ class RunEngine:
                         RunRow.owner == self.instance_id,
                         col(RunRow.lease_expires_at) < time.time(),
                     ),
-                    col(RunRow.id).not_in(list(self._tasks)),  # executing here: not to be touched
+                    # Executing here, or created here and about to be: not to be touched.
+                    col(RunRow.id).not_in([*self._tasks, *self._unlaunched]),
                 )
                 .with_for_update(skip_locked=True)
             )
             for run in (await session.exec(stmt)).all():
                 task = self._tasks.get(run.id)
-                if task is not None and not task.done():
-                    # Launched here while the query waited (the exclusion list above is a snapshot).
+                if (task is not None and not task.done()) or run.id in self._unlaunched:
+                    # Created or launched here while the query waited (the exclusion list is a snapshot).
                     continue
                 if run.status == "queued":
                     self.claim(run)
@@ -298,6 +302,7 @@ class RunEngine:
         it never waits queued. False: it is stored ``queued`` and starts when a place frees up. Either
         way :meth:`publish_created` and :meth:`launch` follow the commit; :meth:`not_started` if the
         transaction fails."""
+        self._unlaunched.add(run.id)
         if self._closing:
             return False
         try:
@@ -312,6 +317,7 @@ class RunEngine:
 
     def not_started(self, run_id: str) -> None:
         """The transaction that was to store a run taken by :meth:`start_at_once` failed: its place back."""
+        self._unlaunched.discard(run_id)
         connector = self._starting.pop(run_id, None)
         if connector is not None:
             self.limits.give_back(connector)
@@ -334,6 +340,7 @@ class RunEngine:
     def launch(self, run: RunRow) -> None:
         """Start executing a new or queued run (its ``thread.run.created``/``queued`` events already
         published)."""
+        self._unlaunched.discard(run.id)
         connector = self._starting.pop(run.id, None)
         running = self._tasks.get(run.id)
         if running is not None and not running.done():
