@@ -259,10 +259,12 @@ class SocketEventBus(EventBus):
 
     async def _answer(self, request: dict[str, str]) -> None:
         """A snapshot request: when the run executes here, the snapshot, and its events from then on."""
-        run_id = request["r"]
+        run_id, asker = request["r"], request["o"]
+        if not asker.isalnum():  # a process's name is its instance id, which names its socket file
+            return
         if self.snapshot_provider is None or self.snapshot_provider(run_id) is None:
             return
-        peer = await self._peer(request["o"])
+        peer = await self._peer(asker)
         if peer is None:
             return
         # No await from here on: nothing of the run may be published between the snapshot and the
