@@ -3,9 +3,10 @@
 The supervisor binds nothing it serves itself: the workers share the gRPC port through SO_REUSEPORT (the
 kernel spreads connections over their listening sockets) and serve HTTP on one listening socket the
 supervisor opens and hands down. Each worker is a complete ``pygentic serve`` with the cross-process
-event bus (PostgreSQL LISTEN/NOTIFY), so any worker can stream any run, and run leases let a live worker
-take over the runs of one that died. The supervisor restarts a worker that exits unexpectedly, forwards
-SIGINT/SIGTERM to all of them and waits for their graceful shutdown.
+event bus (PostgreSQL LISTEN/NOTIFY, or Unix sockets beside a SQLite file), so any worker can stream any
+run, and run leases let a live worker take over the runs of one that died. The supervisor restarts a
+worker that exits unexpectedly, forwards SIGINT/SIGTERM to all of them and waits for their graceful
+shutdown.
 """
 
 from __future__ import annotations
