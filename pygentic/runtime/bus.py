@@ -115,8 +115,8 @@ class Subscription:
 
 
 class EventBus:
-    """Run events by run id, in-process. :class:`pygentic.runtime.pg_bus.PostgresEventBus` extends it
-    across the processes sharing a PostgreSQL database."""
+    """Run events by run id, in-process. :class:`SharedEventBus` extends it across the processes sharing a
+    database."""
 
     def __init__(
         self, max_buffer: int = DEFAULT_MAX_BUFFER, coalesce_after: float = DEFAULT_COALESCE_AFTER_S
@@ -163,38 +163,49 @@ class EventBus:
         return sum(len(s) for s in self._subscribers.values())
 
 
-SnapshotWaits = dict[str, tuple[Subscription, "asyncio.Future[None]"]]
+SNAPSHOT_TIMEOUT_S = 2.0  # how long a late joiner waits for the executing process's snapshot
+SnapshotProvider = Callable[[str], "list[runs_pb2.RunEvent] | None"]
 
 
-async def join_late(
-    bus: EventBus, run_id: str, waiting: SnapshotWaits, ask: Callable[[str], None], within: float
-) -> Subscription | None:
-    """Follow a run another process executes: subscribe, ``ask(token)`` the processes for its snapshot, and
-    wait up to ``within`` seconds for :func:`deliver_snapshot` of that token; None (unsubscribed) if
-    none came."""
-    subscription = bus.subscribe(run_id)
-    token = uuid.uuid4().hex
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    waiting[token] = (subscription, done)
-    ask(token)
-    try:
-        await asyncio.wait_for(done, within)
-    except TimeoutError:
-        waiting.pop(token, None)
-        bus.unsubscribe(subscription)
-        return None
-    return subscription
+class SharedEventBus(EventBus):
+    """:class:`EventBus` across the processes sharing a database (PostgreSQL's
+    :class:`~pygentic.runtime.pg_bus.PostgresEventBus`, a SQLite file's
+    :class:`~pygentic.runtime.socket_bus.SocketEventBus`): the late join both speak. A watcher subscribes
+    and asks the other processes for the run's snapshot with a token (:meth:`_join_late`); the process
+    executing it answers from ``snapshot_provider`` (the run engine sets it) on the channel its later
+    events take, and the watcher's buffer is replaced by the snapshot (:meth:`_deliver_snapshot`)."""
 
+    def __init__(self, instance_id: str, max_buffer: int, coalesce_after: float) -> None:
+        super().__init__(max_buffer, coalesce_after)
+        self.instance_id = instance_id
+        self.snapshot_provider: SnapshotProvider | None = None
+        self._waiting: dict[str, tuple[Subscription, asyncio.Future[None]]] = {}
 
-def deliver_snapshot(waiting: SnapshotWaits, token: str, events: Iterable[runs_pb2.RunEvent]) -> None:
-    """The snapshot asked for with ``token`` arrived: it replaces what its subscription buffered (the
-    snapshot covers it); what arrives after it follows."""
-    found = waiting.pop(token, None)
-    if found is None:
-        return  # asked too long ago
-    subscription, done = found
-    subscription.clear()
-    for event in events:
-        subscription.push(event)
-    if not done.done():
-        done.set_result(None)
+    async def _join_late(self, run_id: str, ask: Callable[[str], None]) -> Subscription | None:
+        """Subscribe to ``run_id``, ``ask(token)`` the processes for its snapshot and wait up to
+        :data:`SNAPSHOT_TIMEOUT_S` for it; None (unsubscribed) if none came."""
+        subscription = self.subscribe(run_id)
+        token = uuid.uuid4().hex
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[token] = (subscription, done)
+        ask(token)
+        try:
+            await asyncio.wait_for(done, SNAPSHOT_TIMEOUT_S)
+        except TimeoutError:
+            self._waiting.pop(token, None)
+            self.unsubscribe(subscription)
+            return None
+        return subscription
+
+    def _deliver_snapshot(self, token: str, events: Iterable[runs_pb2.RunEvent]) -> None:
+        """The snapshot asked for with ``token`` arrived: it replaces what its subscription buffered (the
+        snapshot covers it); what arrives after it follows."""
+        found = self._waiting.pop(token, None)
+        if found is None:
+            return  # asked too long ago
+        subscription, done = found
+        subscription.clear()
+        for event in events:
+            subscription.push(event)
+        if not done.done():
+            done.set_result(None)

@@ -19,20 +19,12 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 
 from pygentic.proto.v1 import runs_pb2
-from pygentic.runtime.bus import (
-    DEFAULT_MAX_BUFFER,
-    EventBus,
-    SnapshotWaits,
-    Subscription,
-    deliver_snapshot,
-    join_late,
-)
+from pygentic.runtime.bus import DEFAULT_MAX_BUFFER, SharedEventBus, Subscription
 from pygentic.runtime.coalesce import DEFAULT_COALESCE_AFTER_S
 from pygentic.storage.database import plain_dsn
 
@@ -41,7 +33,6 @@ log = logging.getLogger("pygentic.bus")
 CHANNEL = "pygentic_run_events"
 MAX_NOTIFY_BYTES = 7000
 BLOB_TTL_S = 300.0
-SNAPSHOT_TIMEOUT_S = 2.0
 APPLICATION_NAME = "pygentic-bus"
 RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 5.0
@@ -57,7 +48,7 @@ def _decode(data: str) -> runs_pb2.RunEvent:
     return runs_pb2.RunEvent.FromString(base64.b64decode(data))
 
 
-class PostgresEventBus(EventBus):
+class PostgresEventBus(SharedEventBus):
     """:class:`EventBus` across processes. ``snapshot_provider`` answers other processes' late joins.
 
     The LISTEN connection is supervised: when it drops (PostgreSQL restarted, the backend was terminated,
@@ -73,10 +64,8 @@ class PostgresEventBus(EventBus):
         max_buffer: int = DEFAULT_MAX_BUFFER,
         coalesce_after: float = DEFAULT_COALESCE_AFTER_S,
     ) -> None:
-        super().__init__(max_buffer, coalesce_after)
+        super().__init__(instance_id, max_buffer, coalesce_after)
         self.dsn = plain_dsn(dsn)
-        self.instance_id = instance_id
-        self.snapshot_provider: Callable[[str], list[runs_pb2.RunEvent] | None] | None = None
         self._conn: Any = None
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
@@ -86,7 +75,6 @@ class PostgresEventBus(EventBus):
         self._outbox_ready = asyncio.Event()
         self._inbox: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._waiting: SnapshotWaits = {}
 
     @property
     def connected(self) -> bool:
@@ -272,17 +260,13 @@ class PostgresEventBus(EventBus):
                     {"k": "snapshot", "r": run_id, "t": message["t"], "e": [_encode(e) for e in events]}
                 )
         elif kind == "snapshot":
-            deliver_snapshot(self._waiting, message["t"], (_decode(data) for data in message["e"]))
+            self._deliver_snapshot(message["t"], (_decode(data) for data in message["e"]))
 
     async def watch_remote(self, run_id: str) -> Subscription | None:
         """Follow a run another process executes: its snapshot, then its live events; None when no process
         answers (the run is not executing anywhere)."""
         if self._conn is None:
             return None  # disconnected: the caller follows the database until the bus is back
-        return await join_late(
-            self,
-            run_id,
-            self._waiting,
-            lambda token: self._send({"k": "snapshot?", "r": run_id, "t": token}),
-            SNAPSHOT_TIMEOUT_S,
+        return await self._join_late(
+            run_id, lambda token: self._send({"k": "snapshot?", "r": run_id, "t": token})
         )

@@ -26,23 +26,14 @@ import logging
 import struct
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from pygentic.proto.v1 import runs_pb2
-from pygentic.runtime.bus import (
-    DEFAULT_MAX_BUFFER,
-    EventBus,
-    SnapshotWaits,
-    Subscription,
-    deliver_snapshot,
-    join_late,
-)
+from pygentic.runtime.bus import DEFAULT_MAX_BUFFER, SharedEventBus, Subscription
 from pygentic.runtime.coalesce import DEFAULT_COALESCE_AFTER_S
 
 log = logging.getLogger("pygentic.bus")
 
-SNAPSHOT_TIMEOUT_S = 2.0
 MAX_PEER_BACKLOG = 8 * 1024 * 1024  # bytes a watcher may leave unread before it is dropped
 MAX_FRAME = 256 * 1024 * 1024
 STALE_AFTER_S = 5.0  # a socket file refusing connections this long after it was made is a dead process's
@@ -105,9 +96,9 @@ class _Peer:
         return True
 
 
-class SocketEventBus(EventBus):
-    """:class:`EventBus` across the processes serving one SQLite file. ``snapshot_provider`` answers other
-    processes' late joins (the run engine sets it)."""
+class SocketEventBus(SharedEventBus):
+    """:class:`EventBus` across the processes serving one SQLite file (the late join of
+    :class:`SharedEventBus`, over Unix sockets)."""
 
     def __init__(
         self,
@@ -116,20 +107,17 @@ class SocketEventBus(EventBus):
         max_buffer: int = DEFAULT_MAX_BUFFER,
         coalesce_after: float = DEFAULT_COALESCE_AFTER_S,
     ) -> None:
-        super().__init__(max_buffer, coalesce_after)
+        super().__init__(instance_id, max_buffer, coalesce_after)
         self.directory = directory
-        self.name = instance_id
-        self.snapshot_provider: Callable[[str], list[runs_pb2.RunEvent] | None] | None = None
         self._server: asyncio.AbstractServer | None = None
         self._peers: dict[str, _Peer] = {}
         self._connecting: dict[str, asyncio.Task[_Peer | None]] = {}
         self._watchers: dict[str, set[_Peer]] = {}  # run id -> the peers following it from here
-        self._waiting: SnapshotWaits = {}
         self._readers: set[asyncio.Task[None]] = set()
 
     @property
     def socket_path(self) -> Path:
-        return self.directory / f"{self.name}.sock"
+        return self.directory / f"{self.instance_id}.sock"
 
     async def start(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -180,15 +168,15 @@ class SocketEventBus(EventBus):
             return None
 
         def ask(token: str) -> None:
-            request = _frame(b"Q", json.dumps({"r": run_id, "t": token, "o": self.name}).encode())
+            request = _frame(b"Q", json.dumps({"r": run_id, "t": token, "o": self.instance_id}).encode())
             for peer in peers:
                 peer.send(request)
 
-        return await join_late(self, run_id, self._waiting, ask, SNAPSHOT_TIMEOUT_S)
+        return await self._join_late(run_id, ask)
 
     async def _all_peers(self) -> list[_Peer]:
         """A connection to every other process listening in the directory."""
-        names = [p.stem for p in self.directory.glob("*.sock") if p.stem != self.name]
+        names = [p.stem for p in self.directory.glob("*.sock") if p.stem != self.instance_id]
         found = await asyncio.gather(*(self._peer(name) for name in names))
         return [peer for peer in found if peer is not None]
 
@@ -284,4 +272,4 @@ class SocketEventBus(EventBus):
             (length,) = _LENGTH.unpack(body[offset : offset + 4])
             events.append(runs_pb2.RunEvent.FromString(body[offset + 4 : offset + 4 + length]))
             offset += 4 + length
-        deliver_snapshot(self._waiting, token, events)
+        self._deliver_snapshot(token, events)
