@@ -35,7 +35,7 @@ from pygentic.objects import (
 )
 from pygentic.proto.v1 import resources_pb2 as res
 from pygentic.proto.v1 import runs_pb2
-from pygentic.runtime.bus import EventBus, Subscription
+from pygentic.runtime.bus import EventBus, SharedEventBus, Subscription
 from pygentic.runtime.images import ImageParts
 from pygentic.runtime.limits import ConnectorLimits
 from pygentic.runtime.prompt import build_conversation, estimate_text_tokens, estimate_tokens, truncate
@@ -156,15 +156,15 @@ class RunEngine:
         self._live: dict[str, LiveRun] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._expiry: dict[str, asyncio.TimerHandle] = {}
-        self._starting: dict[str, LLMConnector] = {}  # runs started at creation, not launched yet
-        # Runs being created here: stored (or about to be), not launched yet. The sweep leaves them alone:
-        # on PostgreSQL their creation's commit and their launch are an await apart.
-        self._unlaunched: set[str] = set()
+        # Runs being created here, stored (or about to be) and not launched yet, with the connector place
+        # each took to start at once (None: stored queued). The sweep leaves them alone: on PostgreSQL
+        # their creation's commit and their launch are an await apart.
+        self._creating: dict[str, LLMConnector | None] = {}
         self.limits = limits or ConnectorLimits()
         self._closing = False
         self.instance_id = instance_id or uuid.uuid4().hex
         self._maintenance: asyncio.Task[None] | None = None
-        if hasattr(bus, "snapshot_provider"):
+        if isinstance(bus, SharedEventBus):
             bus.snapshot_provider = self.snapshot  # other processes' late joins on runs executing here
 
     # ----------------------------------------------------------------- lifecycle
@@ -198,13 +198,13 @@ class RunEngine:
                         col(RunRow.lease_expires_at) < time.time(),
                     ),
                     # Executing here, or created here and about to be: not to be touched.
-                    col(RunRow.id).not_in([*self._tasks, *self._unlaunched]),
+                    col(RunRow.id).not_in([*self._tasks, *self._creating]),
                 )
                 .with_for_update(skip_locked=True)
             )
             for run in (await session.exec(stmt)).all():
                 task = self._tasks.get(run.id)
-                if (task is not None and not task.done()) or run.id in self._unlaunched:
+                if (task is not None and not task.done()) or run.id in self._creating:
                     # Created or launched here while the query waited (the exclusion list is a snapshot).
                     continue
                 if run.status == "queued":
@@ -302,7 +302,7 @@ class RunEngine:
         it never waits queued. False: it is stored ``queued`` and starts when a place frees up. Either
         way :meth:`publish_created` and :meth:`launch` follow the commit; :meth:`not_started` if the
         transaction fails."""
-        self._unlaunched.add(run.id)
+        self._creating[run.id] = None
         if self._closing:
             return False
         try:
@@ -312,13 +312,12 @@ class RunEngine:
         if not await self.limits.take_if_free(connector):
             return False
         run.status, run.started_at = "in_progress", now()
-        self._starting[run.id] = connector
+        self._creating[run.id] = connector
         return True
 
     def not_started(self, run_id: str) -> None:
         """The transaction that was to store a run taken by :meth:`start_at_once` failed: its place back."""
-        self._unlaunched.discard(run_id)
-        connector = self._starting.pop(run_id, None)
+        connector = self._creating.pop(run_id, None)
         if connector is not None:
             self.limits.give_back(connector)
 
@@ -340,8 +339,7 @@ class RunEngine:
     def launch(self, run: RunRow) -> None:
         """Start executing a new or queued run (its ``thread.run.created``/``queued`` events already
         published)."""
-        self._unlaunched.discard(run.id)
-        connector = self._starting.pop(run.id, None)
+        connector = self._creating.pop(run.id, None)
         running = self._tasks.get(run.id)
         if running is not None and not running.done():
             if connector is not None:
