@@ -132,10 +132,7 @@ class Database:
         transaction. Safe when several replicas start at once on PostgreSQL: one migrates, the others
         wait for its lock and then find nothing to do; on a SQLite file the processes sharing it take turns
         the same way (the write lock)."""
-        async with contextlib.AsyncExitStack() as stack:
-            if self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
-            conn = await stack.enter_async_context(self.engine.begin())
+        async with self._writers_turn(), self.engine.begin() as conn:
             if not self.is_sqlite:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(724310591)"))
             applied = await conn.run_sync(migrations.upgrade)
@@ -170,6 +167,10 @@ class Database:
             async with self._write_lock:
                 await asyncio.to_thread(checkpoint, self.sqlite_path, SQLITE_BUSY_TIMEOUT_S)
 
+    def _writers_turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """This writer's turn: the SQLite write lock (PostgreSQL's writers need none)."""
+        return self._write_lock if self._write_lock is not None else contextlib.nullcontext()
+
     @asynccontextmanager
     async def read(self, *, bulk: bool = False) -> AsyncIterator[AsyncSession]:
         """A session for reads. On SQLite its statements run on the event loop's thread (an indexed read
@@ -181,11 +182,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction, committed when the block ends without an exception."""
-        if self._write_lock is None:
-            async with self._write_sessions() as session, session.begin():
-                yield session
-            return
-        async with self._write_lock, self._write_sessions() as session, session.begin():
+        async with self._writers_turn(), self._write_sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -200,10 +197,7 @@ class Database:
                 yield AsyncpgTransaction(connection)
             return
         if self.sqlite_path is None:  # an in-memory database: SQLAlchemy's one connection
-            async with contextlib.AsyncExitStack() as stack:
-                if self._write_lock is not None:
-                    await stack.enter_async_context(self._write_lock)
-                connection = await stack.enter_async_context(self.write_engine.begin())
+            async with self._writers_turn(), self.write_engine.begin() as connection:
                 yield CoreTransaction(connection)
             return
         async with self._write_lock:  # type: ignore[union-attr]
