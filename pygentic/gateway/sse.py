@@ -19,7 +19,6 @@ log = logging.getLogger("pygentic.http")
 DELTA_FIELDS = ("message_delta", "run_step_delta")
 QUEUE_SIZE = 256
 MAX_EVENTS_PER_WRITE = 64  # events already waiting that one write may carry
-_NEXT = object()  # the body loop's cue to wait for the next event
 
 
 def encode(event: runs_pb2.RunEvent) -> bytes:
@@ -81,36 +80,37 @@ async def sse_response(
                 await queue.put(exc)
 
         task = asyncio.create_task(pump())
-        item: Any = first
-        await asyncio.sleep(0)  # the pump takes what is already there (a new run: queued, in_progress)
-        try:
+
+        def chunk_from(item: Any) -> tuple[bytes, bool]:
+            """``item`` and the events already waiting behind it as one chunk (one ASGI send, one socket
+            write: the same bytes, none later than one at a time); whether the stream ends with it."""
+            parts: list[bytes] = []
             while True:
-                if item is _NEXT:
+                if item is None:
+                    return b"".join([*parts, last or b""]), True
+                if isinstance(item, BaseException):
+                    return b"".join([*parts, on_error(_error_payload(item))]), True
+                parts.append(encoder(item))
+                if queue.empty() or len(parts) >= MAX_EVENTS_PER_WRITE:
+                    return b"".join(parts), False
+                item = queue.get_nowait()
+
+        try:
+            await asyncio.sleep(0)  # the pump takes what is already there (a new run: queued, in_progress)
+            item: Any = first
+            while True:
+                chunk, ended = chunk_from(item)
+                if chunk:
+                    yield chunk
+                if ended:
+                    return
+                while True:
                     try:
                         async with asyncio.timeout(keepalive):  # not wait_for: it can lose a cancellation
                             item = await queue.get()
+                        break
                     except TimeoutError:
                         yield b": keep-alive\n\n"
-                        continue
-                # Events already waiting go out in the same write (one chunk, one send to the socket):
-                # the same bytes, none of them later than one at a time.
-                ready: list[bytes] = []
-                while item is not None and not isinstance(item, BaseException):
-                    ready.append(encoder(item))
-                    if queue.empty() or len(ready) >= MAX_EVENTS_PER_WRITE:
-                        break
-                    item = queue.get_nowait()
-                else:
-                    if ready:
-                        yield b"".join(ready)
-                    if item is None:
-                        if last is not None:
-                            yield last
-                        return
-                    yield on_error(_error_payload(item))
-                    return
-                yield b"".join(ready)
-                item = _NEXT
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
