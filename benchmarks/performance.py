@@ -198,6 +198,18 @@ def text(value: str) -> struct_pb2.Value:
     return struct_pb2.Value(string_value=value)
 
 
+async def connections(
+    stack: contextlib.AsyncExitStack, target: str, count: int, options: list[tuple[str, object]]
+) -> list[grpc.aio.Channel]:
+    """``count`` channels to ``target``, each a connection of its own (grpc shares one between channels
+    with the same options otherwise), closed with ``stack``."""
+    fresh = [*options, ("grpc.use_local_subchannel_pool", 1)]
+    return [
+        await stack.enter_async_context(grpc.aio.insecure_channel(target, options=fresh))
+        for _ in range(count)
+    ]
+
+
 async def unary_rps(calls: list[tuple[object, object]], seconds: float) -> float:
     """Calls per second with ``IN_FLIGHT`` at once, spread over ``calls`` (a method on a connection of its
     own and its request)."""
@@ -294,11 +306,9 @@ async def measure(
 
         # 1. unary CreateMessage vs a bare grpc.aio server, over --connections connections each (with
         # --workers the kernel spreads connections, not calls, over the workers)
-        fresh = [*options, ("grpc.use_local_subchannel_pool", 1)]  # a connection of its own
         async with contextlib.AsyncExitStack() as stack:
             calls = []
-            for _ in range(args.connections):
-                own = await stack.enter_async_context(grpc.aio.insecure_channel(target, options=fresh))
+            for own in await connections(stack, target, args.connections, options):
                 thread = await threads_pb2_grpc.ThreadsStub(own).CreateThread(
                     threads_pb2.CreateThreadRequest()
                 )
@@ -307,12 +317,11 @@ async def measure(
                 )
                 calls.append((messages_pb2_grpc.MessagesStub(own).CreateMessage, request))
             rps = await unary_rps(calls, args.seconds)
-            echoes = []
-            for _, request in calls:
-                own = await stack.enter_async_context(
-                    grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}", options=fresh)
-                )
-                echoes.append((own.unary_unary("/bench.Echo/Echo"), request.SerializeToString()))
+            echo_channels = await connections(stack, f"127.0.0.1:{echo_port}", len(calls), options)
+            echoes = [
+                (own.unary_unary("/bench.Echo/Echo"), request.SerializeToString())
+                for own, (_, request) in zip(echo_channels, calls, strict=True)
+            ]
             floor_rps = await unary_rps(echoes, args.seconds)
         print(
             f"1. CreateMessage, {IN_FLIGHT} in flight over {args.connections} connections: {rps:,.0f} rps vs "
@@ -371,10 +380,8 @@ async def measure(
                 floor_wall = time.perf_counter() - started
             async with contextlib.AsyncExitStack() as stack:  # spread over --connections, as above
                 stubs = [
-                    runs_pb2_grpc.RunsStub(
-                        await stack.enter_async_context(grpc.aio.insecure_channel(target, options=fresh))
-                    )
-                    for _ in range(args.connections)
+                    runs_pb2_grpc.RunsStub(own)
+                    for own in await connections(stack, target, args.connections, options)
                 ]
                 started = time.perf_counter()
                 firsts = await asyncio.gather(
