@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import httpx
 import openai
 
 from pygentic.config import LLMSettings, redact_url
@@ -229,7 +228,7 @@ def openai_client(
         api_key=os.environ.get(api_key_env) or "no-key",
         base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
         max_retries=max_retries,
-        timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        timeout=openai.Timeout(timeout, connect=min(10.0, timeout)),
     )
 
 
