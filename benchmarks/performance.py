@@ -15,9 +15,10 @@ and this client. Figures, each with its floor from the same run:
 3. ``--runs`` concurrent streamed runs against 500 ms upstream latency, over ``--connections``
    connections, the connector's ``max_concurrency`` set to ``--runs`` (the upstream takes them all at
    once): wall time and p99 time to first text delta; floor: the same number of streams sent straight to
-   the upstream;
-4. time to first text delta through the REST gateway (SSE) and over gRPC, minus straight to the upstream
-   (medians);
+   the upstream (one aiohttp session, the client library the server's connector uses); beside it the
+   transport alone: a bare ``grpc.aio`` server streaming the same events (their sizes) after 500 ms;
+4. time to first text delta through the REST gateway (SSE, read with aiohttp) and over gRPC, minus
+   straight to the upstream with aiohttp (medians);
 5. the server's peak RSS (VmHWM; the largest worker's with ``--workers``) after all of the above.
 
 CPU figures add up the supervisor and its workers with ``--workers N``.
@@ -39,6 +40,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import grpc
 import httpx
 from google.protobuf import struct_pb2
@@ -61,6 +63,7 @@ PYGENTIC = str(Path(sys.executable).parent / "pygentic")
 IN_FLIGHT = 50
 TICKS = os.sysconf("SC_CLK_TCK")
 FAILURES: list[str] = []  # why runs streamed no text (failed runs, broken streams)
+EVENT_SIZES: list[int] = []  # the serialized sizes of one streamed run's events (the transport floor's)
 
 UPSTREAM = f"""
 import sys, time
@@ -79,9 +82,18 @@ import grpc
 async def echo(request, context):
     return request
 
+async def replay(request, context):
+    # A run's events as bytes of their sizes ("300,120,..."), after the upstream's latency.
+    await asyncio.sleep(0.5)
+    for size in request.decode().split(","):
+        yield bytes(int(size))
+
 async def main():
     server = grpc.aio.server()
-    methods = {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
+    methods = {
+        "Echo": grpc.unary_unary_rpc_method_handler(echo),
+        "Replay": grpc.unary_stream_rpc_method_handler(replay),
+    }
     handler = grpc.method_handlers_generic_handler("bench.Echo", methods)
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
@@ -232,12 +244,14 @@ async def streamed_run(runs: runs_pb2_grpc.RunsStub, assistant_id: str, thread_i
     """Time to the first text delta of a streamed run (None if it had none)."""
     started = time.perf_counter()
     first = None
-    seen = []
+    seen: list[str] = []
+    sizes: list[int] = []
     try:
         async for event in runs.StreamRun(
             runs_pb2.CreateRunRequest(thread_id=thread_id, assistant_id=assistant_id)
         ):
             seen.append(event.event)
+            sizes.append(event.ByteSize())
             if first is None and event.event == "thread.message.delta":
                 first = time.perf_counter() - started
             if event.event == "thread.run.failed":
@@ -246,32 +260,47 @@ async def streamed_run(runs: runs_pb2_grpc.RunsStub, assistant_id: str, thread_i
         FAILURES.append(f"{exc.code().name}: {exc.details()}")
     if first is None and not FAILURES:
         FAILURES.append("no text: " + " ".join(seen))
+    if first is not None and not EVENT_SIZES:
+        EVENT_SIZES.extend(sizes)
     return first
 
 
-async def direct_stream(client: httpx.AsyncClient, url: str, model: str) -> float | None:
+async def replayed_stream(replay: grpc.aio.UnaryStreamMultiCallable, sizes: bytes) -> int:
+    """The bare server's replay of one run's events (the transport floor); how many arrived."""
+    return sum([1 async for _ in replay(sizes)])
+
+
+async def direct_stream(client: aiohttp.ClientSession, url: str, model: str) -> float | None:
+    """Time to the first text chunk of a chat completion streamed straight from the upstream (None if it
+    had none): the floor. aiohttp reads it, as the server's OpenAI connector does; httpx, used for this
+    floor before 2026-12-08, spent 1.1-1.2 ms to a first chunk that aiohttp read in 0.7 ms, and held 1,000
+    streams at once 5x slower (7.1-7.5 s against 1.2-1.5 s), which made a slow floor look like headroom."""
     started = time.perf_counter()
     first = None
     body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "Hello there"}]}
-    async with client.stream("POST", f"{url}/chat/completions", json=body) as response:
-        async for line in response.aiter_lines():
+    async with client.post(f"{url}/chat/completions", json=body) as response:
+        async for line in response.content:
             if (
                 first is None
-                and line.startswith("data: ")
-                and '"content": "' in line
-                and '"content": ""' not in line
+                and line.startswith(b"data: ")
+                and b'"content": "' in line
+                and b'"content": ""' not in line
             ):
                 first = time.perf_counter() - started
     return first
 
 
-async def sse_run(client: httpx.AsyncClient, base: str, assistant_id: str, thread_id: str) -> float | None:
+async def sse_run(
+    client: aiohttp.ClientSession, base: str, assistant_id: str, thread_id: str
+) -> float | None:
+    """Time to the first ``thread.message.delta`` of a run streamed over the REST gateway (SSE), read by
+    the same client as the floor."""
     started = time.perf_counter()
     first = None
     body = {"assistant_id": assistant_id, "stream": True}
-    async with client.stream("POST", f"{base}/v1/threads/{thread_id}/runs", json=body) as response:
-        async for line in response.aiter_lines():
-            if first is None and line == "event: thread.message.delta":
+    async with client.post(f"{base}/v1/threads/{thread_id}/runs", json=body) as response:
+        async for line in response.content:
+            if first is None and line.rstrip(b"\r\n") == b"event: thread.message.delta":
                 first = time.perf_counter() - started
     return first
 
@@ -347,7 +376,7 @@ async def measure(
         )
 
         # 4. time to first delta: gRPC and REST/SSE vs straight to the upstream
-        async with httpx.AsyncClient(timeout=120) as client:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as client:
             direct, over_grpc, over_sse = [], [], []
             for _ in range(args.samples):
                 direct.append(await direct_stream(client, upstream, "echo") or 0.0)
@@ -371,8 +400,9 @@ async def measure(
             for _ in range(args.runs):
                 t = await new_thread(threads)
                 prepared.append(t.id)
-            limits = httpx.Limits(max_connections=args.runs, max_keepalive_connections=args.runs)
-            async with httpx.AsyncClient(timeout=600, limits=limits) as many:
+            async with aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=600)
+            ) as many:
                 started = time.perf_counter()
                 floor_firsts = await asyncio.gather(
                     *(direct_stream(many, upstream, model) for _ in range(args.runs))
@@ -383,11 +413,23 @@ async def measure(
                     runs_pb2_grpc.RunsStub(own)
                     for own in await connections(stack, target, args.connections, options)
                 ]
+                EVENT_SIZES.clear()  # the transport floor replays one of these runs
                 started = time.perf_counter()
                 firsts = await asyncio.gather(
                     *(streamed_run(stubs[i % len(stubs)], slow.id, t) for i, t in enumerate(prepared))
                 )
                 wall = time.perf_counter() - started
+            async with contextlib.AsyncExitStack() as stack:  # the same streams from a bare grpc.aio server
+                replays = [
+                    own.unary_stream("/bench.Echo/Replay")
+                    for own in await connections(stack, f"127.0.0.1:{echo_port}", args.connections, options)
+                ]
+                sizes = ",".join(map(str, EVENT_SIZES)).encode()
+                started = time.perf_counter()
+                await asyncio.gather(
+                    *(replayed_stream(replays[i % len(replays)], sizes) for i in range(args.runs))
+                )
+                transport_wall = time.perf_counter() - started
             got = [f for f in firsts if f is not None]
             floor_got = [f for f in floor_firsts if f is not None]
             late, floor_late = p99(got), p99(floor_got)
@@ -397,6 +439,11 @@ async def measure(
                 f"p99 first delta {ms(late)} vs {ms(floor_late)} = +{ms(late - floor_late)} "
                 "(target <= 100 ms); "
                 f"{len(got)}/{args.runs} runs streamed text"
+            )
+            print(
+                f"   the transport alone: a bare grpc.aio server streaming the same {len(EVENT_SIZES)} "
+                f"events ({sum(EVENT_SIZES)} bytes) to {args.runs} calls at once after 500 ms: "
+                f"{transport_wall:.1f} s"
             )
             for reason in sorted(set(FAILURES))[:5]:
                 print(f"   a run without text: {reason} (x{FAILURES.count(reason)})")
