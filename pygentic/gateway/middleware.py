@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pygentic.errors import ApiError, error_reference, internal_error_message
 from pygentic.gateway.errors import api_error_body, error_body, retry_headers
 from pygentic.gateway.hosts import HostPolicy
-from pygentic.metrics import REQUEST_SECONDS, REQUESTS
+from pygentic.metrics import count_request
 from pygentic.telemetry import SERVER, extract, tracer
 
 log = logging.getLogger("pygentic.http")
@@ -106,8 +106,7 @@ class GatewayMiddleware:
             span.set_attribute("http.response.status_code", status["code"])
             span.end()
             context_api.detach(scope_token)
-            REQUESTS.labels("http", operation, str(status["code"])).inc()
-            REQUEST_SECONDS.labels("http", operation).observe(seconds)
+            count_request("http", operation, str(status["code"]), seconds)
             log.info(
                 "http",
                 extra={

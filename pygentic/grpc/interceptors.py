@@ -15,7 +15,7 @@ from grpc import aio
 
 from pygentic.errors import ApiError, ErrorKind, error_reference, internal_error_message
 from pygentic.grpc.idempotency import Watch, idempotency_key, idempotent_stream, idempotent_unary
-from pygentic.metrics import REQUEST_SECONDS, REQUESTS
+from pygentic.metrics import count_request
 from pygentic.operations.api_keys import KeyStore, act_as
 from pygentic.operations.idempotency import IdempotencyStore
 from pygentic.operations.json_values import check_request_values
@@ -52,8 +52,7 @@ class _Outcome:
             if not isinstance(code, grpc.StatusCode):
                 code = grpc.StatusCode.OK
         seconds = time.perf_counter() - self.start
-        REQUESTS.labels("grpc", self.method, code.name).inc()
-        REQUEST_SECONDS.labels("grpc", self.method).observe(seconds)
+        count_request("grpc", self.method, code.name, seconds)
         fields: dict[str, Any] = {
             "method": self.method,
             "status": code.name,
