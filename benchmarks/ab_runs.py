@@ -29,8 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import aiohttp
 import grpc
-import httpx
 import performance as perf
 
 from pygentic.proto.v1 import (
@@ -88,7 +88,7 @@ class Side:
         self.unary_calls += rps * BURST_S
         self.unary_seconds += BURST_S
 
-    async def run(self, client: httpx.AsyncClient, k: int, warm: bool) -> None:
+    async def run(self, client: aiohttp.ClientSession, k: int, warm: bool) -> None:
         pid = self.process.pid  # type: ignore[attr-defined]
         before = perf.cpu_seconds(pid)
         first = await perf.streamed_run(self.runs, self.assistant_id, self.threads[2 * k])
@@ -103,7 +103,7 @@ async def measure(sides: list[Side], upstream: str, runs: int, warmup: int, unar
     for side in sides:
         await side.prepare(runs + warmup)
     direct: list[float] = []
-    async with httpx.AsyncClient(timeout=120) as client:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as client:
         for k in range(runs + warmup):
             warm = k < warmup
             floor = await perf.direct_stream(client, upstream, "echo")
