@@ -11,7 +11,8 @@ and this client. Figures, each with its floor from the same run:
    the kernel spreads connections, not calls, over the workers), requests/s; floor: a bare ``grpc.aio``
    server (another process) answering the same bytes through a generic handler, over as many connections;
 2. server CPU per streamed run (one user message, the ``echo`` model's ~8 chunks): the server process's
-   user+system time over ``--cpu-runs`` sequential streamed runs, divided by their number;
+   user+system time over ``--cpu-runs`` sequential streamed runs, divided by their number; beside it a
+   bare ``grpc.aio`` server's CPU for streaming the same events (their sizes), one call after another;
 3. ``--runs`` concurrent streamed runs against 500 ms upstream latency, over ``--connections``
    connections, the connector's ``max_concurrency`` set to ``--runs`` (the upstream takes them all at
    once): wall time and p99 time to first text delta; floor: the same number of streams sent straight to
@@ -83,9 +84,10 @@ async def echo(request, context):
     return request
 
 async def replay(request, context):
-    # A run's events as bytes of their sizes ("300,120,..."), after the upstream's latency.
-    await asyncio.sleep(0.5)
-    for size in request.decode().split(","):
+    # A run's events as bytes of their sizes, after a delay (the upstream's latency): "0.5|300,120,...".
+    delay, _, sizes = request.decode().partition("|")
+    await asyncio.sleep(float(delay))
+    for size in sizes.split(","):
         yield bytes(int(size))
 
 async def main():
@@ -326,6 +328,7 @@ async def measure(
     http_port: int,
     upstream: str,
     echo_port: int,
+    echo_pid: int,
 ) -> None:
     options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
     async with grpc.aio.insecure_channel(target, options=options) as channel:
@@ -370,9 +373,19 @@ async def measure(
         for thread_id in thread_ids:
             await streamed_run(runs, echo_assistant.id, thread_id)
         per_run = (cpu_seconds(server.pid) - before) / args.cpu_runs
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}", options=options) as bare:
+            replay = bare.unary_stream("/bench.Echo/Replay")
+            sizes = ("0|" + ",".join(map(str, EVENT_SIZES))).encode()
+            for _ in range(5):
+                await replayed_stream(replay, sizes)
+            before = cpu_seconds(echo_pid)
+            for _ in range(args.cpu_runs):
+                await replayed_stream(replay, sizes)
+            bare_per_stream = (cpu_seconds(echo_pid) - before) / args.cpu_runs
         print(
             f"2. server CPU per streamed run (echo, ~8 chunks; {args.cpu_runs} runs): {ms(per_run)}"
-            " (target <= 5 ms)"
+            f" (target <= 5 ms); a bare grpc.aio server streaming the same {len(EVENT_SIZES)} events: "
+            f"{ms(bare_per_stream)}"
         )
 
         # 4. time to first delta: gRPC and REST/SSE vs straight to the upstream
@@ -424,7 +437,7 @@ async def measure(
                     own.unary_stream("/bench.Echo/Replay")
                     for own in await connections(stack, f"127.0.0.1:{echo_port}", args.connections, options)
                 ]
-                sizes = ",".join(map(str, EVENT_SIZES)).encode()
+                sizes = ("0.5|" + ",".join(map(str, EVENT_SIZES))).encode()
                 started = time.perf_counter()
                 await asyncio.gather(
                     *(replayed_stream(replays[i % len(replays)], sizes) for i in range(args.runs))
@@ -467,7 +480,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         process(UPSTREAM) as (_, upstream),
-        process(ECHO) as (_, echo_port),
+        process(ECHO) as (echo, echo_port),
     ):
         # The upstream takes all --runs streams at once (the floor sends them so): max_concurrency is sized
         # to it, as the README says to (the default, 256, would queue the rest behind the first 256).
@@ -481,7 +494,7 @@ def main() -> None:
                 f"database: {database}; workers: {args.workers}; cores: {os.cpu_count()}; "
                 f"max_concurrency: {args.runs}"
             )
-            asyncio.run(measure(args, server, target, http_port, upstream, int(echo_port)))
+            asyncio.run(measure(args, server, target, http_port, upstream, int(echo_port), echo.pid))
 
 
 if __name__ == "__main__":
