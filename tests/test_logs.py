@@ -70,12 +70,18 @@ def test_configured_lines_reach_stderr_without_thread_process_or_caller(
         monkeypatch.setattr(logging, flag, getattr(logging, flag))
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    records: list[logging.LogRecord] = []
     try:
         configure_logging("INFO")
+        root.handlers[0].addFilter(lambda record: records.append(record) or True)
         logging.getLogger("pygentic.test").info("hello", extra={"thread_id": "thread_1"})
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
     line = stream.getvalue().strip()
     assert line.endswith("level=info logger=pygentic.test msg=hello thread_id=thread_1")
-    assert "lineno" not in line and "process" not in line
+    [record] = records
+    # Nothing looked up for a line that shows none of it: no stack walk for the caller, no thread or process.
+    assert (record.funcName, record.lineno) == ("(unknown function)", 0)
+    assert record.thread is None and record.threadName is None
+    assert record.process is None and record.processName is None
