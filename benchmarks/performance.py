@@ -267,9 +267,14 @@ async def streamed_run(runs: runs_pb2_grpc.RunsStub, assistant_id: str, thread_i
     return first
 
 
-async def replayed_stream(replay: grpc.aio.UnaryStreamMultiCallable, sizes: bytes) -> int:
+def replay_request(delay: float) -> bytes:
+    """What asks the bare server to stream :data:`EVENT_SIZES` after ``delay`` seconds."""
+    return f"{delay:g}|{','.join(map(str, EVENT_SIZES))}".encode()
+
+
+async def replayed_stream(replay: grpc.aio.UnaryStreamMultiCallable, request: bytes) -> int:
     """The bare server's replay of one run's events (the transport floor); how many arrived."""
-    return sum([1 async for _ in replay(sizes)])
+    return sum([1 async for _ in replay(request)])
 
 
 async def direct_stream(client: aiohttp.ClientSession, url: str, model: str) -> float | None:
@@ -375,12 +380,12 @@ async def measure(
         per_run = (cpu_seconds(server.pid) - before) / args.cpu_runs
         async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}", options=options) as bare:
             replay = bare.unary_stream("/bench.Echo/Replay")
-            sizes = ("0|" + ",".join(map(str, EVENT_SIZES))).encode()
+            request = replay_request(0)
             for _ in range(5):
-                await replayed_stream(replay, sizes)
+                await replayed_stream(replay, request)
             before = cpu_seconds(echo_pid)
             for _ in range(args.cpu_runs):
-                await replayed_stream(replay, sizes)
+                await replayed_stream(replay, request)
             bare_per_stream = (cpu_seconds(echo_pid) - before) / args.cpu_runs
         print(
             f"2. server CPU per streamed run (echo, ~8 chunks; {args.cpu_runs} runs): {ms(per_run)}"
@@ -437,10 +442,10 @@ async def measure(
                     own.unary_stream("/bench.Echo/Replay")
                     for own in await connections(stack, f"127.0.0.1:{echo_port}", args.connections, options)
                 ]
-                sizes = ("0.5|" + ",".join(map(str, EVENT_SIZES))).encode()
+                request = replay_request(0.5)
                 started = time.perf_counter()
                 await asyncio.gather(
-                    *(replayed_stream(replays[i % len(replays)], sizes) for i in range(args.runs))
+                    *(replayed_stream(replays[i % len(replays)], request) for i in range(args.runs))
                 )
                 transport_wall = time.perf_counter() - started
             got = [f for f in firsts if f is not None]
